@@ -1,0 +1,175 @@
+/* es_common.c - error records, host time, hashing and atomic file replacement shared by
+ * every module. */
+#define _POSIX_C_SOURCE 200809L
+#include "es_common.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *es_strerror(int code)
+{
+    switch (code) {
+    case ES_OK: return "success";
+    case ES_ENOMEM: return "out of memory";
+    case ES_EIO: return "I/O error";
+    case ES_ECONFIG: return "configuration error";
+    case ES_EFORMAT: return "malformed input";
+    case ES_EINVAL: return "invalid argument";
+    case ES_ERANGE: return "value out of range";
+    case ES_ESTATE: return "invalid state";
+    case ES_EUSAGE: return "usage error";
+    default: return "unknown error";
+    }
+}
+
+void es_err_clear(es_err *err)
+{
+    if (!err) return;
+    err->code = ES_OK;
+    err->msg[0] = '\0';
+}
+
+int es_fail(es_err *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+int es_fail_at(es_err *err, int code, const char *file, int line, int col, const char *fmt, ...)
+{
+    if (err) {
+        size_t n;
+        if (line > 0 && col > 0)
+            n = (size_t)snprintf(err->msg, sizeof err->msg, "%s:%d:%d: error: ", file, line, col);
+        else if (line > 0)
+            n = (size_t)snprintf(err->msg, sizeof err->msg, "%s:%d: error: ", file, line);
+        else
+            n = (size_t)snprintf(err->msg, sizeof err->msg, "%s: error: ", file);
+        if (n < sizeof err->msg) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(err->msg + n, sizeof err->msg - n, fmt, ap);
+            va_end(ap);
+        }
+        err->code = code;
+    }
+    return code;
+}
+
+char *es_strdup(const char *s)
+{
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+double es_host_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+uint64_t es_fnv1a64(const void *data, size_t len, uint64_t h)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+int es_atomic_open(es_atomic_file *af, const char *path, es_err *err)
+{
+    memset(af, 0, sizeof *af);
+    size_t n = strlen(path) + 32;
+    af->path = es_strdup(path);
+    af->tmp = malloc(n);
+    if (!af->path || !af->tmp) {
+        free(af->path);
+        free(af->tmp);
+        memset(af, 0, sizeof *af);
+        return es_fail(err, ES_ENOMEM, "out of memory");
+    }
+    snprintf(af->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    af->fp = fopen(af->tmp, "wb");
+    if (!af->fp) {
+        int e = errno;
+        es_fail(err, ES_EIO, "%s: cannot create: %s", af->tmp, strerror(e));
+        free(af->path);
+        free(af->tmp);
+        memset(af, 0, sizeof *af);
+        return ES_EIO;
+    }
+    return ES_OK;
+}
+
+int es_atomic_commit(es_atomic_file *af, es_err *err)
+{
+    int rc = ES_OK;
+    if (!af->fp) return es_fail(err, ES_ESTATE, "atomic file not open");
+    if (fflush(af->fp) != 0 || ferror(af->fp) || fsync(fileno(af->fp)) != 0) {
+        rc = es_fail(err, ES_EIO, "%s: write failed: %s", af->path, strerror(errno));
+        fclose(af->fp);
+        remove(af->tmp);
+    } else if (fclose(af->fp) != 0) {
+        rc = es_fail(err, ES_EIO, "%s: close failed: %s", af->path, strerror(errno));
+        remove(af->tmp);
+    } else if (rename(af->tmp, af->path) != 0) {
+        rc = es_fail(err, ES_EIO, "%s: rename failed: %s", af->path, strerror(errno));
+        remove(af->tmp);
+    }
+    free(af->path);
+    free(af->tmp);
+    memset(af, 0, sizeof *af);
+    return rc;
+}
+
+void es_atomic_abort(es_atomic_file *af)
+{
+    if (!af || !af->fp) return;
+    fclose(af->fp);
+    remove(af->tmp);
+    free(af->path);
+    free(af->tmp);
+    memset(af, 0, sizeof *af);
+}
+
+int es_mkdir_p(const char *path, es_err *err)
+{
+    char *p = es_strdup(path);
+    if (!p) return es_fail(err, ES_ENOMEM, "out of memory");
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+                int e = errno;
+                es_fail(err, ES_EIO, "%s: cannot create directory: %s", p, strerror(e));
+                free(p);
+                return ES_EIO;
+            }
+            *s = c;
+            if (c == '\0') break;
+        }
+    }
+    struct stat st;
+    int ok = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    free(p);
+    if (!ok) return es_fail(err, ES_EIO, "%s: not a directory", path);
+    return ES_OK;
+}

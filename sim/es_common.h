@@ -1,0 +1,89 @@
+/* es_common.h - error codes, the error record every library call fills, and small helpers.
+ * Sits at the bottom of the dependency order: everything in ESSIM includes it, it includes
+ * nothing of ours. Library code returns an es_status and leaves a message in an es_err; only
+ * the command layer prints it and picks the exit code. */
+#ifndef ES_COMMON_H
+#define ES_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    ES_OK = 0,
+    ES_ENOMEM = -1,  /* out of memory */
+    ES_EIO = -2,     /* file system or I/O failure */
+    ES_ECONFIG = -3, /* malformed or invalid configuration */
+    ES_EFORMAT = -4, /* malformed input file (dataset, trace, checkpoint) */
+    ES_EINVAL = -5,  /* invalid argument (a programming or usage error) */
+    ES_ERANGE = -6,  /* value out of range */
+    ES_ESTATE = -7,  /* operation not valid in the object's current state */
+    ES_EUSAGE = -8,  /* command-line usage error */
+} es_status;
+
+/* One error record: a status and a human-readable message that already carries its
+ * location ("file:line:col: error: ...") where it has one. Cheap to put on the stack. */
+typedef struct es_err {
+    int code;
+    char msg[1024];
+} es_err;
+
+/* Returns a static description of a status code ("out of memory", ...). */
+const char *es_strerror(int code);
+
+/* Record an error and return its code, so callers can write `return es_fail(err, ...)`.
+ * err may be NULL (the message is dropped). */
+int es_fail(es_err *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Same, prefixed with "file:line:col: error: " (line/col are 1-based; 0 omits them). */
+int es_fail_at(es_err *err, int code, const char *file, int line, int col, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+
+void es_err_clear(es_err *err);
+
+#define ES_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define ES_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define ES_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Propagate a failure: evaluate once, return the status if it is negative. */
+#define ES_TRY(expr)                                                                               \
+    do {                                                                                           \
+        int es_try_rc_ = (expr);                                                                   \
+        if (es_try_rc_ < 0) return es_try_rc_;                                                     \
+    } while (0)
+
+/* Allocation helpers that never return NULL silently: they return NULL and the caller
+ * reports ES_ENOMEM. es_xstrdup(NULL) returns NULL. */
+char *es_strdup(const char *s);
+
+/* Monotonic host time in seconds (for host-time statistics and progress only; never
+ * used to decide anything the simulation computes). */
+double es_host_seconds(void);
+
+/* 64-bit FNV-1a over a byte string; used for configuration hashes. */
+uint64_t es_fnv1a64(const void *data, size_t len, uint64_t h);
+#define ES_FNV1A64_INIT 0xcbf29ce484222325ULL
+
+/* Atomic file replacement: write to "<path>.tmp.<pid>", fsync, rename over path.
+ * es_atomic_open returns a FILE* for the temporary; es_atomic_commit closes and renames it,
+ * es_atomic_abort closes and removes it. */
+#include <stdio.h>
+typedef struct es_atomic_file {
+    FILE *fp;
+    char *path;
+    char *tmp;
+} es_atomic_file;
+int es_atomic_open(es_atomic_file *af, const char *path, es_err *err);
+int es_atomic_commit(es_atomic_file *af, es_err *err);
+void es_atomic_abort(es_atomic_file *af);
+
+/* Create a directory and its parents (like mkdir -p). */
+int es_mkdir_p(const char *path, es_err *err);
+
+#endif

@@ -1,0 +1,62 @@
+/* tap.c - TAP output for the test programs; see tap.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "tap.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static int tap_count, tap_failed;
+static const char *tap_current;
+
+int tap_check(int cond, const char *file, int line, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '#') *p = ' ';
+    tap_count++;
+    if (!cond) tap_failed++;
+    printf("%s %d - %s: %s (%s:%d)\n", cond ? "ok" : "not ok", tap_count, tap_current, buf, file,
+           line);
+    fflush(stdout);
+    return cond;
+}
+
+static char tap_dir[512];
+
+const char *tap_tmpdir(void)
+{
+    if (!tap_dir[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(tap_dir, sizeof tap_dir, "%s/essim-test-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(tap_dir)) {
+            perror("mkdtemp");
+            exit(99);
+        }
+    }
+    return tap_dir;
+}
+
+int tap_main(const tap_test *tests, size_t n, int argc, char **argv)
+{
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (filter && !strstr(tests[i].name, filter)) continue;
+        tap_current = tests[i].name;
+        printf("# %s\n", tests[i].name);
+        int before = tap_count;
+        tests[i].fn();
+        if (tap_count == before) tap_check(0, __FILE__, __LINE__, "test made no checks");
+    }
+    printf("1..%d\n", tap_count);
+    if (tap_dir[0]) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tap_dir);
+        if (!tap_failed && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tap_dir);
+    }
+    return tap_failed ? 1 : 0;
+}
