@@ -1,1 +1,202 @@
-/* placeholder */
+/* cfg.h - ESSIM configuration: YAML documents with source marks, the declarative schema that
+ * drives parsing, validation, --set overrides, the effective-configuration dump and the
+ * reference, and the typed configuration structure the models read.
+ *
+ * Data flow: cfg_doc_load() parses a YAML file with libyaml's document API into a tree of
+ * cfg_node (every node keeps file:line:col), resolving `include:` / `preset:` by deep merge;
+ * cfg_doc_set() grafts `--set a.b.c=value` overrides into the tree; cfg_bind() walks the tree
+ * against the schema and fills an essim_config. Every error is one message of the form
+ * "file:line:col: error: ..." in the es_err. */
+#ifndef ES_CFG_H
+#define ES_CFG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "es_common.h"
+
+/* ---- YAML node tree ------------------------------------------------------------------- */
+
+typedef enum { CFG_SCALAR, CFG_MAP, CFG_SEQ } cfg_node_kind;
+
+typedef struct cfg_node cfg_node;
+struct cfg_node {
+    cfg_node_kind kind;
+    const char *file; /* interned in the owning doc; "--set ..." for overrides */
+    int line, col;    /* 1-based; 0 when the node has no position (overrides) */
+    char *text;       /* scalar text (CFG_SCALAR) */
+    int quoted;       /* scalar was written quoted ('..' or "..") */
+    size_t n;         /* number of children */
+    char **keys;      /* map keys (CFG_MAP), n of them */
+    cfg_node **key_nodes; /* map key positions, n of them */
+    cfg_node **items; /* map values or sequence items */
+};
+
+typedef struct cfg_doc cfg_doc;
+
+/* Load a YAML configuration file (with its includes/presets). Rejects YAML syntax errors,
+ * duplicate keys, merge keys (<<), multiple documents, a missing or unsupported `version`,
+ * and include cycles. On success *out owns everything; free with cfg_doc_destroy(). */
+int cfg_doc_load(const char *path, cfg_doc **out, es_err *err);
+/* Same from a string; `name` is the file name used in messages. */
+int cfg_doc_load_string(const char *text, const char *name, cfg_doc **out, es_err *err);
+/* An empty document (the built-in defaults only). */
+int cfg_doc_create_empty(cfg_doc **out, es_err *err);
+void cfg_doc_destroy(cfg_doc *doc);
+/* Root mapping of the merged document (never NULL for a loaded doc). */
+const cfg_node *cfg_doc_root(const cfg_doc *doc);
+/* Apply one override "a.b.c=value"; value is parsed as a YAML flow scalar/sequence/map. */
+int cfg_doc_set(cfg_doc *doc, const char *assignment, es_err *err);
+
+/* Child of a mapping by key, or NULL. */
+const cfg_node *cfg_map_get(const cfg_node *map, const char *key);
+
+/* ---- units ----------------------------------------------------------------------------- */
+
+/* Physical dimensions a quantity may carry, with the canonical unit values are stored in. */
+typedef enum {
+    CFG_DIM_NONE = 0,
+    CFG_DIM_TIME,        /* picoseconds  (ps, ns, us, ms, s)        */
+    CFG_DIM_FREQ,        /* hertz        (Hz, kHz, MHz, GHz)        */
+    CFG_DIM_POWER,       /* watts        (nW, uW, mW, W, kW)        */
+    CFG_DIM_ENERGY,      /* picojoules   (fJ, pJ, nJ, uJ, mJ, J)    */
+    CFG_DIM_SIZE,        /* bytes        (B, KiB/KB, MiB/MB, GiB/GB; binary multiples) */
+    CFG_DIM_AREA,        /* mm^2         (um2, mm2, cm2, m2)        */
+    CFG_DIM_VOLTAGE,     /* volts        (mV, V)                    */
+    CFG_DIM_RESISTANCE,  /* ohms         (Ohm, kOhm, MOhm)          */
+    CFG_DIM_CAPACITANCE, /* farads       (aF, fF, pF, nF, F)        */
+    CFG_DIM_BANDWIDTH,   /* bytes/second (B/s, kB/s, MB/s, GB/s, TB/s; decimal multiples) */
+    CFG_DIM_COUNT_
+} cfg_dim;
+
+/* Canonical unit symbol of a dimension ("ps", "Hz", ...), "" for CFG_DIM_NONE. */
+const char *cfg_dim_unit(cfg_dim dim);
+/* Human name of a dimension ("time", "frequency", ...). */
+const char *cfg_dim_name(cfg_dim dim);
+/* Parse "100ns" etc. into the canonical unit of dim. Returns ES_OK or ES_ECONFIG with a
+ * message (no location; the caller adds it). */
+int cfg_parse_quantity(const char *text, cfg_dim dim, double *out, es_err *err);
+/* Format a canonical value with the most readable unit prefix, such that parsing the result
+ * gives the same double back. buf must hold at least 64 bytes. */
+void cfg_format_quantity(double v, cfg_dim dim, char *buf, size_t len);
+/* Shortest %g form of v that reads back to the same double. */
+void cfg_format_real(double v, char *buf, size_t len);
+
+/* ---- schema ---------------------------------------------------------------------------- */
+
+typedef enum {
+    CFG_T_BOOL,     /* int: 0/1 (true/false/yes/no/on/off) */
+    CFG_T_INT,      /* int64_t */
+    CFG_T_REAL,     /* double (plain number, or NN% for fractions) */
+    CFG_T_QTY,      /* double in the canonical unit of `dim`; the value must carry a unit */
+    CFG_T_STRING,   /* char * (owned by the config) */
+    CFG_T_ENUM,     /* int: index into the '|'-separated choices */
+    CFG_T_INT_LIST, /* cfg_int_list */
+    CFG_T_REAL_MAP, /* cfg_real_map: name -> real (e.g. per-layer densities) */
+} cfg_type;
+
+typedef struct cfg_int_list {
+    size_t n;
+    int64_t *v;
+} cfg_int_list;
+
+typedef struct cfg_real_map {
+    size_t n;
+    char **key;
+    double *v;
+} cfg_real_map;
+
+/* One key of the schema. Bounds are inclusive and apply to numbers (in canonical units),
+ * to list elements and map values; has_min/has_max say whether they are set. */
+typedef struct cfg_key {
+    const char *path; /* dotted path, e.g. "arch.xbar.rows" */
+    cfg_type type;
+    cfg_dim dim;      /* CFG_T_QTY only */
+    size_t offset;    /* where the value lives in essim_config */
+    int has_min, has_max;
+    double min, max;
+    const char *def;  /* default, written as in a file ("128", "100ns", "[]") */
+    const char *choices; /* CFG_T_ENUM: "a|b|c" */
+    const char *help;
+} cfg_key;
+
+/* The whole schema, in dump order (keys of one section are contiguous). */
+const cfg_key *cfg_schema(size_t *count);
+const cfg_key *cfg_schema_find(const char *path);
+
+/* ---- the typed configuration --------------------------------------------------------- */
+
+enum { CFG_PROGRESS_AUTO, CFG_PROGRESS_ALWAYS, CFG_PROGRESS_NEVER };
+
+typedef struct essim_config {
+    int64_t version;
+    int64_t seed;
+    int64_t threads;
+    struct {
+        double max_time_ps;
+        int64_t max_events;
+        int progress;
+    } sim;
+    struct {
+        char *name;
+        struct {
+            int64_t tiles;
+            int64_t tiles_per_router;
+            double xbar_cycle_ps;
+        } chip;
+        struct {
+            int64_t imas;
+            double edram_size;
+            double edram_power_w;
+            double edram_area_mm2;
+        } tile;
+        struct {
+            int64_t xbars;
+            int64_t adcs;
+        } ima;
+        struct {
+            int64_t rows;
+            int64_t cols;
+            int64_t bits_per_cell;
+            int64_t weight_bits;
+            int64_t input_bits;
+            double read_power_w;
+            double area_mm2;
+        } xbar;
+        struct {
+            int64_t bits;
+            double sample_rate_hz;
+            double power_w;
+            double area_mm2;
+        } adc;
+        struct {
+            double write_voltage_v;
+            double write_pulse_ps;
+            double r_on_ohm;
+            double r_off_ohm;
+            double endurance_mean;
+            double endurance_sigma_log10;
+        } cell;
+    } arch;
+} essim_config;
+
+/* Fill cfg with every default of the schema. */
+int cfg_defaults(essim_config *cfg, es_err *err);
+/* Defaults, then the document's values on top; validates everything. */
+int cfg_bind(const cfg_doc *doc, essim_config *cfg, es_err *err);
+/* Release what a bound config owns (strings, lists); the struct itself is the caller's. */
+void cfg_free(essim_config *cfg);
+
+/* Write the effective configuration as YAML that is itself a valid input file. */
+int cfg_dump(const essim_config *cfg, FILE *fp);
+/* 16-hex-digit hash of the effective configuration (FNV-1a of its dump). */
+void cfg_hash(const essim_config *cfg, char out[17]);
+/* The reference: every key with type, unit, range, default and help. markdown != 0 writes
+ * a Markdown table (docs/configuration.md is generated from it). */
+int cfg_reference(FILE *fp, int markdown);
+
+/* Directories searched for `preset: NAME` (NAME.yaml): $ESSIM_PRESET_PATH (colon list),
+ * then the source tree's configs/ (uninstalled builds), then the installed data directory. */
+int cfg_find_preset(const char *name, char *path, size_t len);
+
+#endif

@@ -1,1 +1,31 @@
-/* placeholder */
+/* cli.h - shared pieces of the `essim` command layer: exit codes, the command table entry,
+ * configuration loading with --set overrides, and error printing. Only this layer prints to
+ * stdout or decides exit codes. */
+#ifndef ES_CLI_H
+#define ES_CLI_H
+
+#include "cfg.h"
+#include "es_common.h"
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command;
+
+/* Load FILE (or only defaults when file is NULL), apply the --set overrides, bind. */
+int cli_load_config(const char *file, char *const *sets, int nsets, essim_config *cfg,
+                    es_err *err);
+/* Print "essim: <message>" to stderr and return the exit code for the error's status
+ * (2 for configuration and usage errors, 1 otherwise). */
+int cli_report(const es_err *err);
+/* Exit code for an es_status. */
+int cli_exit_code(int status);
+/* The command line as one string (for stats meta); valid after main() stored it. */
+const char *cli_command_line(void);
+
+int cmd_config(int argc, char **argv);
+
+#endif

@@ -1,1 +1,85 @@
-int main(void){return 0;}
+/* essim_main.c - the `essim` command: git-style dispatch to subcommands, --help and
+ * --version at every level, documented exit codes (0 success, 1 runtime failure,
+ * 2 usage or configuration error). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static char command_line[4096];
+
+const char *cli_command_line(void) { return command_line; }
+
+static const cli_command commands[] = {
+    {"config", cmd_config, "show, check and document configurations"},
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: essim [--version] [--help] <command> [<args>]\n"
+            "\n"
+            "ESSIM simulates ReRAM processing-in-memory accelerators that train CNNs.\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < ES_ARRAY_LEN(commands); i++)
+        fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(fp, "\n'essim <command> --help' describes a command. Exit status: 0 success,\n"
+                "1 runtime failure, 2 usage or configuration error. See essim(1).\n");
+}
+
+int cli_exit_code(int status)
+{
+    if (status >= 0) return CLI_EXIT_OK;
+    return (status == ES_ECONFIG || status == ES_EUSAGE) ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+}
+
+int cli_report(const es_err *err)
+{
+    fprintf(stderr, "essim: %s\n", err->msg[0] ? err->msg : es_strerror(err->code));
+    return cli_exit_code(err->code ? err->code : ES_EIO);
+}
+
+int cli_load_config(const char *file, char *const *sets, int nsets, essim_config *cfg,
+                    es_err *err)
+{
+    cfg_doc *doc = NULL;
+    int rc = file ? cfg_doc_load(file, &doc, err) : cfg_doc_create_empty(&doc, err);
+    for (int i = 0; rc == ES_OK && i < nsets; i++) rc = cfg_doc_set(doc, sets[i], err);
+    if (rc == ES_OK) rc = cfg_bind(doc, cfg, err);
+    cfg_doc_destroy(doc);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = 0;
+    for (int i = 0; i < argc && n + 1 < sizeof command_line; i++)
+        n += (size_t)snprintf(command_line + n, sizeof command_line - n, "%s%s", i ? " " : "",
+                              argv[i]);
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        if (argc > 2 && strcmp(cmd, "help") == 0) {
+            char *sub[] = {argv[2], "--help", NULL};
+            for (size_t i = 0; i < ES_ARRAY_LEN(commands); i++)
+                if (!strcmp(commands[i].name, argv[2])) return commands[i].run(2, sub);
+        }
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("essim %s\n", PACKAGE_VERSION);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < ES_ARRAY_LEN(commands); i++)
+        if (!strcmp(commands[i].name, cmd)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "essim: '%s' is not an essim command; see 'essim --help'\n", cmd);
+    return CLI_EXIT_USAGE;
+}
