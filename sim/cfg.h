@@ -127,6 +127,8 @@ const cfg_key *cfg_schema_find(const char *path);
 /* ---- the typed configuration --------------------------------------------------------- */
 
 enum { CFG_PROGRESS_AUTO, CFG_PROGRESS_ALWAYS, CFG_PROGRESS_NEVER };
+enum { CFG_SCHED_CONSTANT, CFG_SCHED_STEP, CFG_SCHED_COSINE };
+enum { CFG_AUG_AUTO, CFG_AUG_NONE, CFG_AUG_CROP_FLIP };
 
 typedef struct essim_config {
     int64_t version;
@@ -137,6 +139,27 @@ typedef struct essim_config {
         int64_t max_events;
         int progress;
     } sim;
+    struct {
+        char *network;     /* preset name or network description file */
+        char *dataset;     /* fashion-mnist, mnist, cifar10, cifar100, synthetic */
+        char *data_dir;    /* "" = search (see ds_dataset.h) */
+        int64_t epochs;
+        int64_t batch;
+        double lr;
+        double momentum;
+        int nesterov;
+        double weight_decay;
+        int schedule;
+        cfg_int_list milestones;
+        double gamma;
+        int64_t warmup_epochs;
+        int augment;
+        int64_t train_limit;
+        int64_t test_limit;
+        int64_t checkpoint_every;
+        int64_t synthetic_train;
+        int64_t synthetic_test;
+    } train;
     struct {
         char *name;
         struct {
