@@ -26,6 +26,39 @@ int tap_check(int cond, const char *file, int line, const char *fmt, ...)
     return cond;
 }
 
+int tap_check_int(long long a, long long b, const char *sa, const char *sb, const char *file,
+                  int line)
+{
+    return tap_check(a == b, file, line, "%s == %s (%lld vs %lld)", sa, sb, a, b);
+}
+
+int tap_check_uint(unsigned long long a, unsigned long long b, const char *sa, const char *sb,
+                   const char *file, int line)
+{
+    return tap_check(a == b, file, line, "%s == %s (%llu vs %llu)", sa, sb, a, b);
+}
+
+int tap_check_near(double a, double b, double tol, const char *sa, const char *sb,
+                   const char *file, int line)
+{
+    return tap_check(fabs(a - b) <= tol, file, line, "%s ~= %s (%.10g vs %.10g, tol %g)", sa, sb,
+                     a, b, tol);
+}
+
+int tap_check_str(const char *a, const char *b, const char *sa, const char *sb, const char *file,
+                  int line)
+{
+    int ok = a && b && strcmp(a, b) == 0;
+    return tap_check(ok, file, line, "%s == %s (\"%s\" vs \"%s\")", sa, sb, a ? a : "(null)",
+                     b ? b : "(null)");
+}
+
+int tap_check_contains(const char *hay, const char *needle, const char *file, int line)
+{
+    int ok = hay && needle && strstr(hay, needle) != NULL;
+    return tap_check(ok, file, line, "\"%s\" contains \"%s\"", hay ? hay : "(null)", needle);
+}
+
 static char tap_dir[512];
 
 const char *tap_tmpdir(void)

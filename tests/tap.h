@@ -26,22 +26,24 @@ int tap_check(int cond, const char *file, int line, const char *fmt, ...)
 
 #define CHECK(cond) tap_check(!!(cond), __FILE__, __LINE__, "%s", #cond)
 #define CHECK_MSG(cond, ...) tap_check(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define CHECK_INT(a, b)                                                                            \
-    tap_check((long long)(a) == (long long)(b), __FILE__, __LINE__, "%s == %s (%lld vs %lld)", #a,  \
-              #b, (long long)(a), (long long)(b))
+/* The comparison macros evaluate each argument exactly once (through these functions). */
+int tap_check_int(long long a, long long b, const char *sa, const char *sb, const char *file,
+                  int line);
+int tap_check_uint(unsigned long long a, unsigned long long b, const char *sa, const char *sb,
+                   const char *file, int line);
+int tap_check_near(double a, double b, double tol, const char *sa, const char *sb,
+                   const char *file, int line);
+int tap_check_str(const char *a, const char *b, const char *sa, const char *sb, const char *file,
+                  int line);
+int tap_check_contains(const char *hay, const char *needle, const char *file, int line);
+
+#define CHECK_INT(a, b) tap_check_int((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
 #define CHECK_UINT(a, b)                                                                           \
-    tap_check((unsigned long long)(a) == (unsigned long long)(b), __FILE__, __LINE__,              \
-              "%s == %s (%llu vs %llu)", #a, #b, (unsigned long long)(a),                          \
-              (unsigned long long)(b))
+    tap_check_uint((unsigned long long)(a), (unsigned long long)(b), #a, #b, __FILE__, __LINE__)
 #define CHECK_NEAR(a, b, tol)                                                                      \
-    tap_check(fabs((double)(a) - (double)(b)) <= (tol), __FILE__, __LINE__,                        \
-              "%s ~= %s (%.10g vs %.10g, tol %g)", #a, #b, (double)(a), (double)(b), (double)(tol))
-#define CHECK_STR(a, b)                                                                            \
-    tap_check(strcmp((a), (b)) == 0, __FILE__, __LINE__, "%s == %s (\"%s\" vs \"%s\")", #a, #b,     \
-              (a), (b))
-#define CHECK_CONTAINS(hay, needle)                                                                \
-    tap_check(strstr((hay), (needle)) != NULL, __FILE__, __LINE__, "\"%s\" contains \"%s\"",       \
-              (hay), (needle))
+    tap_check_near((double)(a), (double)(b), (double)(tol), #a, #b, __FILE__, __LINE__)
+#define CHECK_STR(a, b) tap_check_str((a), (b), #a, #b, __FILE__, __LINE__)
+#define CHECK_CONTAINS(hay, needle) tap_check_contains((hay), (needle), __FILE__, __LINE__)
 
 /* A scratch directory unique to this test program run (created on first use, under
  * $TMPDIR or /tmp); tests put their files there. */
