@@ -59,6 +59,13 @@ int tap_check_contains(const char *hay, const char *needle, const char *file, in
     return tap_check(ok, file, line, "\"%s\" contains \"%s\"", hay ? hay : "(null)", needle);
 }
 
+void tap_skip(const char *reason)
+{
+    tap_count++;
+    printf("ok %d - %s: %s # SKIP\n", tap_count, tap_current, reason);
+    fflush(stdout);
+}
+
 static char tap_dir[512];
 
 const char *tap_tmpdir(void)

@@ -45,6 +45,9 @@ int tap_check_contains(const char *hay, const char *needle, const char *file, in
 #define CHECK_STR(a, b) tap_check_str((a), (b), #a, #b, __FILE__, __LINE__)
 #define CHECK_CONTAINS(hay, needle) tap_check_contains((hay), (needle), __FILE__, __LINE__)
 
+/* Record a skipped check ("ok N - test: reason # SKIP"), counted as a skip by the driver. */
+void tap_skip(const char *reason);
+
 /* A scratch directory unique to this test program run (created on first use, under
  * $TMPDIR or /tmp); tests put their files there. */
 const char *tap_tmpdir(void);
