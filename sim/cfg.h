@@ -129,6 +129,7 @@ const cfg_key *cfg_schema_find(const char *path);
 enum { CFG_PROGRESS_AUTO, CFG_PROGRESS_ALWAYS, CFG_PROGRESS_NEVER };
 enum { CFG_SCHED_CONSTANT, CFG_SCHED_STEP, CFG_SCHED_COSINE };
 enum { CFG_AUG_AUTO, CFG_AUG_NONE, CFG_AUG_CROP_FLIP };
+enum { CFG_DS_FASHION_MNIST, CFG_DS_MNIST, CFG_DS_CIFAR10, CFG_DS_CIFAR100, CFG_DS_SYNTHETIC };
 
 typedef struct essim_config {
     int64_t version;
@@ -141,7 +142,7 @@ typedef struct essim_config {
     } sim;
     struct {
         char *network;     /* preset name or network description file */
-        char *dataset;     /* fashion-mnist, mnist, cifar10, cifar100, synthetic */
+        int dataset;       /* CFG_DS_* */
         char *data_dir;    /* "" = search (see ds_dataset.h) */
         int64_t epochs;
         int64_t batch;
@@ -202,6 +203,9 @@ typedef struct essim_config {
         } cell;
     } arch;
 } essim_config;
+
+/* Name of choice `idx` of the enum key `path` ("train.dataset", 2 -> "cifar10"), or "?". */
+const char *cfg_choice_name(const char *path, int idx);
 
 /* Fill cfg with every default of the schema. */
 int cfg_defaults(essim_config *cfg, es_err *err);

@@ -102,6 +102,22 @@ static void enum_name(const char *choices, int idx, char *buf, size_t len)
     snprintf(buf, len, "%.*s", (int)(bar ? (size_t)(bar - p) : strlen(p)), p);
 }
 
+const char *cfg_choice_name(const char *path, int idx)
+{
+    /* Enum names are few and short: keep a small table of interned copies. */
+    static char names[64][48];
+    static int used;
+    const cfg_key *k = cfg_schema_find(path);
+    if (!k || k->type != CFG_T_ENUM) return "?";
+    char buf[48];
+    enum_name(k->choices, idx, buf, sizeof buf);
+    for (int i = 0; i < used; i++)
+        if (!strcmp(names[i], buf)) return names[i];
+    if (used == 64) return "?";
+    snprintf(names[used], sizeof names[used], "%s", buf);
+    return names[used++];
+}
+
 static void fmt_bound(const cfg_key *k, double v, char *buf, size_t len)
 {
     if (k->type == CFG_T_QTY)

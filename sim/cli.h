@@ -27,5 +27,6 @@ int cli_exit_code(int status);
 const char *cli_command_line(void);
 
 int cmd_config(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

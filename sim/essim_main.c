@@ -14,6 +14,7 @@ static char command_line[4096];
 const char *cli_command_line(void) { return command_line; }
 
 static const cli_command commands[] = {
+    {"train", cmd_train, "train a network on a dataset (functional model, no hardware)"},
     {"config", cmd_config, "show, check and document configurations"},
 };
 

@@ -1,0 +1,514 @@
+/* train.c - the training loop behind `essim train` (and, later, `essim run`): data, network,
+ * optimizer, schedule, evaluation, checkpoints, outputs. See train.h for the contract. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ckpt.h"
+#include "ds_dataset.h"
+#include "netdesc.h"
+#include "nn_gemm.h"
+#include "nn_net.h"
+#include "nn_sgd.h"
+#include "npy.h"
+#include "progress.h"
+#include "rng.h"
+#include "train.h"
+
+/* Columns of one epoch's row in epochs.csv (and in the checkpoint). */
+enum { EC_EPOCH, EC_ITERS, EC_LR, EC_TRAIN_LOSS, EC_TRAIN_ACC, EC_TEST_LOSS, EC_TEST_ACC,
+       EC_SECONDS, EC_COUNT };
+
+typedef struct trainer {
+    const essim_config *cfg;
+    const tr_options *opt;
+    ds_dataset *train, *test;
+    size_t ntrain, ntest;
+    nn_net *net;
+    nn_sgd *sgd;
+    char net_name[128];
+    char hash[17];
+    int classes;
+    size_t sample; /* floats per sample */
+    int batch;
+    uint64_t iters_per_epoch, total_iters;
+    float *x;
+    int32_t *labels;
+    uint32_t *perm;
+    /* progress of the run, all saved in checkpoints */
+    uint64_t next_iter;   /* the next iteration to run (global, 0-based) */
+    double ep_loss_sum;   /* sum over samples of the loss, this epoch so far */
+    uint64_t ep_correct, ep_seen;
+    double *epoch_rows;   /* epochs x EC_COUNT */
+    int epochs_done;
+    double best_acc;
+    double host_seconds_before; /* host time spent before a resume */
+    double ep_host_start;
+    char ckpt_path[4096];
+} trainer;
+
+/* ---- schedule ----------------------------------------------------------------------------- */
+
+double tr_lr_at(const essim_config *cfg, uint64_t t, uint64_t iters_per_epoch)
+{
+    double lr = cfg->train.lr;
+    uint64_t warm = (uint64_t)cfg->train.warmup_epochs * iters_per_epoch;
+    if (t < warm) return lr * (double)(t + 1) / (double)warm;
+    uint64_t epoch = iters_per_epoch ? t / iters_per_epoch : 0;
+    switch (cfg->train.schedule) {
+    case CFG_SCHED_STEP:
+        for (size_t i = 0; i < cfg->train.milestones.n; i++)
+            if ((int64_t)epoch >= cfg->train.milestones.v[i]) lr *= cfg->train.gamma;
+        return lr;
+    case CFG_SCHED_COSINE: {
+        uint64_t total = (uint64_t)cfg->train.epochs * iters_per_epoch;
+        double span = total > warm ? (double)(total - warm) : 1.0;
+        return 0.5 * lr * (1.0 + cos(M_PI * (double)(t - warm) / span));
+    }
+    default: return lr;
+    }
+}
+
+/* ---- data and network ----------------------------------------------------------------------- */
+
+static int load_data(trainer *t, es_err *err)
+{
+    const essim_config *cfg = t->cfg;
+    const char *name = cfg_choice_name("train.dataset", cfg->train.dataset);
+    if (!strcmp(name, "synthetic")) {
+        ds_synth_config sc = {(size_t)cfg->train.synthetic_train, 1, 28, 28, 10,
+                              (uint64_t)cfg->seed, DS_TRAIN, 30.0f};
+        ES_TRY(ds_synth_create(&sc, &t->train, err));
+        sc.n = (size_t)cfg->train.synthetic_test;
+        sc.split = DS_TEST;
+        ES_TRY(ds_synth_create(&sc, &t->test, err));
+        ES_TRY(ds_set_norm(t->test, t->train->mean, t->train->std, err));
+    } else {
+        const char *dir = cfg->train.data_dir && cfg->train.data_dir[0] ? cfg->train.data_dir : NULL;
+        ES_TRY(ds_load_splits(name, dir, &t->train, &t->test, err));
+    }
+    t->ntrain = t->train->n;
+    t->ntest = t->test->n;
+    if (cfg->train.train_limit > 0 && (size_t)cfg->train.train_limit < t->ntrain)
+        t->ntrain = (size_t)cfg->train.train_limit;
+    if (cfg->train.test_limit > 0 && (size_t)cfg->train.test_limit < t->ntest)
+        t->ntest = (size_t)cfg->train.test_limit;
+    t->classes = t->train->classes;
+    return ES_OK;
+}
+
+static int import_weights(trainer *t, const char *path, es_err *err)
+{
+    npy_npz *z = NULL;
+    ES_TRY(npy_npz_open(path, &z, err));
+    int rc = ES_OK;
+    for (int i = 0; rc == ES_OK && i < nn_net_num_params(t->net); i++) {
+        const nn_param *p = nn_net_param(t->net, i);
+        npy_array a;
+        memset(&a, 0, sizeof a);
+        rc = npy_npz_read(z, p->name, &a, err);
+        if (rc < 0) break;
+        if (a.dtype != NPY_F32 || a.count != p->numel)
+            rc = es_fail(err, ES_EFORMAT, "%s: member '%s' has %llu values, the network's "
+                                          "parameter has %zu",
+                         path, p->name, (unsigned long long)a.count, p->numel);
+        else
+            memcpy(p->data, a.data, p->numel * sizeof(float));
+        npy_array_free(&a);
+    }
+    npy_npz_close(z);
+    return rc;
+}
+
+static int export_weights(const trainer *t, const char *path, es_err *err)
+{
+    npy_npz_writer *w = NULL;
+    ES_TRY(npy_npz_create(path, 0, &w, err));
+    for (int i = 0; i < nn_net_num_params(t->net); i++) {
+        const nn_param *p = nn_net_param(t->net, i);
+        uint64_t shape[4];
+        for (int d = 0; d < p->ndim; d++) shape[d] = (uint64_t)p->shape[d];
+        int rc = npy_npz_add(w, p->name, NPY_F32, p->data, p->ndim, shape, err);
+        if (rc < 0) {
+            npy_npz_abort(w);
+            return rc;
+        }
+    }
+    return npy_npz_commit(w, err);
+}
+
+/* ---- checkpoints ---------------------------------------------------------------------------- */
+
+static int save_checkpoint(trainer *t, double host_now, es_err *err)
+{
+    ckpt_writer *w = NULL;
+    ES_TRY(ckpt_begin(t->ckpt_path, &w, err));
+    ckpt_put_bytes(w, "config_hash", t->hash, 16);
+    uint64_t state[4] = {t->next_iter, (uint64_t)t->epochs_done, t->ep_correct, t->ep_seen};
+    ckpt_put_u64(w, "state", state, 4);
+    double dstate[3] = {t->ep_loss_sum, t->best_acc,
+                        t->host_seconds_before + (host_now - t->ep_host_start)};
+    ckpt_put_f64(w, "dstate", dstate, 3);
+    ckpt_put_f64(w, "epoch_rows", t->epoch_rows, (size_t)t->epochs_done * EC_COUNT);
+    char name[256];
+    for (int i = 0; i < nn_net_num_params(t->net); i++) {
+        const nn_param *p = nn_net_param(t->net, i);
+        snprintf(name, sizeof name, "param/%s", p->name);
+        ckpt_put_f32(w, name, p->data, p->numel);
+        const float *v = nn_sgd_velocity(t->sgd, i);
+        if (v) {
+            snprintf(name, sizeof name, "velocity/%s", p->name);
+            ckpt_put_f32(w, name, v, p->numel);
+        }
+    }
+    return ckpt_commit(w, err);
+}
+
+static int load_checkpoint(trainer *t, es_err *err)
+{
+    ckpt *c = NULL;
+    ES_TRY(ckpt_load(t->ckpt_path, &c, err));
+    char hash[17] = {0};
+    int rc = ckpt_get_bytes(c, "config_hash", hash, 16, err);
+    if (rc == ES_OK && strcmp(hash, t->hash))
+        rc = es_fail(err, ES_ECONFIG,
+                     "%s was written by a run with another configuration (config hash %s, this "
+                     "run %s); resume with the same configuration",
+                     t->ckpt_path, hash, t->hash);
+    uint64_t state[4];
+    double dstate[3];
+    if (rc == ES_OK) rc = ckpt_get_u64(c, "state", state, 4, err);
+    if (rc == ES_OK) rc = ckpt_get_f64(c, "dstate", dstate, 3, err);
+    if (rc == ES_OK && state[1] > (uint64_t)t->cfg->train.epochs)
+        rc = es_fail(err, ES_EFORMAT, "%s: inconsistent epoch count", t->ckpt_path);
+    if (rc == ES_OK) {
+        t->next_iter = state[0];
+        t->epochs_done = (int)state[1];
+        t->ep_correct = state[2];
+        t->ep_seen = state[3];
+        t->ep_loss_sum = dstate[0];
+        t->best_acc = dstate[1];
+        t->host_seconds_before = dstate[2];
+        rc = ckpt_get_f64(c, "epoch_rows", t->epoch_rows, (size_t)t->epochs_done * EC_COUNT, err);
+    }
+    char name[256];
+    for (int i = 0; rc == ES_OK && i < nn_net_num_params(t->net); i++) {
+        const nn_param *p = nn_net_param(t->net, i);
+        snprintf(name, sizeof name, "param/%s", p->name);
+        rc = ckpt_get_f32(c, name, p->data, p->numel, err);
+        float *v = nn_sgd_velocity(t->sgd, i);
+        if (rc == ES_OK && v) {
+            snprintf(name, sizeof name, "velocity/%s", p->name);
+            rc = ckpt_get_f32(c, name, v, p->numel, err);
+        }
+    }
+    ckpt_free(c);
+    return rc;
+}
+
+/* ---- evaluation and outputs ------------------------------------------------------------------ */
+
+static int evaluate(trainer *t, double *loss_out, double *acc_out, es_err *err)
+{
+    double loss_sum = 0;
+    uint64_t correct = 0;
+    for (size_t start = 0; start < t->ntest; start += (size_t)t->batch) {
+        size_t n = ES_MIN((size_t)t->batch, t->ntest - start);
+        for (size_t i = 0; i < n; i++) t->perm[i] = (uint32_t)(start + i);
+        ES_TRY(ds_batch_fill(t->test, t->perm, n, NULL, NULL, t->x, t->labels, err));
+        double loss = 0;
+        ES_TRY(nn_net_forward(t->net, t->x, (int)n, t->labels, 0, &loss, err));
+        loss_sum += loss * (double)n;
+        correct += (uint64_t)nn_count_correct(nn_net_logits(t->net), t->labels, (int)n, t->classes);
+    }
+    *loss_out = t->ntest ? loss_sum / (double)t->ntest : 0;
+    *acc_out = t->ntest ? (double)correct / (double)t->ntest : 0;
+    return ES_OK;
+}
+
+static int write_epochs_csv(const trainer *t, es_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/epochs.csv", t->opt->out_dir);
+    es_atomic_file af;
+    ES_TRY(es_atomic_open(&af, path, err));
+    fprintf(af.fp, "epoch,iterations,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds\n");
+    for (int e = 0; e < t->epochs_done; e++) {
+        const double *r = &t->epoch_rows[(size_t)e * EC_COUNT];
+        fprintf(af.fp, "%d,%.0f,%.9g,%.9g,%.6f,%.9g,%.6f,%.3f\n", (int)r[EC_EPOCH], r[EC_ITERS],
+                r[EC_LR], r[EC_TRAIN_LOSS], r[EC_TRAIN_ACC], r[EC_TEST_LOSS], r[EC_TEST_ACC],
+                r[EC_SECONDS]);
+    }
+    return es_atomic_commit(&af, err);
+}
+
+/* Register and fill the train.* statistics, then write stats.{txt,json,csv}. */
+static int write_stats(const trainer *t, const tr_result *res, double host_seconds, es_err *err)
+{
+    stat_registry *r = NULL;
+    if (stat_registry_create(&r) < 0) return es_fail(err, ES_ENOMEM, "out of memory");
+    int rc = ES_OK;
+    struct {
+        const char *name, *unit, *desc;
+        double v;
+    } sc[] = {
+        {"train.epochs", "", "epochs completed", (double)t->epochs_done},
+        {"train.iterations", "", "optimizer steps (mini-batches) completed", (double)res->iterations},
+        {"train.batch", "", "mini-batch size", (double)t->batch},
+        {"train.train_images", "", "training images used per epoch", (double)t->ntrain},
+        {"train.test_images", "", "test images evaluated", (double)t->ntest},
+        {"train.test_accuracy_final", "", "top-1 test accuracy after the last epoch",
+         res->test_accuracy_final},
+        {"train.test_accuracy_best", "", "best top-1 test accuracy over the epochs",
+         res->test_accuracy_best},
+        {"train.train_loss_final", "", "mean training loss of the last epoch", res->train_loss_final},
+        {"train.images_per_s", "1/s", "training images per host second (host-dependent)",
+         res->images_per_s},
+        {"train.params", "", "trainable parameters", (double)nn_net_param_total(t->net, 0)},
+        {"train.mapped_weights", "", "weights stored in ReRAM crossbars (conv and fc matrices)",
+         (double)nn_net_mapped_total(t->net)},
+        {"train.threads", "", "BLAS threads (results are reproducible for the same count)",
+         (double)t->cfg->threads},
+    };
+    for (size_t i = 0; rc == ES_OK && i < ES_ARRAY_LEN(sc); i++) {
+        stat_entry *e = stat_register_scalar(r, sc[i].name, sc[i].unit, sc[i].desc, err);
+        if (!e)
+            rc = err && err->code ? err->code : ES_ENOMEM;
+        else
+            stat_set(e, sc[i].v);
+    }
+    struct {
+        const char *name, *desc, *val;
+    } st[] = {
+        {"train.network", "network trained", t->net_name},
+        {"train.dataset", "dataset", cfg_choice_name("train.dataset", t->cfg->train.dataset)},
+        {"train.gemm", "matrix-product implementation", nn_gemm_backend_name()},
+    };
+    for (size_t i = 0; rc == ES_OK && i < ES_ARRAY_LEN(st); i++) {
+        stat_entry *e = stat_register_string(r, st[i].name, "", st[i].desc, err);
+        if (!e || stat_set_string(e, st[i].val) < 0) rc = es_fail(err, ES_ENOMEM, "out of memory");
+    }
+    if (rc == ES_OK && t->epochs_done > 0) {
+        stat_entry *acc = stat_register_vector(r, "train.test_accuracy_by_epoch", "",
+                                               "top-1 test accuracy after each epoch",
+                                               (size_t)t->epochs_done, NULL, err);
+        stat_entry *loss = stat_register_vector(r, "train.train_loss_by_epoch", "",
+                                                "mean training loss of each epoch",
+                                                (size_t)t->epochs_done, NULL, err);
+        if (!acc || !loss) rc = err && err->code ? err->code : ES_ENOMEM;
+        for (int e = 0; rc == ES_OK && e < t->epochs_done; e++) {
+            stat_vec_set(acc, (size_t)e, t->epoch_rows[(size_t)e * EC_COUNT + EC_TEST_ACC]);
+            stat_vec_set(loss, (size_t)e, t->epoch_rows[(size_t)e * EC_COUNT + EC_TRAIN_LOSS]);
+        }
+    }
+    if (rc == ES_OK) {
+        stat_meta_field extra[] = {{"threads", NULL, (double)t->cfg->threads},
+                                   {"gemm", nn_gemm_backend_name(), 0}};
+        stat_meta meta = {PACKAGE_VERSION, (uint64_t)t->cfg->seed, t->hash,
+                          t->opt->command_line,      host_seconds,
+                          0,                         extra,
+                          ES_ARRAY_LEN(extra)};
+        rc = stat_dump_dir(r, &meta, t->opt->out_dir, err);
+    }
+    stat_registry_destroy(r);
+    return rc;
+}
+
+/* ---- the loop ---------------------------------------------------------------------------- */
+
+static void trainer_free(trainer *t)
+{
+    nn_sgd_destroy(t->sgd);
+    nn_net_destroy(t->net);
+    ds_destroy(t->train);
+    ds_destroy(t->test);
+    free(t->x);
+    free(t->labels);
+    free(t->perm);
+    free(t->epoch_rows);
+}
+
+static int setup(trainer *t, es_err *err)
+{
+    const essim_config *cfg = t->cfg;
+    cfg_hash(cfg, t->hash);
+    if (t->opt->checkpoint)
+        snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s", t->opt->checkpoint);
+    else
+        snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.ckpt", t->opt->out_dir);
+    nn_gemm_set_threads((int)cfg->threads);
+    ES_TRY(load_data(t, err));
+    nn_shape in = {t->train->c, t->train->h, t->train->w};
+    ES_TRY(nd_build(cfg->train.network, in, t->classes, (uint64_t)cfg->seed, &t->net, t->net_name,
+                    sizeof t->net_name, err));
+    if (t->opt->import_weights) ES_TRY(import_weights(t, t->opt->import_weights, err));
+    nn_sgd_config sc;
+    nn_sgd_config_default(&sc);
+    sc.lr = (float)cfg->train.lr;
+    sc.momentum = (float)cfg->train.momentum;
+    sc.weight_decay = (float)cfg->train.weight_decay;
+    sc.nesterov = cfg->train.nesterov;
+    ES_TRY(nn_sgd_create(&sc, t->net, &t->sgd, err));
+    t->batch = (int)cfg->train.batch;
+    t->sample = nn_shape_size(in);
+    t->iters_per_epoch = (t->ntrain + (size_t)t->batch - 1) / (size_t)t->batch;
+    t->total_iters = t->iters_per_epoch * (uint64_t)cfg->train.epochs;
+    t->x = malloc((size_t)t->batch * t->sample * sizeof *t->x);
+    t->labels = malloc((size_t)t->batch * sizeof *t->labels);
+    t->perm = malloc(ES_MAX(t->train->n, (size_t)t->batch) * sizeof *t->perm);
+    t->epoch_rows = calloc((size_t)cfg->train.epochs * EC_COUNT, sizeof *t->epoch_rows);
+    if (!t->x || !t->labels || !t->perm || !t->epoch_rows)
+        return es_fail(err, ES_ENOMEM, "out of memory");
+    ES_TRY(nn_net_reserve(t->net, t->batch, err));
+    return ES_OK;
+}
+
+int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_err *err)
+{
+    trainer t;
+    memset(&t, 0, sizeof t);
+    memset(res, 0, sizeof *res);
+    t.cfg = cfg;
+    t.opt = opt;
+    int rc = es_mkdir_p(opt->out_dir, err);
+    if (rc == ES_OK) rc = setup(&t, err);
+    if (rc == ES_OK && opt->resume) rc = load_checkpoint(&t, err);
+    if (rc < 0) {
+        trainer_free(&t);
+        return rc;
+    }
+    int augment = cfg->train.augment;
+    if (augment == CFG_AUG_AUTO)
+        augment = (cfg->train.dataset == CFG_DS_CIFAR10 || cfg->train.dataset == CFG_DS_CIFAR100)
+                      ? CFG_AUG_CROP_FLIP
+                                                                        : CFG_AUG_NONE;
+    ds_augment aug = {4, 1};
+
+    double host0 = es_host_seconds();
+    t.ep_host_start = host0;
+    uint64_t images_here = 0;
+    prog_options po = {opt->progress_mode, NULL, -1, 10.0, NULL};
+    char label[160];
+    snprintf(label, sizeof label, "train %s/%s", t.net_name,
+             cfg_choice_name("train.dataset", cfg->train.dataset));
+    prog *pg = prog_start(label, t.total_iters, "it", &po);
+    if (cfg->threads > 1 && opt->progress_mode != CFG_PROGRESS_NEVER)
+        fprintf(stderr, "note: %lld BLAS threads: results are reproducible only with the same "
+                        "thread count\n",
+                (long long)cfg->threads);
+
+    while (rc == ES_OK && t.next_iter < t.total_iters) {
+        uint64_t it = t.next_iter;
+        uint64_t epoch = it / t.iters_per_epoch, b = it % t.iters_per_epoch;
+        if (b == 0) {
+            t.ep_loss_sum = 0;
+            t.ep_correct = t.ep_seen = 0;
+        }
+        /* The epoch's order is a pure function of (seed, epoch): recomputed after a resume. */
+        if (b == 0 || it == t.next_iter) ds_epoch_order((uint64_t)cfg->seed, epoch, t.perm, t.train->n);
+        if (t.ntrain < t.train->n && b == 0) {
+            /* With a limit, train on the first ntrain images, shuffled. */
+            size_t k = 0;
+            for (size_t i = 0; i < t.train->n && k < t.ntrain; i++)
+                if (t.perm[i] < t.ntrain) t.perm[k++] = t.perm[i];
+        }
+        size_t start = (size_t)b * (size_t)t.batch;
+        size_t n = ES_MIN((size_t)t.batch, t.ntrain - start);
+        double lr = tr_lr_at(cfg, it, t.iters_per_epoch);
+        nn_sgd_set_lr(t.sgd, (float)lr);
+        rng_stream arng;
+        rng_init_indexed(&arng, (uint64_t)cfg->seed, "augment", it);
+        rc = ds_batch_fill(t.train, t.perm + start, n, augment == CFG_AUG_CROP_FLIP ? &aug : NULL,
+                           &arng, t.x, t.labels, err);
+        double loss = 0;
+        if (rc == ES_OK) rc = nn_net_forward(t.net, t.x, (int)n, t.labels, 1, &loss, err);
+        if (rc == ES_OK) rc = nn_net_backward(t.net, err);
+        if (rc < 0) break;
+        if (!isfinite(loss)) {
+            rc = es_fail(err, ES_ERANGE,
+                         "training diverged at iteration %llu (epoch %llu): the loss is %g; "
+                         "lower train.lr",
+                         (unsigned long long)it, (unsigned long long)epoch + 1, loss);
+            break;
+        }
+        t.ep_correct +=
+            (uint64_t)nn_count_correct(nn_net_logits(t.net), t.labels, (int)n, t.classes);
+        t.ep_seen += n;
+        t.ep_loss_sum += loss * (double)n;
+        nn_sgd_step(t.sgd);
+        images_here += n;
+        t.next_iter = it + 1;
+
+        if (pg) {
+            char status[128];
+            double el = es_host_seconds() - host0;
+            snprintf(status, sizeof status, "epoch %llu/%lld loss %.4f acc %.1f%% %.0f img/s",
+                     (unsigned long long)epoch + 1, (long long)cfg->train.epochs,
+                     t.ep_loss_sum / (double)t.ep_seen,
+                     100.0 * (double)t.ep_correct / (double)t.ep_seen,
+                     el > 0 ? (double)images_here / el : 0.0);
+            prog_update(pg, t.next_iter, status);
+        }
+
+        int epoch_end = t.next_iter % t.iters_per_epoch == 0;
+        if (epoch_end) {
+            double tl = 0, ta = 0;
+            rc = evaluate(&t, &tl, &ta, err);
+            if (rc < 0) break;
+            double now = es_host_seconds();
+            double *row = &t.epoch_rows[(size_t)t.epochs_done * EC_COUNT];
+            row[EC_EPOCH] = (double)(epoch + 1);
+            row[EC_ITERS] = (double)t.next_iter;
+            row[EC_LR] = lr;
+            row[EC_TRAIN_LOSS] = t.ep_loss_sum / (double)t.ep_seen;
+            row[EC_TRAIN_ACC] = (double)t.ep_correct / (double)t.ep_seen;
+            row[EC_TEST_LOSS] = tl;
+            row[EC_TEST_ACC] = ta;
+            row[EC_SECONDS] = now - t.ep_host_start;
+            t.host_seconds_before += now - t.ep_host_start;
+            t.ep_host_start = now;
+            t.epochs_done++;
+            if (ta > t.best_acc) t.best_acc = ta;
+            if (opt->progress_mode == CFG_PROGRESS_ALWAYS ||
+                (opt->progress_mode == CFG_PROGRESS_AUTO && isatty(2)))
+                fprintf(stderr, "%sepoch %d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%\n",
+                        isatty(2) ? "\r\033[K" : "", t.epochs_done, row[EC_TRAIN_LOSS],
+                        100 * row[EC_TRAIN_ACC], tl, 100 * ta);
+        }
+        int want_ckpt = (cfg->train.checkpoint_every > 0 &&
+                         t.next_iter % (uint64_t)cfg->train.checkpoint_every == 0) ||
+                        (opt->stop_after && t.next_iter == opt->stop_after) ||
+                        (epoch_end && opt->checkpoint);
+        if (want_ckpt) rc = save_checkpoint(&t, es_host_seconds(), err);
+        if (rc == ES_OK && opt->stop_after && t.next_iter >= opt->stop_after &&
+            t.next_iter < t.total_iters) {
+            res->stopped_early = 1;
+            break;
+        }
+    }
+    double host_total = es_host_seconds() - host0;
+    prog_finish(pg, NULL);
+    if (rc == ES_OK) {
+        res->iterations = t.next_iter;
+        res->epochs_done = t.epochs_done;
+        if (t.epochs_done > 0) {
+            const double *last = &t.epoch_rows[(size_t)(t.epochs_done - 1) * EC_COUNT];
+            res->test_accuracy_final = last[EC_TEST_ACC];
+            res->train_loss_final = last[EC_TRAIN_LOSS];
+        }
+        res->test_accuracy_best = t.best_acc;
+        res->images_per_s = host_total > 0 ? (double)images_here / host_total : 0;
+    }
+    if (rc == ES_OK && !res->stopped_early) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/weights.npz", opt->out_dir);
+        rc = export_weights(&t, path, err);
+        if (rc == ES_OK) rc = write_epochs_csv(&t, err);
+        if (rc == ES_OK) rc = write_stats(&t, res, t.host_seconds_before, err);
+    }
+    trainer_free(&t);
+    return rc;
+}

@@ -1,0 +1,48 @@
+/* train.h - the training loop: a network (preset or description) on a dataset with the
+ * configured recipe (SGD with momentum / Nesterov / weight decay, step / cosine schedules with
+ * linear warm-up, seeded shuffling and augmentation), per-epoch evaluation, checkpoints that
+ * resume byte-identically, and the statistics `essim train` writes.
+ *
+ * Every random draw is derived from (seed, purpose, epoch or iteration) — the epoch order from
+ * ("shuffle", epoch), the augmentation of iteration t from ("augment", t) — so a run resumed
+ * from a checkpoint at any iteration sees exactly the draws of an uninterrupted run. */
+#ifndef ES_TRAIN_H
+#define ES_TRAIN_H
+
+#include <stdint.h>
+
+#include "cfg.h"
+#include "es_common.h"
+#include "stats.h"
+
+typedef struct tr_options {
+    const char *out_dir;        /* where stats, epochs.csv and weights.npz go (created) */
+    const char *checkpoint;     /* checkpoint file (NULL: <out_dir>/checkpoint.ckpt) */
+    int resume;                 /* continue from the checkpoint */
+    int progress_mode;          /* CFG_PROGRESS_* */
+    const char *import_weights; /* .npz of initial weights (NULL: initialise from the seed) */
+    uint64_t stop_after;        /* testing: stop (with a checkpoint) after this many
+                                   iterations in total; 0 = run to the end */
+    const char *command_line;   /* for stats meta */
+} tr_options;
+
+typedef struct tr_result {
+    uint64_t iterations;       /* completed in total (including before a resume) */
+    int epochs_done;
+    double test_accuracy_final; /* fraction in [0,1] */
+    double test_accuracy_best;
+    double train_loss_final;
+    double images_per_s;       /* training images per host second (this process) */
+    int stopped_early;         /* stop_after was reached */
+} tr_result;
+
+/* Run (or resume) training as configured; write the outputs into opt->out_dir. Returns
+ * ES_OK, or an error with a message (ES_ECONFIG for configuration problems such as an
+ * unknown network or a checkpoint from another configuration, ES_EIO / ES_EFORMAT for files). */
+int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_err *err);
+
+/* The learning rate at iteration t (0-based) of a run with `iters_per_epoch` iterations per
+ * epoch, following cfg->train (schedule, milestones, gamma, warm-up). Exposed for tests. */
+double tr_lr_at(const essim_config *cfg, uint64_t t, uint64_t iters_per_epoch);
+
+#endif
