@@ -41,12 +41,15 @@ static void pack_b(int transb, const float *b, int ldb, int p0, int kc, int j0, 
             float *d = dst + (size_t)jp * kc + (size_t)p * GEMM_NR;
             if (!transb) {
                 const float *s = b + (size_t)(p0 + p) * ldb + j0 + jp;
-                for (int jj = 0; jj < nr; jj++) d[jj] = s[jj];
+                for (int jj = 0; jj < nr; jj++)
+                    d[jj] = s[jj];
             } else {
                 const float *s = b + (size_t)(j0 + jp) * ldb + p0 + p;
-                for (int jj = 0; jj < nr; jj++) d[jj] = s[(size_t)jj * ldb];
+                for (int jj = 0; jj < nr; jj++)
+                    d[jj] = s[(size_t)jj * ldb];
             }
-            for (int jj = nr; jj < GEMM_NR; jj++) d[jj] = 0.0f;
+            for (int jj = nr; jj < GEMM_NR; jj++)
+                d[jj] = 0.0f;
         }
     }
 }
@@ -62,12 +65,14 @@ static void pack_a(int transa, const float *a, int lda, int i0, int mc, int p0, 
                 size_t i = (size_t)(i0 + ip + ii), q = (size_t)(p0 + p);
                 d[ii] = alpha * (transa ? a[q * lda + i] : a[i * lda + q]);
             }
-            for (int ii = mr; ii < GEMM_MR; ii++) d[ii] = 0.0f;
+            for (int ii = mr; ii < GEMM_MR; ii++)
+                d[ii] = 0.0f;
         }
     }
 }
 
-static void micro_kernel(int kc, const float *ap, const float *bp, float *c, int ldc, int mr, int nr)
+static void micro_kernel(int kc, const float *ap, const float *bp, float *c, int ldc, int mr,
+                         int nr)
 {
     float acc[GEMM_MR][GEMM_NR];
     memset(acc, 0, sizeof acc);
@@ -75,10 +80,12 @@ static void micro_kernel(int kc, const float *ap, const float *bp, float *c, int
         const float *av = ap + (size_t)p * GEMM_MR;
         const float *bv = bp + (size_t)p * GEMM_NR;
         for (int ii = 0; ii < GEMM_MR; ii++)
-            for (int jj = 0; jj < GEMM_NR; jj++) acc[ii][jj] += av[ii] * bv[jj];
+            for (int jj = 0; jj < GEMM_NR; jj++)
+                acc[ii][jj] += av[ii] * bv[jj];
     }
     for (int ii = 0; ii < mr; ii++)
-        for (int jj = 0; jj < nr; jj++) c[(size_t)ii * ldc + jj] += acc[ii][jj];
+        for (int jj = 0; jj < nr; jj++)
+            c[(size_t)ii * ldc + jj] += acc[ii][jj];
 }
 
 static void scale_c(int m, int n, float beta, float *c, int ldc)
@@ -89,7 +96,8 @@ static void scale_c(int m, int n, float beta, float *c, int ldc)
         if (beta == 0.0f)
             memset(row, 0, (size_t)n * sizeof *row);
         else
-            for (int j = 0; j < n; j++) row[j] *= beta;
+            for (int j = 0; j < n; j++)
+                row[j] *= beta;
     }
 }
 

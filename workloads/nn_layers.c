@@ -18,10 +18,13 @@ static double sum_f(const float *x, size_t n)
     float a[8] = {0};
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) a[j] += x[i + j];
+        for (int j = 0; j < 8; j++)
+            a[j] += x[i + j];
     double s = 0.0;
-    for (; i < n; i++) s += x[i];
-    for (int j = 0; j < 8; j++) s += a[j];
+    for (; i < n; i++)
+        s += x[i];
+    for (int j = 0; j < 8; j++)
+        s += a[j];
     return s;
 }
 
@@ -40,7 +43,8 @@ static double sqdev_f(const float *x, size_t n, float m)
         double d = (double)x[i] - m;
         s += d * d;
     }
-    for (int j = 0; j < 8; j++) s += a[j];
+    for (int j = 0; j < 8; j++)
+        s += a[j];
     return s;
 }
 
@@ -50,10 +54,13 @@ static double dotdev_f(const float *dy, const float *x, size_t n, float m)
     float a[8] = {0};
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) a[j] += dy[i + j] * (x[i + j] - m);
+        for (int j = 0; j < 8; j++)
+            a[j] += dy[i + j] * (x[i + j] - m);
     double s = 0.0;
-    for (; i < n; i++) s += (double)dy[i] * ((double)x[i] - m);
-    for (int j = 0; j < 8; j++) s += a[j];
+    for (; i < n; i++)
+        s += (double)dy[i] * ((double)x[i] - m);
+    for (int j = 0; j < 8; j++)
+        s += a[j];
     return s;
 }
 
@@ -71,10 +78,13 @@ static void axpb_f(const float *x, float a, float b, float *y, size_t n)
     size_t i = 0;
     for (; i + VB <= n; i += VB) {
         float t[VB];
-        for (int j = 0; j < VB; j++) t[j] = x[i + j];
-        for (int j = 0; j < VB; j++) y[i + j] = t[j] * a + b;
+        for (int j = 0; j < VB; j++)
+            t[j] = x[i + j];
+        for (int j = 0; j < VB; j++)
+            y[i + j] = t[j] * a + b;
     }
-    for (; i < n; i++) y[i] = x[i] * a + b;
+    for (; i < n; i++)
+        y[i] = x[i] * a + b;
 }
 
 /* y[i] += x[i] */
@@ -83,11 +93,15 @@ static void add_f(float *y, const float *x, size_t n)
     size_t i = 0;
     for (; i + VB <= n; i += VB) {
         float t[VB], u[VB];
-        for (int j = 0; j < VB; j++) t[j] = x[i + j];
-        for (int j = 0; j < VB; j++) u[j] = y[i + j];
-        for (int j = 0; j < VB; j++) y[i + j] = u[j] + t[j];
+        for (int j = 0; j < VB; j++)
+            t[j] = x[i + j];
+        for (int j = 0; j < VB; j++)
+            u[j] = y[i + j];
+        for (int j = 0; j < VB; j++)
+            y[i + j] = u[j] + t[j];
     }
-    for (; i < n; i++) y[i] += x[i];
+    for (; i < n; i++)
+        y[i] += x[i];
 }
 
 /* y[i] = x[i] (short rows: cheaper inline than a memcpy call) */
@@ -96,10 +110,13 @@ static void copy_f(float *y, const float *x, size_t n)
     size_t i = 0;
     for (; i + VB <= n; i += VB) {
         float t[VB];
-        for (int j = 0; j < VB; j++) t[j] = x[i + j];
-        for (int j = 0; j < VB; j++) y[i + j] = t[j];
+        for (int j = 0; j < VB; j++)
+            t[j] = x[i + j];
+        for (int j = 0; j < VB; j++)
+            y[i + j] = t[j];
     }
-    for (; i < n; i++) y[i] = x[i];
+    for (; i < n; i++)
+        y[i] = x[i];
 }
 
 int nn_window_out(int in, int k, int stride, int pad)
@@ -169,13 +186,16 @@ void nn_im2col(const nn_conv_desc *d, const float *x, float *col, size_t ldcol)
                         continue;
                     }
                     const float *xr = xc + (size_t)iy * w;
-                    for (int ox = 0; ox < lo; ox++) r[ox] = 0.0f;
+                    for (int ox = 0; ox < lo; ox++)
+                        r[ox] = 0.0f;
                     if (s == 1) {
                         if (hi > lo) copy_f(r + lo, xr + lo + kx - p, (size_t)(hi - lo));
                     } else {
-                        for (int ox = lo; ox < hi; ox++) r[ox] = xr[ox * s + kx - p];
+                        for (int ox = lo; ox < hi; ox++)
+                            r[ox] = xr[ox * s + kx - p];
                     }
-                    for (int ox = hi; ox < wo; ox++) r[ox] = 0.0f;
+                    for (int ox = hi; ox < wo; ox++)
+                        r[ox] = 0.0f;
                 }
             }
     }
@@ -199,7 +219,8 @@ void nn_col2im_add(const nn_conv_desc *d, const float *col, size_t ldcol, float 
                     if (s == 1) {
                         if (hi > lo) add_f(xr + lo, r + lo, (size_t)(hi - lo));
                     } else
-                        for (int ox = lo; ox < hi; ox++) xr[ox * s] += r[ox];
+                        for (int ox = lo; ox < hi; ox++)
+                            xr[ox * s] += r[ox];
                 }
             }
     }
@@ -242,7 +263,8 @@ static void gemm_forward(void *state, const nn_conv_desc *d, int n, const float 
         const int nc = ES_MIN(chunk, n - n0);
         const size_t ld = (size_t)nc * P;
         float *col = scratch, *tmp = scratch + (size_t)K * ld;
-        for (int i = 0; i < nc; i++) nn_im2col(d, x + (size_t)(n0 + i) * xs, col + (size_t)i * P, ld);
+        for (int i = 0; i < nc; i++)
+            nn_im2col(d, x + (size_t)(n0 + i) * xs, col + (size_t)i * P, ld);
         nn_sgemm(NN_NOTRANS, NN_NOTRANS, d->cout, (int)ld, K, 1.0f, w, K, col, (int)ld, 0.0f, tmp,
                  (int)ld);
         for (int i = 0; i < nc; i++)
@@ -269,11 +291,13 @@ static void gemm_backward(void *state, const nn_conv_desc *d, int n, const float
         float *col = scratch, *tmp = scratch + (size_t)K * ld;
         for (int i = 0; i < nc; i++)
             for (int c = 0; c < d->cout; c++)
-                memcpy(tmp + (size_t)c * ld + (size_t)i * P, dy + (size_t)(n0 + i) * ys + (size_t)c * P,
-                       (size_t)P * sizeof *tmp);
+                memcpy(tmp + (size_t)c * ld + (size_t)i * P,
+                       dy + (size_t)(n0 + i) * ys + (size_t)c * P, (size_t)P * sizeof *tmp);
         if (db)
-            for (int c = 0; c < d->cout; c++) db[c] += (float)sum_f(tmp + (size_t)c * ld, ld);
-        for (int i = 0; i < nc; i++) nn_im2col(d, x + (size_t)(n0 + i) * xs, col + (size_t)i * P, ld);
+            for (int c = 0; c < d->cout; c++)
+                db[c] += (float)sum_f(tmp + (size_t)c * ld, ld);
+        for (int i = 0; i < nc; i++)
+            nn_im2col(d, x + (size_t)(n0 + i) * xs, col + (size_t)i * P, ld);
         nn_sgemm(NN_NOTRANS, NN_TRANS, d->cout, K, (int)ld, 1.0f, tmp, (int)ld, col, (int)ld,
                  n0 == 0 ? 0.0f : 1.0f, dw, K);
         if (!dx) continue;
@@ -307,11 +331,13 @@ void nn_bn_forward_train(const float *x, int n, int c, int hw, const float *gamm
     const size_t m = (size_t)n * hw;
     for (int ch = 0; ch < c; ch++) {
         double s = 0.0;
-        for (int i = 0; i < n; i++) s += sum_f(x + ((size_t)i * c + ch) * hw, (size_t)hw);
+        for (int i = 0; i < n; i++)
+            s += sum_f(x + ((size_t)i * c + ch) * hw, (size_t)hw);
         const float mean = (float)(s / (double)m);
         /* two passes: the one-pass E[x^2] - E[x]^2 cancels badly when |mean| >> std */
         double v = 0.0;
-        for (int i = 0; i < n; i++) v += sqdev_f(x + ((size_t)i * c + ch) * hw, (size_t)hw, mean);
+        for (int i = 0; i < n; i++)
+            v += sqdev_f(x + ((size_t)i * c + ch) * hw, (size_t)hw, mean);
         const double var = v / (double)m;
         const float invstd = (float)(1.0 / sqrt(var + eps));
         const float scale = gamma[ch] * invstd, shift = beta[ch] - mean * scale;
@@ -376,12 +402,17 @@ void nn_bn_backward(const float *x, const float *dy, int n, int c, int hw, const
             int q = 0;
             for (; q + VB <= hw; q += VB) {
                 float g[VB], v[VB], o[VB];
-                for (int j = 0; j < VB; j++) g[j] = dyp[q + j];
-                for (int j = 0; j < VB; j++) v[j] = xp[q + j];
-                for (int j = 0; j < VB; j++) o[j] = accum ? dxp[q + j] : 0.0f;
-                for (int j = 0; j < VB; j++) dxp[q + j] = o[j] + (a * g[j] + b * v[j] + c0);
+                for (int j = 0; j < VB; j++)
+                    g[j] = dyp[q + j];
+                for (int j = 0; j < VB; j++)
+                    v[j] = xp[q + j];
+                for (int j = 0; j < VB; j++)
+                    o[j] = accum ? dxp[q + j] : 0.0f;
+                for (int j = 0; j < VB; j++)
+                    dxp[q + j] = o[j] + (a * g[j] + b * v[j] + c0);
             }
-            for (; q < hw; q++) dxp[q] = (accum ? dxp[q] : 0.0f) + (a * dyp[q] + b * xp[q] + c0);
+            for (; q < hw; q++)
+                dxp[q] = (accum ? dxp[q] : 0.0f) + (a * dyp[q] + b * xp[q] + c0);
         }
     }
 }
@@ -393,10 +424,13 @@ void nn_relu_forward(const float *x, float *y, size_t len)
     size_t i = 0;
     for (; i + VB <= len; i += VB) {
         float t[VB];
-        for (int j = 0; j < VB; j++) t[j] = x[i + j];
-        for (int j = 0; j < VB; j++) y[i + j] = t[j] > 0.0f ? t[j] : 0.0f;
+        for (int j = 0; j < VB; j++)
+            t[j] = x[i + j];
+        for (int j = 0; j < VB; j++)
+            y[i + j] = t[j] > 0.0f ? t[j] : 0.0f;
     }
-    for (; i < len; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (; i < len; i++)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 void nn_relu_backward(const float *y, const float *dy, float *dx, size_t len, int accum)
@@ -404,12 +438,17 @@ void nn_relu_backward(const float *y, const float *dy, float *dx, size_t len, in
     size_t i = 0;
     for (; i + VB <= len; i += VB) {
         float t[VB], g[VB], o[VB];
-        for (int j = 0; j < VB; j++) t[j] = y[i + j];
-        for (int j = 0; j < VB; j++) g[j] = dy[i + j];
-        for (int j = 0; j < VB; j++) o[j] = accum ? dx[i + j] : 0.0f;
-        for (int j = 0; j < VB; j++) dx[i + j] = o[j] + (t[j] > 0.0f ? g[j] : 0.0f);
+        for (int j = 0; j < VB; j++)
+            t[j] = y[i + j];
+        for (int j = 0; j < VB; j++)
+            g[j] = dy[i + j];
+        for (int j = 0; j < VB; j++)
+            o[j] = accum ? dx[i + j] : 0.0f;
+        for (int j = 0; j < VB; j++)
+            dx[i + j] = o[j] + (t[j] > 0.0f ? g[j] : 0.0f);
     }
-    for (; i < len; i++) dx[i] = (accum ? dx[i] : 0.0f) + (y[i] > 0.0f ? dy[i] : 0.0f);
+    for (; i < len; i++)
+        dx[i] = (accum ? dx[i] : 0.0f) + (y[i] > 0.0f ? dy[i] : 0.0f);
 }
 
 void nn_add_forward(const float *a, const float *b, float *y, size_t len)
@@ -417,11 +456,15 @@ void nn_add_forward(const float *a, const float *b, float *y, size_t len)
     size_t i = 0;
     for (; i + VB <= len; i += VB) {
         float t[VB], u[VB];
-        for (int j = 0; j < VB; j++) t[j] = a[i + j];
-        for (int j = 0; j < VB; j++) u[j] = b[i + j];
-        for (int j = 0; j < VB; j++) y[i + j] = t[j] + u[j];
+        for (int j = 0; j < VB; j++)
+            t[j] = a[i + j];
+        for (int j = 0; j < VB; j++)
+            u[j] = b[i + j];
+        for (int j = 0; j < VB; j++)
+            y[i + j] = t[j] + u[j];
     }
-    for (; i < len; i++) y[i] = a[i] + b[i];
+    for (; i < len; i++)
+        y[i] = a[i] + b[i];
 }
 
 void nn_copy_backward(const float *dy, float *dx, size_t len, int accum)
@@ -474,15 +517,16 @@ void nn_maxpool_forward(const float *x, int n, int c, int h, int w, int k, int s
     }
 }
 
-void nn_maxpool_backward(const float *dy, const int32_t *argmax, int n, int c, int h, int w,
-                         int ho, int wo, float *dx, int accum)
+void nn_maxpool_backward(const float *dy, const int32_t *argmax, int n, int c, int h, int w, int ho,
+                         int wo, float *dx, int accum)
 {
     for (size_t pl = 0; pl < (size_t)n * c; pl++) {
         float *dxp = dx + pl * h * w;
         const float *dyp = dy + pl * ho * wo;
         const int32_t *ap = argmax + pl * ho * wo;
         if (!accum) memset(dxp, 0, (size_t)h * w * sizeof *dxp);
-        for (int q = 0; q < ho * wo; q++) dxp[ap[q]] += dyp[q];
+        for (int q = 0; q < ho * wo; q++)
+            dxp[ap[q]] += dyp[q];
     }
 }
 
@@ -502,7 +546,8 @@ void nn_avgpool_forward(const float *x, int n, int c, int h, int w, int k, int s
                 window_range(ox, k, stride, pad, w, &x0, &x1);
                 float s = 0.0f;
                 for (int iy = y0; iy < y1; iy++)
-                    for (int ix = x0; ix < x1; ix++) s += xp[iy * w + ix];
+                    for (int ix = x0; ix < x1; ix++)
+                        s += xp[iy * w + ix];
                 yp[oy * wo + ox] = s * inv;
             }
         }
@@ -526,7 +571,8 @@ void nn_avgpool_backward(const float *dy, int n, int c, int h, int w, int k, int
                 window_range(ox, k, stride, pad, w, &x0, &x1);
                 const float g = dyp[oy * wo + ox] * inv;
                 for (int iy = y0; iy < y1; iy++)
-                    for (int ix = x0; ix < x1; ix++) dxp[iy * w + ix] += g;
+                    for (int ix = x0; ix < x1; ix++)
+                        dxp[iy * w + ix] += g;
             }
         }
     }
@@ -544,9 +590,11 @@ void nn_gap_backward(const float *dy, int n, int c, int hw, float *dx, int accum
         const float g = dy[pl] / (float)hw;
         float *dxp = dx + pl * hw;
         if (accum)
-            for (int q = 0; q < hw; q++) dxp[q] += g;
+            for (int q = 0; q < hw; q++)
+                dxp[q] += g;
         else
-            for (int q = 0; q < hw; q++) dxp[q] = g;
+            for (int q = 0; q < hw; q++)
+                dxp[q] = g;
     }
 }
 
@@ -557,7 +605,8 @@ void nn_fc_forward(const float *x, int n, int in, const float *w, const float *b
     nn_sgemm(NN_NOTRANS, NN_TRANS, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
     if (b)
         for (int i = 0; i < n; i++)
-            for (int j = 0; j < out; j++) y[(size_t)i * out + j] += b[j];
+            for (int j = 0; j < out; j++)
+                y[(size_t)i * out + j] += b[j];
 }
 
 void nn_fc_backward(const float *x, const float *dy, int n, int in, const float *w, int out,
@@ -567,7 +616,8 @@ void nn_fc_backward(const float *x, const float *dy, int n, int in, const float 
     if (db) {
         memset(db, 0, (size_t)out * sizeof *db);
         for (int i = 0; i < n; i++)
-            for (int j = 0; j < out; j++) db[j] += dy[(size_t)i * out + j];
+            for (int j = 0; j < out; j++)
+                db[j] += dy[(size_t)i * out + j];
     }
     if (dx)
         nn_sgemm(NN_NOTRANS, NN_NOTRANS, n, in, out, 1.0f, dy, out, w, in, accum ? 1.0f : 0.0f, dx,
@@ -618,19 +668,21 @@ int nn_softmax_xent_forward(const float *logits, const int32_t *labels, int n, i
     double total = 0.0;
     for (int i = 0; i < n; i++) {
         if (labels[i] < 0 || labels[i] >= k)
-            return es_fail(err, ES_ERANGE, "sample %d: label %d outside [0, %d)", i,
-                           (int)labels[i], k);
+            return es_fail(err, ES_ERANGE, "sample %d: label %d outside [0, %d)", i, (int)labels[i],
+                           k);
         const float *z = logits + (size_t)i * k;
         float *p = probs + (size_t)i * k;
         float m = z[0];
-        for (int j = 1; j < k; j++) m = z[j] > m ? z[j] : m;
+        for (int j = 1; j < k; j++)
+            m = z[j] > m ? z[j] : m;
         double s = 0.0;
         for (int j = 0; j < k; j++) {
             p[j] = expf(z[j] - m);
             s += p[j];
         }
         const float inv = (float)(1.0 / s);
-        for (int j = 0; j < k; j++) p[j] *= inv;
+        for (int j = 0; j < k; j++)
+            p[j] *= inv;
         /* -log softmax = log sum exp(z - m) - (z_label - m): no log of a tiny probability */
         total += log(s) - ((double)z[labels[i]] - m);
     }
@@ -645,7 +697,8 @@ void nn_softmax_xent_backward(const float *probs, const int32_t *labels, int n, 
     for (int i = 0; i < n; i++) {
         const float *p = probs + (size_t)i * k;
         float *d = dlogits + (size_t)i * k;
-        for (int j = 0; j < k; j++) d[j] = p[j] * inv;
+        for (int j = 0; j < k; j++)
+            d[j] = p[j] * inv;
         d[labels[i]] -= inv;
     }
 }

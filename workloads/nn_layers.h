@@ -36,11 +36,11 @@ int nn_window_out(int in, int k, int stride, int pad);
 
 /* Geometry of one 2-D convolution (square kernel, same stride and padding in both axes). */
 typedef struct nn_conv_desc {
-    int cin, h, w;  /* input sample */
-    int cout, k;    /* output channels, kernel side */
+    int cin, h, w; /* input sample */
+    int cout, k;   /* output channels, kernel side */
     int stride, pad;
-    int ho, wo;     /* output plane, filled by nn_conv_desc_init */
-    int bias;       /* 1 if the layer has a bias vector */
+    int ho, wo; /* output plane, filled by nn_conv_desc_init */
+    int bias;   /* 1 if the layer has a bias vector */
 } nn_conv_desc;
 
 /* Fill d and check it: all sizes positive, pad >= 0, pad < k, and the kernel fits the padded
@@ -127,8 +127,8 @@ void nn_copy_backward(const float *dy, float *dx, size_t len, int accum);
  * winning input within its h x w plane. */
 void nn_maxpool_forward(const float *x, int n, int c, int h, int w, int k, int stride, int pad,
                         float *y, int32_t *argmax);
-void nn_maxpool_backward(const float *dy, const int32_t *argmax, int n, int c, int h, int w,
-                         int ho, int wo, float *dx, int accum);
+void nn_maxpool_backward(const float *dy, const int32_t *argmax, int n, int c, int h, int w, int ho,
+                         int wo, float *dx, int accum);
 /* Average pooling; padded cells count as zeros in the k x k divisor (PyTorch's default
  * count_include_pad). */
 void nn_avgpool_forward(const float *x, int n, int c, int h, int w, int k, int stride, int pad,

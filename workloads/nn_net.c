@@ -26,20 +26,20 @@ typedef struct nn_node {
     nn_shape out;
     int k, stride, pad, bias;
     nn_conv_desc conv;
-    void *bstate;              /* conv backend state (from prepare) */
-    int pw, pb, prm, prv;      /* parameter indices or -1 (BN: gamma, beta, mean, var) */
-    float momentum, eps;       /* BN */
+    void *bstate;                   /* conv backend state (from prepare) */
+    int pw, pb, prm, prv;           /* parameter indices or -1 (BN: gamma, beta, mean, var) */
+    float momentum, eps;            /* BN */
     float *save_mean, *save_invstd; /* BN, per channel */
     /* plan, from nn_net_finalize */
     int nconsumers, last_consumer;
-    int in_place;   /* ReLU writing over its producer's buffer */
-    int want_grad;  /* dL/d(out) is needed: a parameter at or upstream of this node */
-    int accum[2];   /* backward adds into input s's gradient (another consumer wrote it first) */
-    int slot;       /* gradient slot, -1 when no gradient is needed */
+    int in_place;  /* ReLU writing over its producer's buffer */
+    int want_grad; /* dL/d(out) is needed: a parameter at or upstream of this node */
+    int accum[2];  /* backward adds into input s's gradient (another consumer wrote it first) */
+    int slot;      /* gradient slot, -1 when no gradient is needed */
     /* buffers, from nn_net_reserve */
-    float *own;     /* activation buffer owned by this node (NULL when in place) */
-    float *act;     /* the activation: own, or the producer's buffer when in place */
-    float *grad;    /* dL/d(act), a shared slot */
+    float *own;  /* activation buffer owned by this node (NULL when in place) */
+    float *act;  /* the activation: own, or the producer's buffer when in place */
+    float *grad; /* dL/d(act), a shared slot */
     int32_t *argmax;
 } nn_node;
 
@@ -346,8 +346,10 @@ int nn_add_bn(nn_net *net, const char *name, es_err *err)
         return es_fail(err, ES_ENOMEM, "out of memory adding layer \"%s\"", d->name);
     }
     /* running variance starts at 1 even before nn_net_init_params */
-    for (int i = 0; i < c; i++) net->params[idx[3]].pub.data[i] = 1.0f;
-    for (int i = 0; i < c; i++) net->params[idx[0]].pub.data[i] = 1.0f;
+    for (int i = 0; i < c; i++)
+        net->params[idx[3]].pub.data[i] = 1.0f;
+    for (int i = 0; i < c; i++)
+        net->params[idx[0]].pub.data[i] = 1.0f;
     d->pw = idx[0];
     d->pb = idx[1];
     d->prm = idx[2];
@@ -446,8 +448,8 @@ int nn_add_sum(nn_net *net, const char *name, int a, int b, es_err *err)
     nn_node *d;
     ES_TRY(begin_node(net, NN_OP_ADD, name, &d, err));
     if (a < 0 || a >= net->nnodes || b < 0 || b >= net->nnodes)
-        return es_fail(err, ES_EINVAL, "layer \"%s\": input nodes %d, %d (have %d)", d->name, a,
-                       b, net->nnodes);
+        return es_fail(err, ES_EINVAL, "layer \"%s\": input nodes %d, %d (have %d)", d->name, a, b,
+                       net->nnodes);
     nn_shape sa = net->nodes[a].out, sb = net->nodes[b].out;
     if (sa.c != sb.c || sa.h != sb.h || sa.w != sb.w) {
         char b1[48], b2[48];
@@ -634,7 +636,8 @@ int nn_net_finalize(nn_net *net, es_err *err)
             p->last_consumer = j;
         }
         d->want_grad = d->pw >= 0;
-        for (int s = 0; s < d->nin; s++) d->want_grad |= net->nodes[d->in[s]].want_grad;
+        for (int s = 0; s < d->nin; s++)
+            d->want_grad |= net->nodes[d->in[s]].want_grad;
     }
     for (int i = 0; i < last; i++)
         if (net->nodes[i].nconsumers == 0)
@@ -646,8 +649,8 @@ int nn_net_finalize(nn_net *net, es_err *err)
         /* A ReLU may overwrite its producer's output when nothing else reads it and the
          * producer's own backward does not need its output (only ReLU's does: conv, fc and
          * BN read their input, pooling its argmax). */
-        d->in_place = d->op == NN_OP_RELU && d->in[0] != 0 && p->nconsumers == 1 &&
-                      p->op != NN_OP_RELU;
+        d->in_place =
+            d->op == NN_OP_RELU && d->in[0] != 0 && p->nconsumers == 1 && p->op != NN_OP_RELU;
     }
     int *written = calloc((size_t)net->nnodes, sizeof *written);
     if (!written) return es_fail(err, ES_ENOMEM, "out of memory planning the network");
@@ -680,13 +683,15 @@ static double fan_in_of(const nn_param *w)
 static double fan_out_of(const nn_param *w)
 {
     double f = w->shape[0];
-    for (int i = 2; i < w->ndim; i++) f *= w->shape[i];
+    for (int i = 2; i < w->ndim; i++)
+        f *= w->shape[i];
     return f;
 }
 
 static void fill_uniform(rng_stream *r, float *x, size_t n, double bound)
 {
-    for (size_t i = 0; i < n; i++) x[i] = (float)((2.0 * rng_uniform(r) - 1.0) * bound);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)((2.0 * rng_uniform(r) - 1.0) * bound);
 }
 
 void nn_net_init_params(nn_net *net, uint64_t seed)
@@ -707,7 +712,8 @@ void nn_net_init_params(nn_net *net, uint64_t seed)
             } else {
                 double fan = kind == NN_INIT_KAIMING_FAN_OUT ? fan_out_of(p) : fan_in_of(p);
                 double sd = sqrt(2.0 / fan);
-                for (size_t q = 0; q < p->numel; q++) p->data[q] = (float)(sd * rng_normal(&rs));
+                for (size_t q = 0; q < p->numel; q++)
+                    p->data[q] = (float)(sd * rng_normal(&rs));
             }
             break;
         }
@@ -716,7 +722,8 @@ void nn_net_init_params(nn_net *net, uint64_t seed)
             break;
         case ROLE_BN_GAMMA:
         case ROLE_BN_VAR:
-            for (size_t q = 0; q < p->numel; q++) p->data[q] = 1.0f;
+            for (size_t q = 0; q < p->numel; q++)
+                p->data[q] = 1.0f;
             break;
         case ROLE_BN_BETA:
         case ROLE_BN_MEAN: memset(p->data, 0, p->numel * sizeof(float)); break;
@@ -883,8 +890,7 @@ int nn_net_backward(nn_net *net, es_err *err)
         switch (d->op) {
         case NN_OP_CONV:
             net->backend->backward(d->bstate, &d->conv, n, in, pdata(net, d->pw), dy, dx,
-                                   d->accum[0], pgrad(net, d->pw), pgrad(net, d->pb),
-                                   net->scratch);
+                                   d->accum[0], pgrad(net, d->pw), pgrad(net, d->pb), net->scratch);
             break;
         case NN_OP_BN:
             nn_bn_backward(in, dy, n, is.c, is.h * is.w, pdata(net, d->pw), d->save_mean,

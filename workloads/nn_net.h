@@ -29,9 +29,9 @@ typedef struct nn_net nn_net;
 #define NN_NAME_MAX 95
 
 typedef enum {
-    NN_OP_INPUT,      /* node 0: the batch given to nn_net_forward */
-    NN_OP_CONV,       /* 2-D convolution, square kernel */
-    NN_OP_BN,         /* batch normalisation over (N, H, W) per channel */
+    NN_OP_INPUT, /* node 0: the batch given to nn_net_forward */
+    NN_OP_CONV,  /* 2-D convolution, square kernel */
+    NN_OP_BN,    /* batch normalisation over (N, H, W) per channel */
     NN_OP_RELU,
     NN_OP_MAXPOOL,
     NN_OP_AVGPOOL,
@@ -66,25 +66,25 @@ typedef struct nn_init_opts {
 typedef struct nn_param {
     const char *name; /* "conv1.weight", "layers.3.bn2.bias", "fc.bias", "bn.running_var" */
     float *data;
-    float *grad;      /* dL/d(data) after nn_net_backward; NULL for buffers */
+    float *grad; /* dL/d(data) after nn_net_backward; NULL for buffers */
     size_t numel;
-    int ndim;         /* shape as PyTorch's: conv weight cout x cin x k x k, fc weight out x in */
+    int ndim; /* shape as PyTorch's: conv weight cout x cin x k x k, fc weight out x in */
     int shape[4];
-    int mapped;       /* 1: conv / fc weight, stored in ReRAM crossbars; 0: digital */
-    int trainable;    /* 0: a buffer (batch-norm running statistics), not optimised */
+    int mapped;    /* 1: conv / fc weight, stored in ReRAM crossbars; 0: digital */
+    int trainable; /* 0: a buffer (batch-norm running statistics), not optimised */
     /* mapped only: the crossbar view W (rows x cols), rows = fan-in (cin k k, or in) on the
      * wordlines, cols = output channels on the bitlines. Memory is PyTorch's layout, i.e. W
      * transposed: W[r][j] is data[j * rows + r]. 0 for digital parameters. */
     int rows, cols;
-    int node;         /* index of the owning layer node */
+    int node; /* index of the owning layer node */
 } nn_param;
 
 /* Read-only description of one node, for the compiler and for reports. */
 typedef struct nn_node_info {
     nn_op op;
     const char *name;
-    int nin, in[2];     /* input node indices */
-    nn_shape in_shape;  /* shape of in[0] (zero for the input node) */
+    int nin, in[2];    /* input node indices */
+    nn_shape in_shape; /* shape of in[0] (zero for the input node) */
     nn_shape out_shape;
     int k, stride, pad; /* conv and pooling windows */
     int bias;           /* conv / fc with a bias vector */
@@ -159,7 +159,8 @@ int nn_net_reserve(nn_net *net, int max_n, es_err *err);
  * backward pass reads it again). training = 1 uses batch statistics in batch norm and updates
  * the running statistics; 0 uses the running statistics. labels (n values in [0, classes))
  * may be NULL: no loss then, and no backward. *loss (may be NULL) receives the mean softmax
- * cross-entropy. Reserves on demand when n exceeds the capacity. */
+ * cross-entropy. Reserves on demand when n exceeds the capacity (an allocation, and every
+ * buffer grows: evaluate a large test set in batches of the training size instead). */
 int nn_net_forward(nn_net *net, const float *x, int n, const int32_t *labels, int training,
                    double *loss, es_err *err);
 /* Backward pass of the last forward (which had labels): fills every trainable parameter's

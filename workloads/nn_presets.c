@@ -45,8 +45,7 @@ int nn_preset_lenet5(nn_shape in, int classes, nn_net **out, es_err *err)
     return ES_OK;
 }
 
-int nn_preset_resnet(int depth, nn_shortcut sc, nn_shape in, int classes, nn_net **out,
-                     es_err *err)
+int nn_preset_resnet(int depth, nn_shortcut sc, nn_shape in, int classes, nn_net **out, es_err *err)
 {
     nn_net *net = NULL;
     *out = NULL;
@@ -131,8 +130,8 @@ int nn_preset_mlp(nn_shape in, const int *hidden, int nh, int classes, nn_net **
     return ES_OK;
 }
 
-static const char *const preset_names[] = {"lenet5", "resnet20", "resnet32", "resnet56",
-                                           "resnet20b", "vgg8", "mlp", NULL};
+static const char *const preset_names[] = {"lenet5",    "resnet20", "resnet32", "resnet56",
+                                           "resnet20b", "vgg8",     "mlp",      NULL};
 
 const char *const *nn_preset_names(void)
 {

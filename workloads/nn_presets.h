@@ -12,7 +12,8 @@
 /* LeNet-5 as ../shared/bench/pytorch_peer.py: conv1 6@5x5 pad 2, ReLU, maxpool 2, conv2
  * 16@5x5, ReLU, maxpool 2, flatten, fc1 120, ReLU, fc2 84, ReLU, fc3 classes; all with bias.
  * 61,706 parameters for 1x28x28 and 10 classes. Init: Kaiming-normal (fan_in) conv, PyTorch
- * default fc (the peer keeps PyTorch's default uniform for its conv layers too). */
+ * default fc. (The peer leaves its conv layers at PyTorch's default uniform too; set
+ * NN_INIT_TORCH_DEFAULT for conv with nn_net_set_init to match it exactly.) */
 int nn_preset_lenet5(nn_shape in, int classes, nn_net **out, es_err *err);
 
 /* CIFAR ResNet (He et al. 2016, section 4.2) of depth 6n + 2 (20, 32, 56, 110...): conv 16@3x3
@@ -32,7 +33,7 @@ int nn_preset_resnet(int depth, nn_shortcut sc, nn_shape in, int classes, nn_net
  * ReLU, fc classes (no bias); no batch norm. Names as that module: "features.0",
  * "features.2", "features.5", "features.7", "features.10", "features.12", "classifier.0",
  * "classifier.2". 12,973,440 parameters for 3x32x32 and 10 classes (fc1 has 8192 inputs);
- * 1x28x28 gives a 512x3x3 map (fc1 4608 inputs, 7,825,792 parameters). Init: Kaiming-normal
+ * 1x28x28 gives a 512x3x3 map (fc1 4608 inputs, 9,301,120 parameters). Init: Kaiming-normal
  * (fan_in) conv, PyTorch default fc. */
 int nn_preset_vgg8(nn_shape in, int classes, nn_net **out, es_err *err);
 

@@ -57,7 +57,8 @@ nomem:
 void nn_sgd_destroy(nn_sgd *opt)
 {
     if (!opt) return;
-    for (int i = 0; opt->vel && i < opt->nparams; i++) free(opt->vel[i]);
+    for (int i = 0; opt->vel && i < opt->nparams; i++)
+        free(opt->vel[i]);
     free(opt->vel);
     free(opt);
 }
@@ -103,9 +104,11 @@ int nn_sgd_compute_update(nn_sgd *opt, int param, float *update)
 void nn_sgd_apply_update(float *w, const float *update, size_t n, float scale)
 {
     if (scale == 1.0f)
-        for (size_t i = 0; i < n; i++) w[i] -= update[i];
+        for (size_t i = 0; i < n; i++)
+            w[i] -= update[i];
     else
-        for (size_t i = 0; i < n; i++) w[i] -= scale * update[i];
+        for (size_t i = 0; i < n; i++)
+            w[i] -= scale * update[i];
 }
 
 void nn_sgd_step(nn_sgd *opt)

@@ -1,0 +1,101 @@
+/* bench_train.c - training throughput of ESSIM's engine, measured like the PyTorch peer
+ * (../shared/bench/pytorch_peer.py --mode throughput): the same networks, batch sizes and
+ * recipes on Fashion-MNIST, forward + backward + SGD step, 10 warm-up iterations, then N
+ * timed iterations. Prints one JSON line with images/s and peak RSS. Not a test: run it
+ * through bench/bench_train.sh, which runs the peer in the same invocation and prints ratios.
+ *
+ *   bench_train --model lenet|resnet20 [--threads 2] [--iters N] [--warmup 10] */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "ds_dataset.h"
+#include "es_common.h"
+#include "nn_gemm.h"
+#include "nn_net.h"
+#include "nn_presets.h"
+#include "nn_sgd.h"
+
+int main(int argc, char **argv)
+{
+    const char *model = "lenet";
+    int threads = 2, iters = -1, warmup = 10;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            model = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--iters") && i + 1 < argc)
+            iters = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
+            warmup = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_train --model lenet|resnet20 [--threads N] [--iters N] "
+                            "[--warmup N]\n");
+            return 2;
+        }
+    }
+    int is_lenet = !strcmp(model, "lenet");
+    const char *preset = is_lenet ? "lenet5" : "resnet20";
+    int batch = is_lenet ? 64 : 128;
+    if (iters < 0) iters = is_lenet ? 200 : 20;
+    es_err err;
+    ds_dataset *train = NULL, *test = NULL;
+    if (ds_load_splits("fashion-mnist", NULL, &train, &test, &err) < 0) {
+        fprintf(stderr, "bench_train: %s\n", err.msg);
+        return 1;
+    }
+    nn_gemm_set_threads(threads);
+    nn_net *net = NULL;
+    nn_shape in = {1, 28, 28};
+    if (nn_preset_create(preset, in, 10, &net, &err) < 0) {
+        fprintf(stderr, "bench_train: %s\n", err.msg);
+        return 1;
+    }
+    nn_net_init_params(net, 0);
+    nn_sgd_config sc;
+    nn_sgd_config_default(&sc);
+    sc.lr = is_lenet ? 0.05f : 0.1f;
+    sc.momentum = 0.9f;
+    sc.weight_decay = is_lenet ? 0.0f : 1e-4f;
+    nn_sgd *sgd = NULL;
+    if (nn_sgd_create(&sc, net, &sgd, &err) < 0 || nn_net_reserve(net, batch, &err) < 0) {
+        fprintf(stderr, "bench_train: %s\n", err.msg);
+        return 1;
+    }
+    uint32_t *perm = malloc(train->n * sizeof *perm);
+    float *x = malloc((size_t)batch * 784 * sizeof *x);
+    int32_t *labels = malloc((size_t)batch * sizeof *labels);
+    ds_epoch_order(0, 0, perm, train->n);
+    double t0 = 0, loss = 0;
+    for (int it = 0; it < warmup + iters; it++) {
+        if (it == warmup) t0 = es_host_seconds();
+        size_t start = ((size_t)it * (size_t)batch) % (train->n - (size_t)batch);
+        if (ds_batch_fill(train, perm + start, (size_t)batch, NULL, NULL, x, labels, &err) < 0 ||
+            nn_net_forward(net, x, batch, labels, 1, &loss, &err) < 0 ||
+            nn_net_backward(net, &err) < 0) {
+            fprintf(stderr, "bench_train: %s\n", err.msg);
+            return 1;
+        }
+        nn_sgd_step(sgd);
+    }
+    double dt = es_host_seconds() - t0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"model\": \"%s\", \"engine\": \"essim\", \"threads\": %d, \"batch\": %d, "
+           "\"iters\": %d, \"train_img_s\": %.1f, \"train_ms_per_iter\": %.3f, "
+           "\"loss\": %.4f, \"gemm\": \"%s\", \"maxrss_kb\": %ld}\n",
+           model, threads, batch, iters, (double)iters * batch / dt, dt / iters * 1e3, loss,
+           nn_gemm_backend_name(), ru.ru_maxrss);
+    free(perm);
+    free(x);
+    free(labels);
+    nn_sgd_destroy(sgd);
+    nn_net_destroy(net);
+    ds_destroy(train);
+    ds_destroy(test);
+    return 0;
+}
