@@ -41,8 +41,9 @@ run_essim train $small --seed 2 -o "$TMP/c"; expect_rc "other seed" 0
 ok "other seed: other weights" sh -c "! cmp -s '$TMP/a/weights.npz' '$TMP/c/weights.npz'"
 
 # Weights are real NumPy files, and import back.
-if python3 -c "import numpy" 2>/dev/null; then
-    ok "numpy loads weights.npz by layer name" python3 -c "
+PY=${PYTHON:-/usr/bin/python3}
+if "$PY" -c "import numpy" 2>/dev/null; then
+    ok "numpy loads weights.npz by layer name" "$PY" -c "
 import numpy as np, sys
 d = np.load('$TMP/a/weights.npz')
 assert d['conv1.weight'].shape == (6, 1, 5, 5), d['conv1.weight'].shape
