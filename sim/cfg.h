@@ -129,6 +129,12 @@ const cfg_key *cfg_schema_find(const char *path);
 enum { CFG_PROGRESS_AUTO, CFG_PROGRESS_ALWAYS, CFG_PROGRESS_NEVER };
 enum { CFG_SCHED_CONSTANT, CFG_SCHED_STEP, CFG_SCHED_COSINE };
 enum { CFG_AUG_AUTO, CFG_AUG_NONE, CFG_AUG_CROP_FLIP };
+enum { CFG_SLICE_ACROSS, CFG_SLICE_WITHIN };
+enum { CFG_ENC_OFFSET, CFG_ENC_DIFFERENTIAL };
+enum { CFG_GRAN_ROW, CFG_GRAN_CROSSBAR, CFG_GRAN_WEIGHT };
+enum { CFG_POL_SGD, CFG_POL_THRESHOLD, CFG_POL_SSGP, CFG_POL_ESSENCE, CFG_POL_ESSENCE_AGGR };
+enum { CFG_ENDUR_RELATIVE, CFG_ENDUR_BUDGET, CFG_ENDUR_NONE };
+enum { CFG_PSCHED_NONE, CFG_PSCHED_STEP };
 enum { CFG_DS_FASHION_MNIST, CFG_DS_MNIST, CFG_DS_CIFAR10, CFG_DS_CIFAR100, CFG_DS_SYNTHETIC };
 
 typedef struct essim_config {
@@ -162,6 +168,22 @@ typedef struct essim_config {
         int64_t synthetic_test;
     } train;
     struct {
+        int name;          /* CFG_POL_* */
+        int granularity;   /* CFG_GRAN_* */
+        double density;
+        double tau_scale;
+        int normalize;
+        int endurance;     /* CFG_ENDUR_* */
+        double lambda;
+        double budget;
+        double budget_gamma;
+        double p_min;
+        int schedule;      /* CFG_PSCHED_* */
+        double kappa;
+        cfg_real_map layers;
+        double threshold;
+    } policy;
+    struct {
         char *name;
         struct {
             int64_t tiles;
@@ -184,6 +206,8 @@ typedef struct essim_config {
             int64_t bits_per_cell;
             int64_t weight_bits;
             int64_t input_bits;
+            int slicing;   /* CFG_SLICE_* */
+            int encoding;  /* CFG_ENC_* */
             double read_power_w;
             double area_mm2;
         } xbar;

@@ -72,6 +72,44 @@ static const cfg_key schema[] = {
     {"train.synthetic_test", CFG_T_INT, 0, OFF(train.synthetic_test), RANGE(1, 10000000), "512",
      NULL, "synthetic dataset: test images"},
 
+    {"policy.name", CFG_T_ENUM, 0, OFF(policy.name), NOLIM, "sgd",
+     "sgd|threshold|ssgp|essence|essence-aggressive",
+     "write policy: which crossbar row blocks are reprogrammed each iteration (see the user "
+     "guide; ssgp is 'No Endurance')"},
+    {"policy.granularity", CFG_T_ENUM, 0, OFF(policy.granularity), NOLIM, "row",
+     "row|crossbar|weight",
+     "structure unit: a row block (one crossbar row segment), a whole crossbar tile, or one "
+     "weight (unstructured, for ablation)"},
+    {"policy.density", CFG_T_REAL, 0, OFF(policy.density), RANGE(0.0001, 1), "0.1", NULL,
+     "expected fraction of blocks written per iteration (rho); the layer threshold is solved "
+     "for it"},
+    {"policy.tau_scale", CFG_T_REAL, 0, OFF(policy.tau_scale), RANGE(0, 1000), "0", NULL,
+     "if > 0, use tau = tau_scale * mean block norm instead of solving for the density"},
+    {"policy.normalize", CFG_T_BOOL, 0, OFF(policy.normalize), NOLIM, "false", NULL,
+     "divide each block's norm by sqrt(block size), so edge tiles are treated fairly"},
+    {"policy.endurance", CFG_T_ENUM, 0, OFF(policy.endurance), NOLIM, "relative",
+     "relative|budget|none",
+     "ESSENCE endurance term: relative (tau grows with the count over the layer mean), budget "
+     "(p shrinks as the count nears a write budget) or none"},
+    {"policy.lambda", CFG_T_REAL, 0, OFF(policy.lambda), RANGE(0, 1000), "1", NULL,
+     "strength of the relative endurance term (0 gives No Endurance)"},
+    {"policy.budget", CFG_T_REAL, 0, OFF(policy.budget), RANGE(1, 1e15), "10000", NULL,
+     "write budget B per block for endurance: budget (e.g. cell endurance / planned runs)"},
+    {"policy.budget_gamma", CFG_T_REAL, 0, OFF(policy.budget_gamma), RANGE(0, 100), "1", NULL,
+     "exponent of the budget factor max(0, 1 - c/B)^gamma"},
+    {"policy.p_min", CFG_T_REAL, 0, OFF(policy.p_min), RANGE(1e-6, 1), "0.01", NULL,
+     "cap on the unbiased rescaling: a kept block is written with U/max(p, p_min)"},
+    {"policy.schedule", CFG_T_ENUM, 0, OFF(policy.schedule), NOLIM, "step", "none|step",
+     "aggressive ESSENCE: multiply the density by kappa at every learning-rate milestone"},
+    {"policy.kappa", CFG_T_REAL, 0, OFF(policy.kappa), RANGE(0, 1), "0.5", NULL,
+     "aggressive ESSENCE: density factor per milestone"},
+    {"policy.layers", CFG_T_REAL_MAP, 0, OFF(policy.layers), RANGE(0.0001, 1), "{}", NULL,
+     "per-layer densities for sensitive layers, e.g. {conv1: 0.3, fc3: 0.2} (layer names as "
+     "in the weights)"},
+    {"policy.threshold", CFG_T_REAL, 0, OFF(policy.threshold), RANGE(0, 1e6), "1", NULL,
+     "threshold policy: write a block when its accumulated update norm exceeds threshold x "
+     "the layer's mean block norm of this iteration"},
+
     {"arch.name", CFG_T_STRING, 0, OFF(arch.name), NOLIM, "isaac", NULL,
      "name of the hardware configuration, echoed in reports"},
     {"arch.chip.tiles", CFG_T_INT, 0, OFF(arch.chip.tiles), RANGE(1, 1 << 20), "168", NULL,
@@ -102,6 +140,14 @@ static const cfg_key schema[] = {
      "bits per weight, sliced across cells (ISAAC: 16)"},
     {"arch.xbar.input_bits", CFG_T_INT, 0, OFF(arch.xbar.input_bits), RANGE(1, 32), "16", NULL,
      "bits per input, streamed one bit per crossbar cycle (ISAAC: 16)"},
+    {"arch.xbar.slicing", CFG_T_ENUM, 0, OFF(arch.xbar.slicing), NOLIM, "across",
+     "across|within",
+     "weight bit slices on separate crossbars at the same position (ISAAC) or side by side "
+     "within one crossbar row"},
+    {"arch.xbar.encoding", CFG_T_ENUM, 0, OFF(arch.xbar.encoding), NOLIM, "offset",
+     "offset|differential",
+     "signed weights as one cell plus a shared offset (ISAAC) or as a differential pair of "
+     "cells (two columns per weight slice)"},
     {"arch.xbar.read_power", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.xbar.read_power_w), MIN(0),
      "0.3mW", NULL, "power of one crossbar while reading (ISAAC: 2.4mW for 8)"},
     {"arch.xbar.area", CFG_T_QTY, CFG_DIM_AREA, OFF(arch.xbar.area_mm2), MIN(0), "25um2", NULL,
