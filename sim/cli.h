@@ -28,5 +28,6 @@ const char *cli_command_line(void);
 
 int cmd_config(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 
 #endif

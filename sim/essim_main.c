@@ -16,6 +16,7 @@ const char *cli_command_line(void) { return command_line; }
 static const cli_command commands[] = {
     {"train", cmd_train, "train a network on a dataset (functional model, no hardware)"},
     {"config", cmd_config, "show, check and document configurations"},
+    {"map", cmd_map, "place a network's weights on crossbars: tiles, utilisation, blocks"},
 };
 
 static void usage(FILE *fp)
