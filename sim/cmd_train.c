@@ -31,6 +31,12 @@ static void train_usage(FILE *fp)
             "  --threads N           BLAS threads (results reproducible per thread count)\n"
             "  -s, --set KEY=VALUE   any configuration key (see 'essim config reference')\n"
             "\n"
+            "write policy (which crossbar row blocks are reprogrammed each iteration):\n"
+            "  --policy NAME         sgd, threshold, ssgp (No Endurance), essence,\n"
+            "                        essence-aggressive                  [sgd]\n"
+            "  --density RHO         expected fraction of blocks written  [0.1]\n"
+            "                        (other parameters: --set policy.KEY=VALUE)\n"
+            "\n"
             "outputs and restarts:\n"
             "  -o, --out DIR         output folder                       [essim-out/train]\n"
             "  --checkpoint FILE     checkpoint file          [OUT/checkpoint.ckpt]\n"
@@ -48,7 +54,7 @@ static void train_usage(FILE *fp)
 enum {
     O_NETWORK = 256, O_DATASET, O_DATADIR, O_EPOCHS, O_BATCH, O_LR, O_MOMENTUM, O_WD, O_NESTEROV,
     O_SCHEDULE, O_MILESTONES, O_WARMUP, O_SEED, O_THREADS, O_CKPT, O_CKPT_EVERY, O_RESUME,
-    O_IMPORT, O_STOP_AFTER, O_PROGRESS
+    O_IMPORT, O_STOP_AFTER, O_PROGRESS, O_POLICY, O_DENSITY
 };
 
 int cmd_train(int argc, char **argv)
@@ -77,6 +83,8 @@ int cmd_train(int argc, char **argv)
         {"stop-after", required_argument, NULL, O_STOP_AFTER},
         {"quiet", no_argument, NULL, 'q'},
         {"progress", no_argument, NULL, O_PROGRESS},
+        {"policy", required_argument, NULL, O_POLICY},
+        {"density", required_argument, NULL, O_DENSITY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     static const char *keys[] = {
@@ -89,6 +97,7 @@ int cmd_train(int argc, char **argv)
         [O_WARMUP - O_NETWORK] = "train.warmup_epochs", [O_SEED - O_NETWORK] = "seed",
         [O_THREADS - O_NETWORK] = "threads",
         [O_CKPT_EVERY - O_NETWORK] = "train.checkpoint_every",
+        [O_POLICY - O_NETWORK] = "policy.name",       [O_DENSITY - O_NETWORK] = "policy.density",
     };
     /* Each shorthand becomes one "KEY=VALUE" string, kept in order with the --set ones. */
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
@@ -174,6 +183,13 @@ int cmd_train(int argc, char **argv)
             printf("test accuracy: final %.2f%%, best %.2f%%; final training loss %.4f\n",
                    100 * res.test_accuracy_final, 100 * res.test_accuracy_best,
                    res.train_loss_final);
+            printf("writes (%s): mean %.1f, max %.0f per weight over %llu iterations; savings "
+                   "vs SGD %.2fx mean, %.2fx max; lifetime %.3g runs to first failure\n",
+                   cfg_choice_name("policy.name", cfg.policy.name), res.writes_mean,
+                   res.writes_max, (unsigned long long)res.iterations,
+                   res.writes_mean > 0 ? (double)res.iterations / res.writes_mean : 0.0,
+                   res.writes_max > 0 ? (double)res.iterations / res.writes_max : 0.0,
+                   res.writes_max > 0 ? cfg.arch.cell.endurance_mean / res.writes_max : 0.0);
             printf("outputs: %s/{stats.json,stats.txt,stats.csv,epochs.csv,weights.npz}\n",
                    to.out_dir);
         }

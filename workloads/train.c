@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "compile.h"
+#include "wsched.h"
+#include "xbar_map.h"
 #include "ds_dataset.h"
 #include "netdesc.h"
 #include "nn_gemm.h"
@@ -29,6 +32,9 @@ typedef struct trainer {
     size_t ntrain, ntest;
     nn_net *net;
     nn_sgd *sgd;
+    map_plan *plan;  /* the mapped layers on crossbars (row blocks) */
+    ws_sched *ws;    /* the write-policy controller */
+    float *ubuf;     /* one parameter's update */
     char net_name[128];
     char hash[17];
     int classes;
@@ -142,6 +148,28 @@ static int export_weights(const trainer *t, const char *path, es_err *err)
 
 /* ---- checkpoints ---------------------------------------------------------------------------- */
 
+static void ckpt_put_adapter(void *ctx, const char *name, const uint64_t *u64, const float *f32,
+                             const double *f64, size_t n)
+{
+    if (u64) ckpt_put_u64(ctx, name, u64, n);
+    if (f32) ckpt_put_f32(ctx, name, f32, n);
+    if (f64) ckpt_put_f64(ctx, name, f64, n);
+}
+
+typedef struct get_ctx {
+    const ckpt *c;
+    es_err *err;
+} get_ctx;
+
+static int ckpt_get_adapter(void *ctx, const char *name, uint64_t *u64, float *f32, double *f64,
+                            size_t n)
+{
+    get_ctx *g = ctx;
+    if (u64) return ckpt_get_u64(g->c, name, u64, n, g->err);
+    if (f32) return ckpt_get_f32(g->c, name, f32, n, g->err);
+    return ckpt_get_f64(g->c, name, f64, n, g->err);
+}
+
 static int save_checkpoint(trainer *t, double host_now, es_err *err)
 {
     ckpt_writer *w = NULL;
@@ -164,6 +192,7 @@ static int save_checkpoint(trainer *t, double host_now, es_err *err)
             ckpt_put_f32(w, name, v, p->numel);
         }
     }
+    ws_save(t->ws, ckpt_put_adapter, w);
     return ckpt_commit(w, err);
 }
 
@@ -204,6 +233,10 @@ static int load_checkpoint(trainer *t, es_err *err)
             snprintf(name, sizeof name, "velocity/%s", p->name);
             rc = ckpt_get_f32(c, name, v, p->numel, err);
         }
+    }
+    if (rc == ES_OK) {
+        get_ctx g = {c, err};
+        rc = ws_restore(t->ws, t->next_iter, ckpt_get_adapter, &g);
     }
     ckpt_free(c);
     return rc;
@@ -304,6 +337,7 @@ static int write_stats(const trainer *t, const tr_result *res, double host_secon
             stat_vec_set(loss, (size_t)e, t->epoch_rows[(size_t)e * EC_COUNT + EC_TRAIN_LOSS]);
         }
     }
+    if (rc == ES_OK) rc = ws_stats(t->ws, r, err);
     if (rc == ES_OK) {
         stat_meta_field extra[] = {{"threads", NULL, (double)t->cfg->threads},
                                    {"gemm", nn_gemm_backend_name(), 0}};
@@ -321,6 +355,9 @@ static int write_stats(const trainer *t, const tr_result *res, double host_secon
 
 static void trainer_free(trainer *t)
 {
+    ws_destroy(t->ws);
+    map_destroy(t->plan);
+    free(t->ubuf);
     nn_sgd_destroy(t->sgd);
     nn_net_destroy(t->net);
     ds_destroy(t->train);
@@ -352,6 +389,18 @@ static int setup(trainer *t, es_err *err)
     sc.weight_decay = (float)cfg->train.weight_decay;
     sc.nesterov = cfg->train.nesterov;
     ES_TRY(nn_sgd_create(&sc, t->net, &t->sgd, err));
+    /* The write policy needs the crossbar geometry only: training does not require the
+     * network to fit the chip (the architecture model checks that). */
+    map_config mc;
+    map_config_from(cfg, &mc);
+    mc.require_fit = 0;
+    ES_TRY(lop_map_net(&mc, t->net, &t->plan, err));
+    ES_TRY(ws_create(cfg, t->plan, &t->ws, err));
+    size_t maxn = 1;
+    for (int i = 0; i < nn_net_num_params(t->net); i++)
+        maxn = ES_MAX(maxn, nn_net_param(t->net, i)->numel);
+    t->ubuf = malloc(maxn * sizeof *t->ubuf);
+    if (!t->ubuf) return es_fail(err, ES_ENOMEM, "out of memory");
     t->batch = (int)cfg->train.batch;
     t->sample = nn_shape_size(in);
     t->iters_per_epoch = (t->ntrain + (size_t)t->batch - 1) / (size_t)t->batch;
@@ -364,6 +413,25 @@ static int setup(trainer *t, es_err *err)
         return es_fail(err, ES_ENOMEM, "out of memory");
     ES_TRY(nn_net_reserve(t->net, t->batch, err));
     return ES_OK;
+}
+
+/* The update of one iteration: the optimizer forms every parameter's dense update in digital
+ * periphery; digital parameters take it whole, mapped weights only on the blocks the write
+ * policy programs (the rest keep their values, as the crossbars would). */
+static void write_step(trainer *t, uint64_t it, int epoch)
+{
+    ws_begin(t->ws, it, epoch);
+    size_t l = 0;
+    for (int i = 0; i < nn_net_num_params(t->net); i++) {
+        const nn_param *p = nn_net_param(t->net, i);
+        if (!p->trainable) continue;
+        nn_sgd_compute_update(t->sgd, i, t->ubuf);
+        if (p->mapped)
+            ws_layer(t->ws, l++, t->ubuf, p->data);
+        else
+            nn_sgd_apply_update(p->data, t->ubuf, p->numel, 1.0f);
+    }
+    ws_end(t->ws);
 }
 
 int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_err *err)
@@ -438,7 +506,7 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
             (uint64_t)nn_count_correct(nn_net_logits(t.net), t.labels, (int)n, t.classes);
         t.ep_seen += n;
         t.ep_loss_sum += loss * (double)n;
-        nn_sgd_step(t.sgd);
+        write_step(&t, it, (int)epoch);
         images_here += n;
         t.next_iter = it + 1;
 
@@ -500,6 +568,10 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
             res->train_loss_final = last[EC_TRAIN_LOSS];
         }
         res->test_accuracy_best = t.best_acc;
+        ws_summary wsum;
+        ws_summarise(t.ws, (size_t)-1, &wsum);
+        res->writes_mean = wsum.mean;
+        res->writes_max = (double)wsum.max;
         res->images_per_s = host_total > 0 ? (double)images_here / host_total : 0;
     }
     if (rc == ES_OK && !res->stopped_early) {

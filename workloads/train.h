@@ -34,6 +34,8 @@ typedef struct tr_result {
     double train_loss_final;
     double images_per_s;       /* training images per host second (this process) */
     int stopped_early;         /* stop_after was reached */
+    double writes_mean;        /* mean update count per mapped weight */
+    double writes_max;         /* maximum block update count */
 } tr_result;
 
 /* Run (or resume) training as configured; write the outputs into opt->out_dir. Returns
