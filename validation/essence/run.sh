@@ -1,0 +1,56 @@
+#!/bin/bash
+# run.sh - the ESSENCE reproduction: every write policy on the same network, data, recipe and
+# seeds, over densities rho, on Fashion-MNIST; then summarize.py turns the runs into the table
+# (accuracy, mean / max / p99 update counts, savings against SGD) and the plots.
+#
+#   bash validation/essence/run.sh [NETWORK...]      (default: lenet5 resnet20)
+#   SEEDS="1 2 3" RHOS="0.05 0.1 0.2" JOBS=2 EPOCHS=10 bash validation/essence/run.sh lenet5
+#
+# Runs are independent folders under validation/essence/out/NETWORK/; a finished run (one
+# with stats.json) is skipped, so an interrupted reproduction continues where it stopped.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+nets=${*:-lenet5 resnet20}
+seeds=${SEEDS:-1 2 3}
+rhos=${RHOS:-0.05 0.1 0.2}
+jobs=${JOBS:-2}
+policies=${POLICIES:-ssgp essence essence-aggressive}
+
+recipe() { # the training recipe of a network (identical for every policy)
+    case $1 in
+    lenet5) echo "--network lenet5 --epochs ${EPOCHS:-10} --batch 64 --lr 0.05 --momentum 0.9 --schedule step --milestones 5,8" ;;
+    resnet20) echo "--network resnet20 --epochs ${EPOCHS:-20} --batch 128 --lr 0.1 --momentum 0.9 --weight-decay 1e-4 --schedule step --milestones 10,15" ;;
+    *) echo "unknown network $1" >&2; exit 2 ;;
+    esac
+}
+
+list=$(mktemp)
+trap 'rm -f "$list"' EXIT
+for net in $nets; do
+    base=validation/essence/out/$net
+    for s in $seeds; do
+        echo "$base/sgd-s$s $(recipe "$net") --seed $s --policy sgd" >>"$list"
+        for p in $policies; do
+            for r in $rhos; do
+                echo "$base/$p-rho$r-s$s $(recipe "$net") --seed $s --policy $p --density $r" >>"$list"
+            done
+        done
+    done
+done
+
+run_one() {
+    out=$1
+    shift
+    [ -f "$out/stats.json" ] && return 0
+    mkdir -p "$out"
+    if ./essim train "$@" --dataset fashion-mnist --threads 1 -q -o "$out" >"$out/summary.txt" 2>"$out/stderr.txt"; then
+        echo "done $out: $(sed -n 2p "$out/summary.txt")"
+    else
+        echo "FAILED $out (see $out/stderr.txt)"
+    fi
+}
+export -f run_one
+total=$(wc -l <"$list")
+echo "$total runs, $jobs at a time"
+xargs -P "$jobs" -L 1 bash -c 'run_one "$@"' _ <"$list"
+/usr/bin/python3 validation/essence/summarize.py $nets
