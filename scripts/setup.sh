@@ -31,7 +31,7 @@ done
 
 # Build tools and libraries; the dataset; numpy checks the .npy/.npz files ESSIM writes.
 packages="build-essential autoconf automake libtool pkg-config libyaml-dev zlib1g-dev
-libopenblas-dev libdnnl-dev dataset-fashion-mnist python3 python3-numpy"
+libopenblas-dev libdnnl-dev dataset-fashion-mnist python3 python3-numpy gnuplot-nox"
 [ -n "$bench" ] && packages="$packages python3-torch hyperfine"
 
 missing=
