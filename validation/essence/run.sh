@@ -8,6 +8,7 @@
 #
 # Runs are independent folders under validation/essence/out/NETWORK/; a finished run (one
 # with stats.json) is skipped, so an interrupted reproduction continues where it stopped.
+# OUTROOT=DIR puts the runs elsewhere; EXTRA="--set ..." adds options to every run (smoke tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 nets=${*:-lenet5 resnet20}
@@ -27,7 +28,7 @@ recipe() { # the training recipe of a network (identical for every policy)
 list=$(mktemp)
 trap 'rm -f "$list"' EXIT
 for net in $nets; do
-    base=validation/essence/out/$net
+    base=${OUTROOT:-validation/essence/out}/$net
     for s in $seeds; do
         echo "$base/sgd-s$s $(recipe "$net") --seed $s --policy sgd" >>"$list"
         for p in $policies; do
@@ -43,7 +44,7 @@ run_one() {
     shift
     [ -f "$out/stats.json" ] && return 0
     mkdir -p "$out"
-    if ./essim train "$@" --dataset fashion-mnist --threads 1 -q -o "$out" >"$out/summary.txt" 2>"$out/stderr.txt"; then
+    if ./essim train "$@" --dataset fashion-mnist --threads 1 -q ${EXTRA:-} -o "$out" >"$out/summary.txt" 2>"$out/stderr.txt"; then
         echo "done $out: $(sed -n 2p "$out/summary.txt")"
     else
         echo "FAILED $out (see $out/stderr.txt)"
@@ -53,4 +54,4 @@ export -f run_one
 total=$(wc -l <"$list")
 echo "$total runs, $jobs at a time"
 xargs -P "$jobs" -L 1 bash -c 'run_one "$@"' _ <"$list"
-/usr/bin/python3 validation/essence/summarize.py $nets
+OUTROOT=${OUTROOT:-} /usr/bin/python3 validation/essence/summarize.py $nets

@@ -12,7 +12,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def load(net):
     runs = []
-    for path in sorted(glob.glob(os.path.join(HERE, "out", net, "*", "stats.json"))):
+    root = os.environ.get("OUTROOT") or os.path.join(HERE, "out")
+    for path in sorted(glob.glob(os.path.join(root, net, "*", "stats.json"))):
         name = os.path.basename(os.path.dirname(path))
         m = re.match(r"(.+?)(?:-rho([0-9.]+))?-s(\d+)$", name)
         if not m:
