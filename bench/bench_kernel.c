@@ -5,16 +5,16 @@
  * heap), written here for the comparison. Absolute rates on a shared machine drift from run to
  * run; the ESSIM/peer ratio, measured in interleaved rounds, is the stable figure.
  *
- * Modes:
+ * Modes (both through sim_run, i.e. with the run loop's overhead included):
  *   queue  - the handler only reschedules itself with a delay read from a precomputed table
  *            of random delays: the queue plus the dispatch (one indirect call per event).
  *            The peer does the same: pop, indirect call, push.
- *   light  - the handler draws its delay from an rng.h stream, updates a small statistics
- *            array and reschedules itself through sim_run.
+ *   light  - the handler draws its delay from an rng.h stream (exponential or uniform),
+ *            updates a small statistics array and reschedules itself.
  * Both implementations process the identical event sequence (same delays, same FIFO tie
  * breaking); the benchmark checks that their clocks agree after every round.
  *
- * Usage: bench/bench_kernel [--quick] [--events N] [--rounds R] */
+ * Usage: bench/bench_kernel [--quick] [--rounds R]   (about 20 s; --quick about 5 s) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,23 +35,26 @@ enum { MODE_QUEUE, MODE_LIGHT };
 static const char *const dist_name[] = {"exp", "uniform"};
 static const char *const mode_name[] = {"queue", "light"};
 
-/* Shared by both implementations: where delays come from and the handler's "little work". */
+/* Shared by both implementations: where delays come from and the handler's "little work".
+ * One handler per implementation serves both modes (a predictable branch on `mode`), so that
+ * one prefilled population is measured in both modes. */
 typedef struct bench_ctx {
     const uint64_t *tab;
     uint64_t ti;
     rng_stream rng;
-    int dist;
+    int dist, mode;
     uint64_t acc[256];
 } bench_ctx;
 
 static inline uint64_t draw_delay(rng_stream *r, int dist)
 {
-    if (dist == DIST_EXP) return (uint64_t)(-MEAN_DELAY * log1p(-rng_uniform(r)));
+    if (dist == DIST_EXP) return (uint64_t)(-MEAN_DELAY * log(1.0 - rng_uniform(r)));
     return rng_below(r, (uint64_t)(2 * MEAN_DELAY) + 1);
 }
 
-static inline uint64_t light_work(bench_ctx *c, uint64_t data)
+static inline uint64_t next_delay(bench_ctx *c, uint64_t data)
 {
+    if (c->mode == MODE_QUEUE) return c->tab[c->ti++ & TAB_MASK];
     uint64_t d = draw_delay(&c->rng, c->dist);
     c->acc[data & 255] += d;
     return d;
@@ -59,16 +62,10 @@ static inline uint64_t light_work(bench_ctx *c, uint64_t data)
 
 /* ---- ESSIM ------------------------------------------------------------------------------ */
 
-static void essim_queue_handler(sim_kernel *k, void *arg, uint64_t data)
+static void essim_handler(sim_kernel *k, void *arg, uint64_t data)
 {
     bench_ctx *c = arg;
-    sim_schedule(k, c->tab[c->ti++ & TAB_MASK], SIM_PRIO_DEFAULT, essim_queue_handler, c, data);
-}
-
-static void essim_light_handler(sim_kernel *k, void *arg, uint64_t data)
-{
-    bench_ctx *c = arg;
-    sim_schedule(k, light_work(c, data), SIM_PRIO_DEFAULT, essim_light_handler, c, data);
+    sim_schedule(k, next_delay(c, data), SIM_PRIO_DEFAULT, essim_handler, c, data);
 }
 
 /* ---- peer: pointer-based binary min-heap ------------------------------------------------ */
@@ -142,7 +139,8 @@ static void peer_push(peer_heap *h, peer_node *n)
     else
         p->left = n;
     n->parent = p;
-    while (n->parent && peer_less(n, n->parent)) peer_swap_up(h, n->parent, n);
+    while (n->parent && peer_less(n, n->parent))
+        peer_swap_up(h, n->parent, n);
 }
 
 static peer_node *peer_pop(peer_heap *h)
@@ -181,15 +179,9 @@ static void peer_reschedule(peer_heap *h, peer_node *n, uint64_t delay)
     peer_push(h, n);
 }
 
-static void peer_queue_handler(peer_heap *h, peer_node *n)
+static void peer_handler(peer_heap *h, peer_node *n)
 {
-    bench_ctx *c = h->ctx;
-    peer_reschedule(h, n, c->tab[c->ti++ & TAB_MASK]);
-}
-
-static void peer_light_handler(peer_heap *h, peer_node *n)
-{
-    peer_reschedule(h, n, light_work(h->ctx, n->data));
+    peer_reschedule(h, n, next_delay(h->ctx, n->data));
 }
 
 static void peer_run(peer_heap *h, uint64_t events)
@@ -207,9 +199,16 @@ typedef struct result {
     double essim, peer; /* best events/s over the rounds */
 } result;
 
-static int run_case(size_t npend, int dist, int mode, uint64_t events, int rounds,
-                    const uint64_t *tab, result *res)
+typedef struct size_cfg {
+    size_t npend;
+    uint64_t events; /* per round; the peer's speed sets the budget */
+    int rounds;
+} size_cfg;
+
+/* One population of `npend` events per implementation, measured in both modes. */
+static int run_size(const size_cfg *sc, int dist, const uint64_t *tab, result res[2])
 {
+    size_t npend = sc->npend;
     bench_ctx *ce = calloc(1, sizeof *ce), *cp = calloc(1, sizeof *cp);
     peer_node *nodes = calloc(npend, sizeof *nodes);
     sim_kernel *k = NULL;
@@ -225,37 +224,42 @@ static int run_case(size_t npend, int dist, int mode, uint64_t events, int round
     /* Identical initial populations: times drawn from the delay distribution. */
     rng_stream init;
     rng_init(&init, SEED, "bench/init");
-    sim_handler efn = mode == MODE_QUEUE ? essim_queue_handler : essim_light_handler;
     peer_heap ph = {.ctx = cp};
     for (size_t i = 0; i < npend; i++) {
         uint64_t t = draw_delay(&init, dist);
-        if (!sim_schedule_at(k, t, SIM_PRIO_DEFAULT, efn, ce, i)) goto done;
+        if (!sim_schedule_at(k, t, SIM_PRIO_DEFAULT, essim_handler, ce, i)) goto done;
         nodes[i].data = i;
-        nodes[i].fn = mode == MODE_QUEUE ? peer_queue_handler : peer_light_handler;
+        nodes[i].fn = peer_handler;
         peer_reschedule(&ph, &nodes[i], t);
     }
 
-    /* Warm up to the hold model's steady state (every initial event replaced once). */
-    uint64_t warm = npend > events / 2 ? npend : events / 2;
-    sim_run_limits lim = {SIM_TIME_MAX, warm};
-    sim_run(k, &lim);
-    peer_run(&ph, warm);
-
-    res->essim = res->peer = 0;
-    lim.max_events = events;
-    for (int r = 0; r < rounds; r++) {
-        double t0 = es_host_seconds();
+    for (int mode = MODE_QUEUE; mode <= MODE_LIGHT; mode++) {
+        ce->mode = cp->mode = mode;
+        /* Warm up (caches, and the hold model's steady state). */
+        uint64_t warm = npend < sc->events ? npend : sc->events;
+        if (warm < sc->events / 4) warm = sc->events / 4;
+        sim_run_limits lim = {SIM_TIME_MAX, warm};
         if (sim_run(k, &lim) != SIM_STOP_MAX_EVENTS) goto done;
-        double t1 = es_host_seconds();
-        peer_run(&ph, events);
-        double t2 = es_host_seconds();
-        if (sim_now(k) != ph.now || sim_pending(k) != ph.count) {
-            fprintf(stderr, "bench_kernel: ESSIM and peer diverged (now %llu vs %llu)\n",
-                    (unsigned long long)sim_now(k), (unsigned long long)ph.now);
-            goto done;
+        peer_run(&ph, warm);
+
+        result *r = &res[mode];
+        r->essim = r->peer = 0;
+        lim.max_events = sc->events;
+        for (int round = 0; round < sc->rounds; round++) {
+            double t0 = es_host_seconds();
+            if (sim_run(k, &lim) != SIM_STOP_MAX_EVENTS) goto done;
+            double t1 = es_host_seconds();
+            peer_run(&ph, sc->events);
+            double t2 = es_host_seconds();
+            /* Same delays, same tie breaking: both must be at the same event. */
+            if (sim_now(k) != ph.now || sim_pending(k) != ph.count) {
+                fprintf(stderr, "bench_kernel: ESSIM and peer diverged (now %llu vs %llu)\n",
+                        (unsigned long long)sim_now(k), (unsigned long long)ph.now);
+                goto done;
+            }
+            r->essim = ES_MAX(r->essim, (double)sc->events / (t1 - t0));
+            r->peer = ES_MAX(r->peer, (double)sc->events / (t2 - t1));
         }
-        res->essim = ES_MAX(res->essim, (double)events / (t1 - t0));
-        res->peer = ES_MAX(res->peer, (double)events / (t2 - t1));
     }
     rc = 0;
 done:
@@ -268,57 +272,67 @@ done:
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_kernel [--quick] [--events N] [--rounds R]\n");
+    fprintf(stderr, "usage: bench_kernel [--quick] [--rounds R]\n"
+                    "  --quick     a quarter of the events per round, 2 rounds (about 5 s)\n"
+                    "  --rounds R  rounds per case (default 4, 2 at 10^6; the best is reported)\n");
 }
 
 int main(int argc, char **argv)
 {
-    uint64_t events = 2000000;
-    int rounds = 3;
+    /* Events per round are sized so that the peer, the slow side, takes about 0.3 s. */
+    size_cfg sizes[] = {{1000, 1000000, 4}, {100000, 1000000, 4}, {1000000, 250000, 2}};
+    int quick = 0, rounds = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) {
-            events = 300000;
-            rounds = 2;
-        } else if (!strcmp(argv[i], "--events") && i + 1 < argc) {
-            events = strtoull(argv[++i], NULL, 10);
+            quick = 1;
         } else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
             rounds = atoi(argv[++i]);
+            if (rounds < 1) {
+                usage();
+                return 2;
+            }
         } else {
             usage();
             return 2;
         }
     }
-    if (events == 0 || rounds < 1) {
-        usage();
-        return 2;
+    for (size_t i = 0; i < ES_ARRAY_LEN(sizes); i++) {
+        if (quick) {
+            sizes[i].events /= 4;
+            sizes[i].rounds = 2;
+        }
+        if (rounds) sizes[i].rounds = rounds;
     }
 
-    static const size_t sizes[] = {1000, 100000, 1000000};
     uint64_t *tab = malloc(sizeof(uint64_t) << TAB_BITS);
     if (!tab) return 1;
-
-    printf("# hold model: %llu events per round, best of %d rounds, mean delay %.0f ps\n",
-           (unsigned long long)events, rounds, MEAN_DELAY);
-    printf("# peer: pointer-based binary heap (pop + push per event)\n");
-    printf("%-8s %-8s %-6s %14s %14s %8s\n", "pending", "delay", "mode", "essim_ev/s",
+    printf("# hold model (each event schedules one at now + random delay), mean delay %.0f ps\n",
+           MEAN_DELAY);
+    printf("# queue: handler only reschedules (delay from a precomputed random table)\n");
+    printf("# light: handler draws its delay from rng.h and updates a statistic\n");
+    printf("# both through sim_run; peer: pointer-based binary heap, pop + push per event\n");
+    printf("# best of R interleaved rounds; ratio = essim / peer\n");
+    printf("%-8s %-8s %-6s %9s %14s %14s %8s\n", "pending", "delay", "mode", "events", "essim_ev/s",
            "peer_ev/s", "ratio");
     double t_start = es_host_seconds();
     for (size_t si = 0; si < ES_ARRAY_LEN(sizes); si++) {
         for (int dist = DIST_EXP; dist <= DIST_UNI; dist++) {
             rng_stream tr;
             rng_init(&tr, SEED, "bench/table");
-            for (size_t i = 0; i <= TAB_MASK; i++) tab[i] = draw_delay(&tr, dist);
-            for (int mode = MODE_QUEUE; mode <= MODE_LIGHT; mode++) {
-                result res;
-                if (run_case(sizes[si], dist, mode, events, rounds, tab, &res) != 0) {
-                    fprintf(stderr, "bench_kernel: case failed\n");
-                    free(tab);
-                    return 1;
-                }
-                printf("%-8zu %-8s %-6s %14.0f %14.0f %8.2f\n", sizes[si], dist_name[dist],
-                       mode_name[mode], res.essim, res.peer, res.essim / res.peer);
-                fflush(stdout);
+            for (size_t i = 0; i <= TAB_MASK; i++)
+                tab[i] = draw_delay(&tr, dist);
+            result res[2];
+            if (run_size(&sizes[si], dist, tab, res) != 0) {
+                fprintf(stderr, "bench_kernel: case failed\n");
+                free(tab);
+                return 1;
             }
+            for (int mode = MODE_QUEUE; mode <= MODE_LIGHT; mode++) {
+                printf("%-8zu %-8s %-6s %9llu %14.0f %14.0f %8.2f\n", sizes[si].npend,
+                       dist_name[dist], mode_name[mode], (unsigned long long)sizes[si].events,
+                       res[mode].essim, res[mode].peer, res[mode].essim / res[mode].peer);
+            }
+            fflush(stdout);
         }
     }
     printf("# total %.1f s\n", es_host_seconds() - t_start);

@@ -28,6 +28,7 @@ const char *cli_command_line(void);
 
 int cmd_config(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 
 #endif

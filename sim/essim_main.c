@@ -15,6 +15,7 @@ const char *cli_command_line(void) { return command_line; }
 
 static const cli_command commands[] = {
     {"train", cmd_train, "train a network on a dataset (functional model, no hardware)"},
+    {"trace", cmd_trace, "inspect, verify and dump write-policy traces (layer-op traces)"},
     {"config", cmd_config, "show, check and document configurations"},
     {"map", cmd_map, "place a network's weights on crossbars: tiles, utilisation, blocks"},
 };

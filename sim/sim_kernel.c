@@ -1,22 +1,27 @@
-/* sim_kernel.c - the event kernel: a 4-ary implicit min-heap of 16-byte entries, a slot pool
- * holding each event's handler, and clock domains built on top of ordinary events.
- * See sim_kernel.h for the contract; docs/performance.md ("Event kernel") for the measurements
- * behind the choices below. */
+/* sim_kernel.c - the event kernel: a two-rung ladder queue of 16-byte entries over a small
+ * bottom tier, a slot pool holding each event's handler, and clock domains built on top of
+ * ordinary events. See sim_kernel.h for the contract, docs/performance.md ("Event kernel")
+ * for the measurements behind the choices below. */
 #include "sim_kernel.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #if defined(__GNUC__)
-#define SK_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define SK_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define SK_PREFETCH(p) __builtin_prefetch(p)
-#define SK_NOINLINE    __attribute__((noinline))
+#define SK_LIKELY(x)      __builtin_expect(!!(x), 1)
+#define SK_UNLIKELY(x)    __builtin_expect(!!(x), 0)
+#define SK_PREFETCH(p)    __builtin_prefetch(p)
+#define SK_PREFETCH_L2(p) __builtin_prefetch(p, 0, 2)
+#define SK_NOINLINE       __attribute__((noinline))
 #else
-#define SK_LIKELY(x)   (x)
-#define SK_UNLIKELY(x) (x)
-#define SK_PREFETCH(p) ((void)(p))
+#define SK_LIKELY(x)      (x)
+#define SK_UNLIKELY(x)    (x)
+#define SK_PREFETCH(p)    ((void)(p))
+#define SK_PREFETCH_L2(p) ((void)(p))
 #define SK_NOINLINE
 #endif
 
@@ -47,11 +52,10 @@ sim_time sim_period_from_hz(double hz)
 }
 
 /* ---- queue entries ----------------------------------------------------------------------
- * A heap entry is 16 bytes so that the four children of a node fill exactly one 64-byte
- * cache line (the array is offset so that every sibling group starts on a line boundary):
- * choosing the smallest child costs one cache miss at most, and the tree is half as deep as
- * a binary heap. The entry holds everything the ordering needs, so sifting never touches
- * the slot pool:
+ * A queue entry is 16 bytes and holds everything the ordering needs, so no tier touches the
+ * slot pool while it sorts; four entries fill one 64-byte cache line, which in the bottom heap
+ * is the four children of a node (the array is offset so that every sibling group starts on a
+ * line boundary):
  *
  *   time (64 bits) | key = prio+128 (8 bits) | sequence (32 bits) | slot (24 bits)
  *
@@ -94,7 +98,7 @@ typedef struct ev_slot {
     sim_handler fn;
     void *arg;
     uint64_t data; /* next free slot while on the free list */
-    uint32_t gen;  /* never 0, so a handle is never 0 */
+    uint32_t gen;  /* part of the handle: ((uint64_t)gen << 32) | (index + 1) */
     uint32_t state;
 } ev_slot;
 
@@ -129,51 +133,62 @@ struct sim_clock {
  * lower tier is earlier than every entry of a higher one.
  *
  *   bottom   the entries due before the current fine bucket: a sorted run when small (popping
- *            is then a pointer increment), a 4-ary heap otherwise; its minimum is the next
+ *            is then an index increment), a 4-ary heap otherwise; its minimum is the next
  *            event;
- *   fine     the current coarse bucket split into up to FINE_MAX buckets;
+ *   fine     the current coarse bucket split into up to 2^FINE_MAX_LG buckets;
  *   coarse   a calendar of buckets of width 2^shift ps from `base`;
  *   top      an unsorted array of everything beyond the coarse calendar.
  *
- * Buckets are unsorted arrays. Scheduling appends an entry to a bucket or to top, or, if it is
- * due within the current fine bucket, inserts it into the bottom. When the bottom runs dry,
- * the next fine bucket is sorted into it; when the fine rung runs out, the next coarse bucket
- * is split into a new fine rung sized to its count; when the coarse rung runs out, a new one is
- * laid over top (an "epoch"). The epoch sizes its buckets from a fixed set of samples of top:
- * the density near the earliest entries sets the width (about BUCKET_TARGET entries per fine
- * bucket, FINE_NOMINAL fine buckets per coarse one) and a high quantile the extent, so that
- * each epoch consumes most of top. Each entry is thus copied a small constant number of times,
- * sequentially, into a few hundred bucket tails that stay in cache, where a heap walks a chain
- * of dependent, cache-missing loads down log n levels for every event.
- * Whatever the time distribution, an oversized bottom becomes a heap, so the worst case (say,
- * every event at the same time) is a heap's. Below HEAP_MODE_ENTER entries at an epoch start
- * the rungs are not worth their bookkeeping: everything goes to a bottom heap ("heap mode")
- * until it exceeds HEAP_MODE_LEAVE. */
+ * Buckets are unsorted: coarse ones are lists of fixed-size chunks, fine ones small arrays.
+ * Scheduling appends an entry to a bucket or
+ * to top, or, if it is due within the current fine bucket, inserts it into the bottom. When
+ * the bottom runs dry, the next fine bucket is sorted into it; when the fine rung runs out,
+ * the next coarse bucket is split into a new fine rung sized to its count; when the coarse
+ * rung runs out, a new one is laid over top (an "epoch"). The epoch sizes its buckets from a
+ * fixed set of samples of top: the density near the earliest entries sets the width (about
+ * BUCKET_TARGET entries per fine bucket, FINE_NOMINAL fine buckets per coarse one) and a high
+ * quantile sets the extent, so that each epoch consumes most of top. Each entry is thus copied
+ * a small constant number of times, sequentially, into a few hundred bucket tails that stay
+ * in cache, where a heap walks a chain of dependent, cache-missing loads down log n levels for
+ * every event. Whatever the time distribution, an oversized bottom becomes a heap, so the
+ * worst case (say, every event at the same time) is a heap's. Below HEAP_MODE_ENTER entries at
+ * an epoch start the rungs are not worth their bookkeeping: everything goes to a bottom heap
+ * ("heap mode") until it exceeds HEAP_MODE_LEAVE. */
 
-#ifndef HEAP_MODE_ENTER
-#define HEAP_MODE_ENTER 256
-#endif
-#ifndef HEAP_MODE_LEAVE
-#define HEAP_MODE_LEAVE 1024
-#endif
-#ifndef BUCKET_TARGET
-#define BUCKET_TARGET 4 /* aimed entries per fine bucket */
-#endif
-#ifndef FINE_NOMINAL
-#define FINE_NOMINAL 256 /* aimed fine buckets per coarse bucket */
-#endif
-#define FINE_MAX_LG   12 /* at most 4096 fine buckets */
-#define SORT_MAX      16 /* a bottom run longer than this becomes a heap */
-#define EPOCH_SAMPLES 31
-#ifndef EPOCH_QUANT
-#define EPOCH_QUANT 27 /* the coarse rung ends near this sample (about the 87th percentile) */
-#endif
-#define EPOCH_FRONT 3 /* the front density is measured up to this sample */
+#define HEAP_MODE_ENTER 16
+#define HEAP_MODE_LEAVE 64
+#define BUCKET_TARGET   4   /* aimed entries per fine bucket */
+#define FINE_NOMINAL    256 /* aimed fine buckets per coarse bucket */
+#define FINE_MAX_LG     12  /* at most 4096 fine buckets */
+#define SORT_MAX        16  /* a bottom run longer than this becomes a heap */
+#define EPOCH_SAMPLES   31
+#define EPOCH_QUANT     27 /* the coarse rung ends near this sample (about the 87th percentile) */
+#define EPOCH_FRONT     3  /* the front density is measured up to this sample */
 
+/* Coarse bucket storage: chunks of CK_ENTS entries (256 bytes) from one pool, recycled LIFO,
+ * so that appending never calls the allocator and all coarse buckets share a few huge pages
+ * (with one array per bucket, their tails were spread over as many TLB entries). */
+#define CK_ENTS  15
+#define NO_CHUNK UINT32_MAX
+
+typedef struct chunk {
+    uint32_t next; /* next chunk of the bucket, or of the free list */
+    uint32_t pad_[3];
+    heap_ent e[CK_ENTS];
+} chunk;
+
+/* A coarse bucket: chunks, all full but the last. An empty one has fill == CK_ENTS, so that
+ * "the last chunk has room" is a single test. */
 typedef struct bucket {
+    uint32_t n, first, last, fill;
+} bucket;
+
+/* A fine bucket: a small array that keeps its capacity from one fine rung to the next (fine
+ * buckets hold a handful of entries, for which a 256-byte chunk would waste cache). */
+typedef struct fbucket {
     heap_ent *v;
     uint32_t n, cap;
-} bucket;
+} fbucket;
 
 /* An entry at time t belongs to bucket j = (t - base) >> shift (0 if t < base). Buckets
  * below cur are consumed: their time range belongs to the tier beneath. */
@@ -181,7 +196,10 @@ typedef struct rung {
     sim_time base;
     unsigned shift;
     uint64_t cur, nb;
-    bucket *bk;
+    union {
+        bucket *bk;  /* coarse */
+        fbucket *fb; /* fine */
+    } u;
     size_t bk_cap;
     size_t count; /* entries in buckets */
 } rung;
@@ -202,6 +220,8 @@ struct sim_kernel {
     int heap_mode;
     heap_ent *top;
     size_t top_n, top_cap;
+    chunk *ck;
+    uint32_t ck_cap, ck_free, ck_nfree;
 
     ev_slot *slots;
     uint32_t nslots;
@@ -217,11 +237,44 @@ struct sim_kernel {
 
     int running;
     int stop_req;
+    uint64_t stop_at; /* sim_run stops when `executed` reaches it */
     int last_err;
     int fault; /* a clock domain failed to schedule its next edge; sim_run returns it */
     const char *cur_name;
     sim_clock *clocks;
 };
+
+/* ---- memory ----------------------------------------------------------------------------- */
+
+#define HUGE_SZ ((size_t)2 << 20)
+
+/* 64-byte aligned storage. Arrays of 2 MB and more ask for transparent huge pages: the slot
+ * pool is accessed at random and the tiers are swept, and on a virtualized host a TLB miss
+ * costs more than the cache miss it precedes (and can void a prefetch). */
+static void *mem_alloc(size_t bytes)
+{
+    if (bytes >= HUGE_SZ) {
+        size_t sz = (bytes + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
+        void *p = aligned_alloc(HUGE_SZ, sz);
+#if defined(MADV_HUGEPAGE)
+        if (p) (void)madvise(p, sz, MADV_HUGEPAGE);
+#endif
+        return p;
+    }
+    size_t sz = (bytes + 63) & ~(size_t)63;
+    return aligned_alloc(64, sz ? sz : 64);
+}
+
+/* Move the first `used` bytes of old into a new block of `bytes`; frees old. NULL (old kept)
+ * on failure. */
+static void *mem_grow(void *old, size_t used, size_t bytes)
+{
+    void *p = mem_alloc(bytes);
+    if (!p) return NULL;
+    if (used) memcpy(p, old, used);
+    free(old);
+    return p;
+}
 
 /* ---- 4-ary heap ------------------------------------------------------------------------- */
 
@@ -297,7 +350,8 @@ static void heap_replace_root(heap_ent *h, size_t n, heap_ent e)
 static void heapify(heap_ent *h, size_t n)
 {
     if (n < 2) return;
-    for (size_t i = (n - 2) / HEAP_D + 1; i-- > 0;) heap_sift_down(h, n, i, h[i]);
+    for (size_t i = (n - 2) / HEAP_D + 1; i-- > 0;)
+        heap_sift_down(h, n, i, h[i]);
 }
 
 /* ---- storage ---------------------------------------------------------------------------- */
@@ -305,12 +359,11 @@ static void heapify(heap_ent *h, size_t n)
 static int heap_grow(sim_kernel *k, size_t want)
 {
     size_t cap = k->heap_cap ? k->heap_cap : 1024;
-    while (cap < want) cap *= 2;
+    while (cap < want)
+        cap *= 2;
     if (cap == k->heap_cap) return ES_OK;
-    /* aligned_alloc needs a size that is a multiple of the alignment. */
-    size_t bytes = (cap + HEAP_PAD + HEAP_D) * sizeof(heap_ent);
-    bytes = (bytes + 63) & ~(size_t)63;
-    void *raw = aligned_alloc(64, bytes);
+    /* HEAP_PAD entries in front put heap[1] (and every 4i+1) at a cache line start. */
+    void *raw = mem_alloc((cap + HEAP_PAD + HEAP_D) * sizeof(heap_ent));
     if (!raw) return ES_ENOMEM;
     heap_ent *h = (heap_ent *)raw + HEAP_PAD;
     if (k->n) memcpy(h, k->heap, k->n * sizeof(heap_ent));
@@ -324,16 +377,118 @@ static int heap_grow(sim_kernel *k, size_t want)
 static int top_grow(sim_kernel *k, size_t want)
 {
     size_t cap = k->top_cap ? k->top_cap : 1024;
-    while (cap < want) cap *= 2;
+    while (cap < want)
+        cap *= 2;
     if (cap == k->top_cap) return ES_OK;
-    heap_ent *t = realloc(k->top, cap * sizeof *t);
+    heap_ent *t = mem_grow(k->top, k->top_n * sizeof *t, cap * sizeof *t);
     if (!t) return ES_ENOMEM;
     k->top = t;
     k->top_cap = cap;
     return ES_OK;
 }
 
-static int bucket_grow(bucket *b)
+/* Make at least `need` chunks free, so that the callers can push without failing (and without
+ * the pool moving under a chunk pointer they hold). */
+static int chunk_reserve(sim_kernel *k, size_t need)
+{
+    if (k->ck_nfree >= need) return ES_OK;
+    size_t cap = k->ck_cap ? k->ck_cap : 256;
+    while (cap - k->ck_cap + k->ck_nfree < need)
+        cap *= 2;
+    if (cap >= NO_CHUNK) return ES_ENOMEM;
+    chunk *c = mem_grow(k->ck, k->ck_cap * sizeof *c, cap * sizeof *c);
+    if (!c) return ES_ENOMEM;
+    for (size_t i = cap; i-- > k->ck_cap;) {
+        c[i].next = k->ck_free;
+        k->ck_free = (uint32_t)i;
+    }
+    k->ck_nfree += (uint32_t)(cap - k->ck_cap);
+    k->ck = c;
+    k->ck_cap = (uint32_t)cap;
+    return ES_OK;
+}
+
+static inline void chunk_put(sim_kernel *k, uint32_t c)
+{
+    k->ck[c].next = k->ck_free;
+    k->ck_free = c;
+    k->ck_nfree++;
+}
+
+/* Append e to b; ES_ENOMEM if the chunk pool cannot grow. */
+static inline int bucket_push(sim_kernel *k, bucket *b, heap_ent e)
+{
+    if (SK_UNLIKELY(b->fill == CK_ENTS)) {
+        if (SK_UNLIKELY(k->ck_nfree == 0)) ES_TRY(chunk_reserve(k, 1));
+        uint32_t c = k->ck_free;
+        k->ck_free = k->ck[c].next;
+        k->ck_nfree--;
+        k->ck[c].next = NO_CHUNK;
+        if (b->n == 0)
+            b->first = c;
+        else
+            k->ck[b->last].next = c;
+        b->last = c;
+        b->fill = 0;
+    }
+    k->ck[b->last].e[b->fill++] = e;
+    b->n++;
+    return ES_OK;
+}
+
+/* Copy b's entries to out (in append order), return their count, and free its chunks. */
+static size_t bucket_take(sim_kernel *k, bucket *b, heap_ent *out)
+{
+    uint32_t left = b->n, c = b->first;
+    size_t w = 0;
+    while (left) {
+        const chunk *ch = &k->ck[c];
+        uint32_t m = left < CK_ENTS ? left : CK_ENTS;
+        memcpy(out + w, ch->e, m * sizeof *out);
+        w += m;
+        left -= m;
+        uint32_t next = ch->next;
+        chunk_put(k, c);
+        c = next;
+    }
+    b->n = 0;
+    b->fill = CK_ENTS;
+    return w;
+}
+
+static int coarse_reserve(rung *r, uint64_t nb)
+{
+    if (nb <= r->bk_cap) return ES_OK;
+    size_t cap = r->bk_cap ? r->bk_cap : 64;
+    while (cap < nb)
+        cap *= 2;
+    bucket *b = mem_grow(r->u.bk, r->bk_cap * sizeof *b, cap * sizeof *b);
+    if (!b) return ES_ENOMEM;
+    for (size_t j = r->bk_cap; j < cap; j++) {
+        b[j].n = 0;
+        b[j].first = b[j].last = NO_CHUNK;
+        b[j].fill = CK_ENTS;
+    }
+    r->u.bk = b;
+    r->bk_cap = cap;
+    return ES_OK;
+}
+
+static int fine_reserve(rung *r, uint64_t nb)
+{
+    if (nb <= r->bk_cap) return ES_OK;
+    size_t cap = r->bk_cap ? r->bk_cap : 64;
+    while (cap < nb)
+        cap *= 2;
+    fbucket *b = realloc(r->u.fb, cap * sizeof *b);
+    if (!b) return ES_ENOMEM;
+    memset(b + r->bk_cap, 0, (cap - r->bk_cap) * sizeof *b);
+    r->u.fb = b;
+    r->bk_cap = cap;
+    return ES_OK;
+}
+
+static int fbucket_grow(fbucket *b)
 {
     uint32_t cap = b->cap ? b->cap * 2 : 8;
     heap_ent *v = realloc(b->v, cap * sizeof *v);
@@ -343,56 +498,39 @@ static int bucket_grow(bucket *b)
     return ES_OK;
 }
 
-static inline int bucket_push(bucket *b, heap_ent e)
+/* Append e to b; ES_ENOMEM if it cannot grow. */
+static inline int fbucket_push(fbucket *b, heap_ent e)
 {
-    if (SK_UNLIKELY(b->n == b->cap)) ES_TRY(bucket_grow(b));
+    if (SK_UNLIKELY(b->n == b->cap)) ES_TRY(fbucket_grow(b));
     b->v[b->n++] = e;
     return ES_OK;
-}
-
-static int rung_reserve(rung *r, uint64_t nb)
-{
-    if (nb <= r->bk_cap) return ES_OK;
-    size_t cap = r->bk_cap ? r->bk_cap : 64;
-    while (cap < nb) cap *= 2;
-    bucket *b = realloc(r->bk, cap * sizeof *b);
-    if (!b) return ES_ENOMEM;
-    memset(b + r->bk_cap, 0, (cap - r->bk_cap) * sizeof *b);
-    r->bk = b;
-    r->bk_cap = cap;
-    return ES_OK;
-}
-
-static void rung_free(rung *r)
-{
-    for (size_t j = 0; j < r->bk_cap; j++) free(r->bk[j].v);
-    free(r->bk);
 }
 
 static int slots_grow(sim_kernel *k, size_t want)
 {
     size_t cap = k->nslots ? k->nslots : 1024;
-    while (cap < want) cap *= 2;
+    while (cap < want)
+        cap *= 2;
     if (cap > k->max_pending) cap = k->max_pending;
     if (cap <= k->nslots) return ES_ERANGE;
-    ev_slot *s = realloc(k->slots, cap * sizeof *s);
-    if (!s) return ES_ENOMEM;
-    k->slots = s;
     if (k->names) {
         const char **nm = realloc(k->names, cap * sizeof *nm);
-        if (!nm) return ES_ENOMEM; /* slots stay usable at the old count */
+        if (!nm) return ES_ENOMEM;
         memset(nm + k->nslots, 0, (cap - k->nslots) * sizeof *nm);
         k->names = nm;
     }
+    ev_slot *s = mem_grow(k->slots, k->nslots * sizeof *s, cap * sizeof *s);
+    if (!s) return ES_ENOMEM;
     /* Chain the new slots so that the lowest index is handed out first. */
     for (size_t i = cap; i-- > k->nslots;) {
         s[i].fn = NULL;
         s[i].arg = NULL;
-        s[i].gen = 1;
+        s[i].gen = 0;
         s[i].state = SLOT_FREE;
         s[i].data = k->free_head;
         k->free_head = (uint32_t)i;
     }
+    k->slots = s;
     k->nslots = (uint32_t)cap;
     return ES_OK;
 }
@@ -405,10 +543,17 @@ static inline void slot_release(sim_kernel *k, uint32_t idx)
     k->free_head = idx;
 }
 
-static inline uint32_t next_gen(uint32_t g)
+/* Free the slot of a cancelled entry leaving the queue (its name goes with it). */
+static void zombie_release(sim_kernel *k, uint32_t idx)
 {
-    g++;
-    return g + (g == 0); /* 0 is never a generation, so a handle is never 0 */
+    if (k->names) k->names[idx] = NULL;
+    slot_release(k, idx);
+}
+
+/* A handle is the slot index + 1 (so never 0) under the slot's generation. */
+static inline sim_event_id make_id(uint32_t gen, uint32_t idx)
+{
+    return ((uint64_t)gen << 32) | ((uint64_t)idx + 1);
 }
 
 /* ---- bottom tier ------------------------------------------------------------------------ */
@@ -419,7 +564,8 @@ static void rank_sort(heap_ent *restrict out, const heap_ent *restrict in, size_
 {
     for (size_t i = 0; i < m; i++) {
         size_t r = 0;
-        for (size_t j = 0; j < m; j++) r += (size_t)ent_lt(&in[j], &in[i]);
+        for (size_t j = 0; j < m; j++)
+            r += (size_t)ent_lt(&in[j], &in[i]);
         out[r] = in[i];
     }
 }
@@ -519,11 +665,24 @@ static void ladder_heap_mode(sim_kernel *k)
     k->bot_heap = 1;
 }
 
-static size_t rung_drain(rung *r, heap_ent *out)
+static size_t coarse_drain(sim_kernel *k, heap_ent *out)
+{
+    rung *r = &k->coarse;
+    size_t w = 0;
+    for (uint64_t j = r->cur; j < r->nb && r->count; j++) {
+        size_t m = bucket_take(k, &r->u.bk[j], out + w);
+        w += m;
+        r->count -= m;
+    }
+    return w;
+}
+
+static size_t fine_drain(rung *r, heap_ent *out)
 {
     size_t w = 0;
     for (uint64_t j = r->cur; j < r->nb && r->count; j++) {
-        bucket *b = &r->bk[j];
+        fbucket *b = &r->u.fb[j];
+        if (!b->n) continue;
         memcpy(out + w, b->v, b->n * sizeof *out);
         w += b->n;
         r->count -= b->n;
@@ -543,11 +702,11 @@ static int gather_to_top(sim_kernel *k, int drop)
     if (top_grow(k, total) != ES_OK) return ES_ENOMEM;
     heap_ent *t = k->top;
     size_t w = k->top_n;
-    memcpy(t + w, k->heap + k->head, cnt * sizeof *t);
+    if (cnt) memcpy(t + w, k->heap + k->head, cnt * sizeof *t);
     w += cnt;
     k->head = k->n = 0;
-    w += rung_drain(&k->fine, t + w);
-    w += rung_drain(&k->coarse, t + w);
+    w += fine_drain(&k->fine, t + w);
+    w += coarse_drain(k, t + w);
     k->top_n = w;
     ladder_reset(k);
     if (drop) {
@@ -555,7 +714,7 @@ static int gather_to_top(sim_kernel *k, int drop)
         for (size_t i = 0; i < k->top_n; i++) {
             uint32_t idx = (uint32_t)(t[i].key & SLOT_MASK);
             if (k->slots[idx].state == SLOT_CANCELLED)
-                slot_release(k, idx);
+                zombie_release(k, idx);
             else
                 t[w++] = t[i];
         }
@@ -583,39 +742,6 @@ static int renumber(sim_kernel *k)
     return ES_OK;
 }
 
-/* Move the entries of top that fall in the coarse rung into its buckets, compacting the rest
- * of top. On a failed allocation the rung is cut short below the bucket that could not grow
- * (so that the tiers stay ordered) and ES_ENOMEM returned. */
-static int coarse_fill(sim_kernel *k)
-{
-    rung *r = &k->coarse;
-    heap_ent *t = k->top;
-    size_t m = k->top_n, w = 0;
-    int rc = ES_OK;
-    for (size_t i = 0; i < m; i++) {
-        heap_ent e = t[i];
-        uint64_t j = (e.time - r->base) >> r->shift; /* top holds nothing below base */
-        if (j < r->nb) {
-            if (SK_LIKELY(bucket_push(&r->bk[j], e) == ES_OK)) {
-                r->count++;
-                continue;
-            }
-            rc = ES_ENOMEM;
-            for (uint64_t x = j; x < r->nb; x++) {
-                bucket *b = &r->bk[x];
-                memcpy(t + w, b->v, b->n * sizeof *t); /* w + b->n <= i: they came from top */
-                w += b->n;
-                r->count -= b->n;
-                b->n = 0;
-            }
-            r->nb = j;
-        }
-        t[w++] = e;
-    }
-    k->top_n = w;
-    return rc;
-}
-
 /* Start an epoch: lay a new coarse rung over top (see the comment on the queue).
  * Precondition: the bottom and both rungs are empty, top is not. */
 static int start_epoch(sim_kernel *k)
@@ -633,14 +759,16 @@ static int start_epoch(sim_kernel *k)
         return ES_OK;
     }
     sim_time tmin = t[0].time;
-    for (size_t i = 1; i < m; i++) tmin = t[i].time < tmin ? t[i].time : tmin;
+    for (size_t i = 1; i < m; i++)
+        tmin = t[i].time < tmin ? t[i].time : tmin;
     /* Order statistics of fixed sample positions: deterministic, and good enough, since a
      * poor estimate costs only speed. */
     sim_time smp[EPOCH_SAMPLES];
     for (size_t i = 0; i < EPOCH_SAMPLES; i++) {
         sim_time v = t[(i * 2 + 1) * m / (2 * EPOCH_SAMPLES)].time;
         size_t j = i;
-        for (; j > 0 && smp[j - 1] > v; j--) smp[j] = smp[j - 1];
+        for (; j > 0 && smp[j - 1] > v; j--)
+            smp[j] = smp[j - 1];
         smp[j] = v;
     }
     /* Entries per ps near the front, hence the coarse width that gives FINE_NOMINAL fine
@@ -651,46 +779,79 @@ static int start_epoch(sim_kernel *k)
     sim_time span = smp[EPOCH_QUANT] - tmin;
     uint64_t maxnb = m / 16 + 1; /* bounds the cost of skipping empty buckets */
     unsigned sh = 0;
-    while (sh < 63 && ((double)((uint64_t)1 << sh) * 2 <= width || (span >> sh) >= maxnb)) sh++;
+    while (sh < 63 && ((double)((uint64_t)1 << sh) * 2 <= width || (span >> sh) >= maxnb))
+        sh++;
     uint64_t nb = (span >> sh) + 1;
 
     rung *r = &k->coarse;
-    ES_TRY(rung_reserve(r, nb));
+    ES_TRY(coarse_reserve(r, nb));
+    ES_TRY(chunk_reserve(k, m / CK_ENTS + nb)); /* the fill below cannot fail */
     r->base = tmin;
     r->shift = sh;
     r->nb = nb;
     r->cur = 0;
     rung_set_empty(&k->fine, 0);
     k->heap_mode = 0;
-    int rc = coarse_fill(k);
-    return r->nb ? ES_OK : rc; /* no bucket at all: refill would loop */
+    size_t w = 0;
+    for (size_t i = 0; i < m; i++) {
+        heap_ent e = t[i];
+        uint64_t j = (e.time - tmin) >> sh; /* top holds nothing below tmin */
+        if (j < nb)
+            (void)bucket_push(k, &r->u.bk[j], e);
+        else
+            t[w++] = e;
+    }
+    r->count += m - w;
+    k->top_n = w;
+    return ES_OK;
 }
 
 /* Split coarse bucket c (not empty) into a new fine rung sized to its count. */
 static int expand_coarse(sim_kernel *k, uint64_t c)
 {
     rung *co = &k->coarse, *fi = &k->fine;
-    bucket *b = &co->bk[c];
+    bucket *b = &co->u.bk[c];
     unsigned lg = 0;
-    while (lg < FINE_MAX_LG && ((uint64_t)BUCKET_TARGET << lg) < b->n) lg++;
+    while (lg < FINE_MAX_LG && ((uint64_t)BUCKET_TARGET << lg) < b->n)
+        lg++;
     if (lg > co->shift) lg = co->shift;
-    ES_TRY(rung_reserve(fi, (uint64_t)1 << lg));
+    ES_TRY(fine_reserve(fi, (uint64_t)1 << lg));
     fi->base = co->base + (c << co->shift);
     fi->shift = co->shift - lg;
     fi->nb = (uint64_t)1 << lg;
     fi->cur = 0;
-    for (uint32_t i = 0; i < b->n; i++) {
-        heap_ent e = b->v[i];
-        if (SK_UNLIKELY(bucket_push(&fi->bk[(e.time - fi->base) >> fi->shift], e) != ES_OK)) {
-            /* Out of memory: undo, leaving the coarse bucket as it was. */
-            for (uint64_t x = 0; x < fi->nb; x++) fi->bk[x].n = 0;
-            rung_set_empty(fi, 0);
-            return ES_ENOMEM;
+    uint32_t left = b->n, ci = b->first;
+    while (left) {
+        const chunk *ch = &k->ck[ci];
+        uint32_t m = left < CK_ENTS ? left : CK_ENTS;
+        for (uint32_t i = 0; i < m; i++) {
+            heap_ent e = ch->e[i];
+            /* These events run within the next ~b->n events: pull their slots towards L2
+             * now, many misses in flight at once, rather than one at a time as each runs. */
+            SK_PREFETCH_L2(&k->slots[e.key & SLOT_MASK]);
+            if (SK_UNLIKELY(fbucket_push(&fi->u.fb[(e.time - fi->base) >> fi->shift], e) !=
+                            ES_OK)) {
+                /* Out of memory: undo, leaving the coarse bucket as it was. */
+                for (uint64_t x = 0; x < fi->nb; x++)
+                    fi->u.fb[x].n = 0;
+                rung_set_empty(fi, 0);
+                return ES_ENOMEM;
+            }
         }
+        left -= m;
+        ci = ch->next;
     }
     fi->count = b->n;
     co->count -= b->n;
+    /* Give the chunks back (bucket_take with nowhere to copy would be a second pass). */
+    for (uint32_t x = b->first, l = b->n; l;) {
+        uint32_t next = k->ck[x].next;
+        l -= l < CK_ENTS ? l : CK_ENTS;
+        chunk_put(k, x);
+        x = next;
+    }
     b->n = 0;
+    b->fill = CK_ENTS;
     return ES_OK;
 }
 
@@ -700,7 +861,7 @@ static int refill(sim_kernel *k)
     rung *fi = &k->fine, *co = &k->coarse;
     while (k->n == 0) {
         if (fi->cur < fi->nb) {
-            bucket *b = &fi->bk[fi->cur++];
+            fbucket *b = &fi->u.fb[fi->cur++];
             size_t m = b->n;
             if (!m) continue;
             if (m > k->heap_cap) ES_TRY(heap_grow(k, m));
@@ -719,14 +880,14 @@ static int refill(sim_kernel *k)
             /* The next bucket's events run next: start loading their slots now, so that the
              * misses overlap this bucket's events. */
             if (fi->cur < fi->nb) {
-                const bucket *nx = &fi->bk[fi->cur];
+                const fbucket *nx = &fi->u.fb[fi->cur];
                 size_t pm = nx->n < 8 ? nx->n : 8;
                 for (size_t i = 0; i < pm; i++)
                     SK_PREFETCH(&k->slots[nx->v[i].key & SLOT_MASK]);
             }
         } else if (co->cur < co->nb) {
             uint64_t c = co->cur;
-            if (co->bk[c].n) ES_TRY(expand_coarse(k, c));
+            if (co->u.bk[c].n) ES_TRY(expand_coarse(k, c));
             co->cur = c + 1;
         } else {
             ES_TRY(start_epoch(k));
@@ -751,10 +912,11 @@ int sim_kernel_create(const sim_kernel_config *cfg, sim_kernel **out)
     sim_kernel *k = calloc(1, sizeof *k);
     if (!k) return ES_ENOMEM;
     k->free_head = NO_SLOT;
+    k->ck_free = NO_CHUNK;
     k->seq_limit = seq_limit;
     k->max_pending = maxp;
     ladder_heap_mode(k);
-    if (heap_grow(k, cap) != ES_OK || slots_grow(k, cap) != ES_OK) goto fail;
+    if (heap_grow(k, 1024) != ES_OK || slots_grow(k, cap) != ES_OK) goto fail;
     *out = k;
     return ES_OK;
 fail:
@@ -774,8 +936,11 @@ void sim_kernel_destroy(sim_kernel *k)
         free(c);
         c = next;
     }
-    rung_free(&k->coarse);
-    rung_free(&k->fine);
+    free(k->coarse.u.bk);
+    for (size_t j = 0; j < k->fine.bk_cap; j++)
+        free(k->fine.u.fb[j].v);
+    free(k->fine.u.fb);
+    free(k->ck);
     free(k->top);
     free(k->heap_raw);
     free(k->slots);
@@ -800,10 +965,9 @@ static inline sim_event_id slot_fill(sim_kernel *k, uint32_t idx, sim_handler fn
     s->arg = arg;
     s->data = data;
     s->state = SLOT_PENDING;
-    if (SK_UNLIKELY(k->names != NULL)) k->names[idx] = NULL;
     k->seq++;
     k->live++;
-    return ((uint64_t)s->gen << 32) | idx;
+    return make_id(s->gen, idx);
 }
 
 /* Queue e in the tier its time selects, growing storage as needed. */
@@ -812,7 +976,7 @@ static int enqueue(sim_kernel *k, heap_ent e)
     uint64_t j1 = bucket_of(&k->coarse, e.time);
     if (j1 >= k->coarse.cur) {
         if (j1 < k->coarse.nb) {
-            ES_TRY(bucket_push(&k->coarse.bk[j1], e));
+            ES_TRY(bucket_push(k, &k->coarse.u.bk[j1], e));
             k->coarse.count++;
             return ES_OK;
         }
@@ -822,7 +986,7 @@ static int enqueue(sim_kernel *k, heap_ent e)
     }
     uint64_t j2 = bucket_of(&k->fine, e.time);
     if (j2 >= k->fine.cur) {
-        ES_TRY(bucket_push(&k->fine.bk[j2], e));
+        ES_TRY(fbucket_push(&k->fine.u.fb[j2], e));
         k->fine.count++;
         return ES_OK;
     }
@@ -832,8 +996,7 @@ static int enqueue(sim_kernel *k, heap_ent e)
 /* Everything the inline fast path leaves out: argument errors, slot growth, renumbering,
  * storage growth, heap insertion. */
 static SK_NOINLINE sim_event_id schedule_slow(sim_kernel *k, sim_time when, int prio,
-                                                           sim_handler fn, void *arg,
-                                                           uint64_t data)
+                                              sim_handler fn, void *arg, uint64_t data)
 {
     if (when < k->now) return schedule_fail(k, ES_ERANGE);
     if (!fn || prio < SIM_PRIO_MIN || prio > SIM_PRIO_MAX) return schedule_fail(k, ES_EINVAL);
@@ -855,8 +1018,9 @@ static SK_NOINLINE sim_event_id schedule_slow(sim_kernel *k, sim_time when, int 
     return slot_fill(k, idx, fn, arg, data);
 }
 
-/* The hot path, free of calls: an append to a bucket tail (or top) with room, or a bottom
- * run extended at its front. Anything else is a tail call to schedule_slow. */
+/* The hot path: an append to a bucket tail (or top) with room, a bottom run extended at its
+ * front, or the root of a bottom heap replaced. Anything else is a tail call to
+ * schedule_slow, which starts over. */
 static inline sim_event_id schedule_fast(sim_kernel *k, sim_time when, int prio, sim_handler fn,
                                          void *arg, uint64_t data)
 {
@@ -872,9 +1036,10 @@ static inline sim_event_id schedule_fast(sim_kernel *k, sim_time when, int prio,
     uint64_t j1 = bucket_of(&k->coarse, when);
     if (SK_LIKELY(j1 >= k->coarse.cur)) {
         if (j1 < k->coarse.nb) {
-            bucket *b = &k->coarse.bk[j1];
-            if (SK_UNLIKELY(b->n == b->cap)) return schedule_slow(k, when, prio, fn, arg, data);
-            b->v[b->n++] = e;
+            bucket *b = &k->coarse.u.bk[j1];
+            if (SK_UNLIKELY(b->fill == CK_ENTS)) return schedule_slow(k, when, prio, fn, arg, data);
+            k->ck[b->last].e[b->fill++] = e;
+            b->n++;
             k->coarse.count++;
         } else {
             if (SK_UNLIKELY(k->top_n == k->top_cap))
@@ -884,12 +1049,15 @@ static inline sim_event_id schedule_fast(sim_kernel *k, sim_time when, int prio,
     } else {
         uint64_t j2 = bucket_of(&k->fine, when);
         if (j2 >= k->fine.cur) {
-            bucket *b = &k->fine.bk[j2];
+            fbucket *b = &k->fine.u.fb[j2];
             if (SK_UNLIKELY(b->n == b->cap)) return schedule_slow(k, when, prio, fn, arg, data);
             b->v[b->n++] = e;
             k->fine.count++;
         } else if (!k->bot_heap && k->head > 0 && ent_lt(&e, &k->heap[k->head])) {
             k->heap[--k->head] = e;
+        } else if (k->root_hole) {
+            k->root_hole = 0;
+            heap_replace_root(k->heap, k->n, e);
         } else {
             return schedule_slow(k, when, prio, fn, arg, data);
         }
@@ -914,7 +1082,7 @@ sim_event_id sim_schedule(sim_kernel *k, sim_time delay, int prio, sim_handler f
 /* The slot of a pending event, or NULL for a stale/unknown handle. */
 static ev_slot *pending_slot(const sim_kernel *k, sim_event_id id)
 {
-    uint64_t idx = id & 0xffffffffu;
+    uint64_t idx = (id & 0xffffffffu) - 1; /* 0 (no event) wraps to a huge index */
     if (idx >= k->nslots) return NULL;
     ev_slot *s = &k->slots[idx];
     if (s->gen != (uint32_t)(id >> 32) || s->state != SLOT_PENDING) return NULL;
@@ -926,7 +1094,7 @@ int sim_cancel(sim_kernel *k, sim_event_id id)
     ev_slot *s = pending_slot(k, id);
     if (!s) return 0;
     s->state = SLOT_CANCELLED;
-    s->gen = next_gen(s->gen);
+    s->gen++;
     k->live--;
     k->cancelled++;
     /* Cancellation is lazy (the entry stays queued until it reaches the bottom, where the run
@@ -948,14 +1116,14 @@ int sim_event_set_name(sim_kernel *k, sim_event_id id, const char *name)
         k->names = calloc(k->nslots, sizeof *k->names);
         if (!k->names) return ES_ENOMEM;
     }
-    k->names[id & 0xffffffffu] = name;
+    k->names[(id & 0xffffffffu) - 1] = name;
     return ES_OK;
 }
 
 const char *sim_event_name(const sim_kernel *k, sim_event_id id)
 {
     if (!k->names || !pending_slot(k, id)) return NULL;
-    return k->names[id & 0xffffffffu];
+    return k->names[(id & 0xffffffffu) - 1];
 }
 
 const char *sim_current_event_name(const sim_kernel *k)
@@ -985,7 +1153,7 @@ static int queue_front(sim_kernel *k)
         uint32_t idx = (uint32_t)(k->heap[k->head].key & SLOT_MASK);
         if (k->slots[idx].state == SLOT_PENDING) return 1;
         bot_pop(k);
-        slot_release(k, idx);
+        zombie_release(k, idx);
         k->cancelled--;
     }
 }
@@ -994,9 +1162,9 @@ int sim_run(sim_kernel *k, const sim_run_limits *lim)
 {
     if (k->running) return ES_ESTATE;
     sim_time until = lim ? lim->until : SIM_TIME_MAX;
-    uint64_t stop_at = UINT64_MAX;
+    k->stop_at = UINT64_MAX;
     if (lim && lim->max_events && lim->max_events <= UINT64_MAX - k->executed)
-        stop_at = k->executed + lim->max_events;
+        k->stop_at = k->executed + lim->max_events;
     int reason;
 
     k->running = 1;
@@ -1021,7 +1189,7 @@ int sim_run(sim_kernel *k, const sim_run_limits *lim)
         sim_handler fn = s->fn;
         void *arg = s->arg;
         uint64_t data = s->data;
-        s->gen = next_gen(s->gen);
+        s->gen++;
         slot_release(k, idx);
         if (SK_UNLIKELY(k->names != NULL)) {
             k->cur_name = k->names[idx];
@@ -1040,14 +1208,12 @@ int sim_run(sim_kernel *k, const sim_run_limits *lim)
             }
         } else if (++k->head == k->n) {
             k->head = k->n = 0;
-        } else {
-            SK_PREFETCH(&k->slots[k->heap[k->head].key & SLOT_MASK]);
         }
 
         fn(k, arg, data);
 
         fix_hole(k);
-        if (SK_UNLIKELY(k->stop_req | (++k->executed == stop_at))) {
+        if (SK_UNLIKELY(++k->executed == k->stop_at)) { /* the count, or sim_stop */
             reason = k->stop_req ? (k->fault ? k->fault : SIM_STOP_REQUESTED) : SIM_STOP_MAX_EVENTS;
             k->fault = 0;
             break;
@@ -1058,9 +1224,12 @@ int sim_run(sim_kernel *k, const sim_run_limits *lim)
     return reason;
 }
 
+/* One test per event serves both stop conditions: a request moves the count limit to the
+ * event now running. */
 void sim_stop(sim_kernel *k)
 {
     k->stop_req = 1;
+    k->stop_at = k->executed + 1;
 }
 
 sim_time sim_now(const sim_kernel *k)
@@ -1160,8 +1329,7 @@ int sim_clock_create(sim_kernel *k, const char *name, sim_time period, sim_time 
     return ES_OK;
 }
 
-int sim_clock_create_hz(sim_kernel *k, const char *name, double hz, sim_time phase,
-                        sim_clock **out)
+int sim_clock_create_hz(sim_kernel *k, const char *name, double hz, sim_time phase, sim_clock **out)
 {
     sim_time period = sim_period_from_hz(hz);
     if (!period) {
@@ -1259,13 +1427,14 @@ static void clock_edge(sim_kernel *k, void *arg, uint64_t cycle)
     }
     uint32_t n1 = clk->nactive;
     if (n1 > n0) clk->unsorted = 1;
-    for (uint32_t i = n0; i < n1; i++) clk->active[w++] = clk->active[i];
+    for (uint32_t i = n0; i < n1; i++)
+        clk->active[w++] = clk->active[i];
     clk->nactive = w;
     if (w && !clk->scheduled) {
         int rc = clock_schedule(clk, cycle + 1);
         if (rc != ES_OK && !k->fault) {
             k->fault = rc; /* sim_run stops and returns it */
-            k->stop_req = 1;
+            sim_stop(k);
         }
     }
 }

@@ -25,10 +25,10 @@ typedef uint64_t sim_time;
 
 /* Integer constructors: SIM_NS(5) is 5000 ps. They do not check for overflow. */
 #define SIM_PS(x) ((sim_time)(x))
-#define SIM_NS(x) ((sim_time)(x) * SIM_PS_PER_NS)
-#define SIM_US(x) ((sim_time)(x) * SIM_PS_PER_US)
-#define SIM_MS(x) ((sim_time)(x) * SIM_PS_PER_MS)
-#define SIM_S(x)  ((sim_time)(x) * SIM_PS_PER_S)
+#define SIM_NS(x) ((sim_time)(x)*SIM_PS_PER_NS)
+#define SIM_US(x) ((sim_time)(x)*SIM_PS_PER_US)
+#define SIM_MS(x) ((sim_time)(x)*SIM_PS_PER_MS)
+#define SIM_S(x)  ((sim_time)(x)*SIM_PS_PER_S)
 
 /* Conversions for reports (lossy: a double holds 53 bits). */
 static inline double sim_time_to_ns(sim_time t)
@@ -139,7 +139,7 @@ int sim_last_error(const sim_kernel *k);
 
 typedef enum sim_stop_reason {
     SIM_STOP_EMPTY = 1,      /* no pending event left; now is the time of the last event run */
-    SIM_STOP_UNTIL = 2,      /* the next event is later than lim->until; now == until */
+    SIM_STOP_UNTIL = 2,      /* the next event is later than lim->until; now >= until */
     SIM_STOP_MAX_EVENTS = 3, /* lim->max_events events were run by this call */
     SIM_STOP_REQUESTED = 4,  /* a handler called sim_stop */
 } sim_stop_reason;

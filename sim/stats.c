@@ -123,10 +123,12 @@ static int check_elem(const char *vname, const char *elem, es_err *err)
     if (strlen(elem) > STAT_ELEM_MAX)
         return es_fail(err, ES_EINVAL, "vector '%s': element name '%.20s...' is longer than %d",
                        vname, elem, STAT_ELEM_MAX);
+    /* Element names are layer names too ("layers.0.conv1"), so dots and dashes are allowed;
+     * they never nest (an element is one JSON key) and "::" still splits a reference. */
     for (const char *p = elem; *p; p++)
-        if (!is_word((unsigned char)*p))
+        if (!is_word((unsigned char)*p) && *p != '.' && *p != '-')
             return es_fail(err, ES_EINVAL,
-                           "vector '%s': element name '%s' must use only [A-Za-z0-9_]", vname,
+                           "vector '%s': element name '%s' must use only [A-Za-z0-9_.-]", vname,
                            elem);
     if (strcmp(elem, "total") == 0)
         return es_fail(err, ES_EINVAL, "vector '%s': element name 'total' is reserved for the sum",

@@ -54,7 +54,7 @@ stat_entry *stat_register_scalar(stat_registry *r, const char *name, const char 
 stat_entry *stat_register_string(stat_registry *r, const char *name, const char *unit,
                                  const char *desc, es_err *err);
 /* A vector of n >= 1 elements. elem_names is NULL (elements are known by index 0..n-1)
- * or an array of n distinct names of [A-Za-z0-9_], none of them "total" (that name is
+ * or an array of n distinct names of [A-Za-z0-9_.-] (layer names), none of them "total" (that name is
  * the sum in every report). The names are copied. */
 stat_entry *stat_register_vector(stat_registry *r, const char *name, const char *unit,
                                  const char *desc, size_t n, const char *const *elem_names,

@@ -712,7 +712,8 @@ static void t_names(void)
 
     static const char *const dup[] = {"x", "y", "x"};
     static const char *const tot[] = {"x", "total"};
-    static const char *const dot[] = {"x.y"};
+    static const char *const dot[] = {"x y"};
+    static const char *const layer[] = {"layers.0.conv1", "fc-2"};
     static const char *const emp[] = {""};
     CHECK(stat_register_vector(r, "v.n0", "", "", 0, NULL, &err) == NULL);
     CHECK(stat_register_vector(r, "v.dup", "", "", 3, dup, &err) == NULL);
@@ -720,6 +721,7 @@ static void t_names(void)
     CHECK(stat_register_vector(r, "v.tot", "", "", 2, tot, &err) == NULL);
     CHECK_CONTAINS(err.msg, "total");
     CHECK(stat_register_vector(r, "v.dot", "", "", 1, dot, &err) == NULL);
+    CHECK(stat_register_vector(r, "v.layer", "", "", 2, layer, &err) != NULL); /* layer names */
     CHECK(stat_register_vector(r, "v.emp", "", "", 1, emp, &err) == NULL);
     CHECK(stat_register_histogram(r, "h.rev", "", "", 1, 1, 4, &err) == NULL);
     CHECK(stat_register_histogram(r, "h.nan", "", "", NAN, 1, 4, &err) == NULL);
