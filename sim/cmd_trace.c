@@ -14,6 +14,7 @@
 #include "compile.h"
 #include "netdesc.h"
 #include "trace.h"
+#include "trace_hdr.h"
 #include "xbar_map.h"
 
 static void trace_usage(FILE *fp)
@@ -399,35 +400,24 @@ static int cmd_dump(const char *path, int salvage, const char *range, const char
 
 /* ---- synth ------------------------------------------------------------------------------- */
 
-/* The header `essim train --trace` writes, built the same way: the network, its placement on
- * the configured crossbars (arch/xbar_map.h) and the op template of one iteration
- * (workloads/compile.h). Everything lives in *sh until synth_header_free. */
+/* The header of a synthetic trace: the configured network's layers, placement and op
+ * template (trace_hdr.h, as `essim train --trace` writes them), or bare layers of the given
+ * block counts. Everything lives in *sh until synth_header_free. */
 typedef struct synth_header {
-    trace_header h;
+    th_header th;
     nn_net *net;
     map_plan *plan;
-    lop_stream *ops;
-    trace_layer *layers;
-    trace_op *tops;
-    uint64_t *counts;
+    trace_layer *layers; /* bare layers only */
     char (*names)[24];
-    const char *kind_names[LOP_NKIND];
-    const char *count_names[LOP_NCOUNT];
-    char *yaml;
-    char net_name[256];
-    char producer[64];
 } synth_header;
 
 static void synth_header_free(synth_header *sh)
 {
-    lop_destroy(sh->ops);
+    th_free(&sh->th);
     map_destroy(sh->plan);
     nn_net_destroy(sh->net);
     free(sh->layers);
-    free(sh->tops);
-    free(sh->counts);
     free(sh->names);
-    free(sh->yaml);
 }
 
 /* blocks: NULL for the network's own layers, or "G1,G2,..." for bare layers of those sizes
@@ -436,30 +426,9 @@ static int synth_header_build(const essim_config *cfg, const char *blocks, uint6
                               synth_header *sh, es_err *err)
 {
     memset(sh, 0, sizeof *sh);
-    trace_header *h = &sh->h;
-    uint32_t nl = 0;
-    if (blocks) {
-        snprintf(sh->net_name, sizeof sh->net_name, "synthetic");
-        for (const char *p = blocks; *p; p++)
-            nl += *p == ',';
-        nl++;
-        sh->layers = calloc(nl, sizeof *sh->layers);
-        sh->names = calloc(nl, sizeof *sh->names);
-        if (!sh->layers || !sh->names) return es_fail(err, ES_ENOMEM, "out of memory");
-        const char *p = blocks;
-        for (uint32_t l = 0; l < nl; l++) {
-            char *end;
-            unsigned long long g = strtoull(p, &end, 10);
-            if (end == p || *p == '-' || g == 0 || g > UINT32_MAX || (*end && *end != ','))
-                return es_fail(err, ES_EUSAGE, "--blocks wants positive counts G1,G2,..., not '%s'",
-                               blocks);
-            snprintf(sh->names[l], sizeof sh->names[l], "layer%u", l);
-            sh->layers[l].name = sh->names[l];
-            sh->layers[l].blocks = (uint32_t)g;
-            sh->layers[l].granularity = (uint8_t)cfg->policy.granularity;
-            p = *end ? end + 1 : end;
-        }
-    } else {
+    char producer[64], net_name[256] = "synthetic";
+    snprintf(producer, sizeof producer, "essim %s (trace synth)", PACKAGE_VERSION);
+    if (!blocks) {
         nn_shape in;
         int classes;
         if (lop_dataset_shape(cfg->train.dataset, &in, &classes) < 0)
@@ -467,70 +436,37 @@ static int synth_header_build(const essim_config *cfg, const char *blocks, uint6
         map_config mc;
         map_config_from(cfg, &mc);
         mc.require_fit = 0; /* a trace does not care whether the chip holds every layer */
-        ES_TRY(nd_build(cfg->train.network, in, classes, seed, &sh->net, sh->net_name,
-                        sizeof sh->net_name, err));
+        ES_TRY(nd_build(cfg->train.network, in, classes, seed, &sh->net, net_name,
+                        sizeof net_name, err));
         ES_TRY(lop_map_net(&mc, sh->net, &sh->plan, err));
-        ES_TRY(lop_compile(sh->plan, sh->net, (int)cfg->train.batch, &sh->ops, err));
-        nl = (uint32_t)map_num_layers(sh->plan);
-        sh->layers = calloc(nl ? nl : 1, sizeof *sh->layers);
-        if (!sh->layers) return es_fail(err, ES_ENOMEM, "out of memory");
-        for (uint32_t l = 0; l < nl; l++) {
-            const map_layer *M = map_layer_at(sh->plan, l);
-            trace_layer *L = &sh->layers[l];
-            if (M->blocks > UINT32_MAX || M->k > UINT32_MAX || M->n > UINT32_MAX ||
-                M->xbars > UINT32_MAX)
-                return es_fail(err, ES_ERANGE, "layer %s is too large for a trace", M->name);
-            L->name = M->name;
-            L->k_rows = (uint32_t)M->k;
-            L->n_cols = (uint32_t)M->n;
-            L->row_tiles = (uint32_t)M->row_tiles;
-            L->col_tiles = (uint32_t)M->col_tiles;
-            L->slices = (uint32_t)M->slices;
-            L->cells_per_slice = (uint32_t)M->cells_per_slice;
-            L->n_w = (uint32_t)M->weights_per_row;
-            L->granularity = (uint8_t)M->granularity;
-            L->blocks = (uint32_t)M->blocks;
-            L->crossbars = (uint32_t)M->xbars;
-        }
-        size_t nops;
-        const lop_op *ops = lop_ops(sh->ops, &nops);
-        sh->tops = calloc(nops ? nops : 1, sizeof *sh->tops);
-        sh->counts = calloc((nops ? nops : 1) * LOP_NCOUNT, sizeof *sh->counts);
-        if (!sh->tops || !sh->counts) return es_fail(err, ES_ENOMEM, "out of memory");
-        for (size_t i = 0; i < nops; i++) {
-            trace_op *o = &sh->tops[i];
-            o->layer = ops[i].layer < 0 ? TRACE_NO_LAYER : (uint32_t)ops[i].layer;
-            o->phase = ops[i].phase;
-            o->kind = ops[i].kind;
-            o->n = LOP_NCOUNT;
-            o->counts = sh->counts + i * LOP_NCOUNT;
-            memcpy(sh->counts + i * LOP_NCOUNT, ops[i].n, sizeof ops[i].n);
-        }
-        for (int k = 0; k < LOP_NKIND; k++)
-            sh->kind_names[k] = lop_kind_name(k);
-        for (int k = 0; k < LOP_NCOUNT; k++)
-            sh->count_names[k] = lop_count_name(k);
-        h->n_kinds = LOP_NKIND;
-        h->kind_names = sh->kind_names;
-        h->n_count_names = LOP_NCOUNT;
-        h->count_names = sh->count_names;
-        h->n_ops = (uint32_t)nops;
-        h->ops = sh->tops;
+        ES_TRY(th_build(&sh->th, cfg, sh->net, sh->plan, net_name, producer, err));
+        sh->th.h.seed = seed;
+        return ES_OK;
     }
-    size_t ylen = 0;
-    FILE *mf = open_memstream(&sh->yaml, &ylen);
-    if (!mf) return es_fail(err, ES_ENOMEM, "out of memory");
-    int dr = cfg_dump(cfg, mf);
-    if (fclose(mf) != 0 || dr < 0) return es_fail(err, ES_ENOMEM, "cannot dump the configuration");
-    snprintf(sh->producer, sizeof sh->producer, "essim %s (trace synth)", PACKAGE_VERSION);
-    h->producer = sh->producer;
-    h->network = sh->net_name;
-    h->dataset = cfg_choice_name("train.dataset", cfg->train.dataset);
-    h->seed = seed;
-    cfg_hash(cfg, h->config_hash);
-    h->config_yaml = sh->yaml;
-    h->n_layers = nl;
-    h->layers = sh->layers;
+    uint32_t nl = 0;
+    for (const char *p = blocks; *p; p++)
+        nl += *p == ',';
+    nl++;
+    sh->layers = calloc(nl, sizeof *sh->layers);
+    sh->names = calloc(nl, sizeof *sh->names);
+    if (!sh->layers || !sh->names) return es_fail(err, ES_ENOMEM, "out of memory");
+    const char *p = blocks;
+    for (uint32_t l = 0; l < nl; l++) {
+        char *end;
+        unsigned long long g = strtoull(p, &end, 10);
+        if (end == p || *p == '-' || g == 0 || g > UINT32_MAX || (*end && *end != ','))
+            return es_fail(err, ES_EUSAGE, "--blocks wants positive counts G1,G2,..., not '%s'",
+                           blocks);
+        snprintf(sh->names[l], sizeof sh->names[l], "layer%u", l);
+        sh->layers[l].name = sh->names[l];
+        sh->layers[l].blocks = (uint32_t)g;
+        sh->layers[l].granularity = (uint8_t)cfg->policy.granularity;
+        p = *end ? end + 1 : end;
+    }
+    ES_TRY(th_build_config(&sh->th, cfg, net_name, producer, err));
+    sh->th.h.seed = seed;
+    sh->th.h.n_layers = nl;
+    sh->th.h.layers = sh->layers;
     return ES_OK;
 }
 
@@ -669,22 +605,22 @@ static int cmd_synth(int argc, char **argv)
     synth_header sh;
     trace_synth_result res;
     if (synth_header_build(&cfg, blocks, so.seed, &sh, &err) < 0 ||
-        trace_synth(out, &sh.h, &wo, &so, &res, &err) < 0) {
+        trace_synth(out, &sh.th.h, &wo, &so, &res, &err) < 0) {
         rc = cli_report(&err);
     } else {
         rc = CLI_EXIT_OK;
     }
     if (rc == CLI_EXIT_OK && !quiet) {
         uint64_t g = 0;
-        for (uint32_t l = 0; l < sh.h.n_layers; l++)
-            g += sh.h.layers[l].blocks;
+        for (uint32_t l = 0; l < sh.th.h.n_layers; l++)
+            g += sh.th.h.layers[l].blocks;
         if (so.stop_after && so.stop_after < so.iterations) {
             printf("stopped writing %s after %llu iterations without a footer, as a crash would\n",
                    out, (unsigned long long)so.stop_after);
         } else {
             double it = res.iterations ? (double)res.iterations : 1;
             printf("wrote %s: %s, %llu iterations, %u layers, %llu blocks, density %g\n", out,
-                   sh.h.network, (unsigned long long)res.iterations, sh.h.n_layers,
+                   sh.th.h.network, (unsigned long long)res.iterations, sh.th.h.n_layers,
                    (unsigned long long)g, so.density);
             printf("size: %llu bytes, %.1f bytes/iteration; records %llu bytes, compressed %llu "
                    "(%.2fx)\n",

@@ -44,6 +44,8 @@ static void train_usage(FILE *fp)
             "  --resume              continue from the checkpoint; ends byte-identical to an\n"
             "                        uninterrupted run (same seed, same thread count)\n"
             "  --import-weights F    start from the weights in F (.npz, names as exported)\n"
+            "  --trace FILE          record the layer-op trace (write masks per iteration) for\n"
+            "                        replay on other hardware; see docs/trace-format.md\n"
             "  --stop-after N        stop after N iterations in total, with a checkpoint\n"
             "  -q, --quiet           no progress;  --progress: progress even when not a tty\n"
             "  -h, --help\n"
@@ -54,7 +56,7 @@ static void train_usage(FILE *fp)
 enum {
     O_NETWORK = 256, O_DATASET, O_DATADIR, O_EPOCHS, O_BATCH, O_LR, O_MOMENTUM, O_WD, O_NESTEROV,
     O_SCHEDULE, O_MILESTONES, O_WARMUP, O_SEED, O_THREADS, O_CKPT, O_CKPT_EVERY, O_RESUME,
-    O_IMPORT, O_STOP_AFTER, O_PROGRESS, O_POLICY, O_DENSITY
+    O_IMPORT, O_STOP_AFTER, O_PROGRESS, O_POLICY, O_DENSITY, O_TRACE
 };
 
 int cmd_train(int argc, char **argv)
@@ -85,6 +87,7 @@ int cmd_train(int argc, char **argv)
         {"progress", no_argument, NULL, O_PROGRESS},
         {"policy", required_argument, NULL, O_POLICY},
         {"density", required_argument, NULL, O_DENSITY},
+        {"trace", required_argument, NULL, O_TRACE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     static const char *keys[] = {
@@ -103,7 +106,8 @@ int cmd_train(int argc, char **argv)
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     char **owned = calloc((size_t)argc + 1, sizeof *owned);
     int nsets = 0, nowned = 0, c, rc = CLI_EXIT_OK;
-    tr_options to = {"essim-out/train", NULL, 0, CFG_PROGRESS_AUTO, NULL, 0, cli_command_line()};
+    tr_options to = {"essim-out/train", NULL, 0, CFG_PROGRESS_AUTO, NULL, 0, cli_command_line(),
+                     NULL};
     int quiet = 0, force = 0;
     if (!sets || !owned) return CLI_EXIT_FAIL;
     optind = 1;
@@ -132,6 +136,7 @@ int cmd_train(int argc, char **argv)
         case O_CKPT: to.checkpoint = optarg; break;
         case O_RESUME: to.resume = 1; break;
         case O_IMPORT: to.import_weights = optarg; break;
+        case O_TRACE: to.trace = optarg; break;
         case O_STOP_AFTER: {
             char *end;
             to.stop_after = strtoull(optarg, &end, 10);

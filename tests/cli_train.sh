@@ -59,18 +59,23 @@ run_essim train $small --import-weights "$TMP/nothere.npz" -o "$TMP/e"; expect_r
 
 # Kill -9 at a random moment, resume, compare with an uninterrupted run.
 long="--dataset synthetic --set train.synthetic_train=2048 --set train.synthetic_test=128 --batch 16 --epochs 4 -q --checkpoint-every 7"
-run_essim train $long -o "$TMP/full"; expect_rc "uninterrupted long run" 0
-"$ESSIM" train $long -o "$TMP/killed" >/dev/null 2>&1 &
+run_essim train $long --policy essence -o "$TMP/full" --trace "$TMP/full.trc"; expect_rc "uninterrupted long run" 0
+"$ESSIM" train $long --policy essence -o "$TMP/killed" --trace "$TMP/killed.trc" >/dev/null 2>&1 &
 pid=$!
 sleep "0.$(( $(od -An -N1 -tu1 /dev/urandom) % 9 + 1 ))"
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 if [ -f "$TMP/killed/checkpoint.ckpt" ]; then
-    run_essim train $long -o "$TMP/killed" --resume
+    run_essim train $long --policy essence -o "$TMP/killed" --trace "$TMP/killed.trc" --resume
 else
-    run_essim train $long -o "$TMP/killed"
+    run_essim train $long --policy essence -o "$TMP/killed" --trace "$TMP/killed.trc"
 fi
 expect_rc "resumed run" 0
 ok "killed and resumed: identical weights" cmp "$TMP/full/weights.npz" "$TMP/killed/weights.npz"
 ok "killed and resumed: identical stats.json" same_stats "$TMP/full" "$TMP/killed"
+ok "killed and resumed: identical trace" cmp "$TMP/full.trc" "$TMP/killed.trc"
+run_essim trace verify "$TMP/killed.trc"; expect_rc "resumed trace verifies" 0
+expect_grep "write statistics in stats.json" "$TMP/full/stats.json" '"savings_mean_vs_sgd"'
+expect_grep "policy recorded" "$TMP/full/stats.json" '"policy": "essence"'
+expect_grep "lifetime in stats.json" "$TMP/full/stats.json" '"runs_to_first_failure"'
 tap_done

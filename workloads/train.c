@@ -19,6 +19,8 @@
 #include "npy.h"
 #include "progress.h"
 #include "rng.h"
+#include "trace.h"
+#include "trace_hdr.h"
 #include "train.h"
 
 /* Columns of one epoch's row in epochs.csv (and in the checkpoint). */
@@ -35,6 +37,9 @@ typedef struct trainer {
     map_plan *plan;  /* the mapped layers on crossbars (row blocks) */
     ws_sched *ws;    /* the write-policy controller */
     float *ubuf;     /* one parameter's update */
+    th_header th;    /* the trace header (when tracing) */
+    trace_writer *tw;
+    trace_mask *tmasks;
     char net_name[128];
     char hash[17];
     int classes;
@@ -172,6 +177,9 @@ static int ckpt_get_adapter(void *ctx, const char *name, uint64_t *u64, float *f
 
 static int save_checkpoint(trainer *t, double host_now, es_err *err)
 {
+    /* The trace's complete chunks must reach exactly this iteration, so a resume can
+     * continue it byte-identically. */
+    if (t->tw) ES_TRY(trace_writer_flush(t->tw, err));
     ckpt_writer *w = NULL;
     ES_TRY(ckpt_begin(t->ckpt_path, &w, err));
     ckpt_put_bytes(w, "config_hash", t->hash, 16);
@@ -355,6 +363,9 @@ static int write_stats(const trainer *t, const tr_result *res, double host_secon
 
 static void trainer_free(trainer *t)
 {
+    trace_writer_abort(t->tw); /* in-place mode: the complete chunks stay readable */
+    th_free(&t->th);
+    free(t->tmasks);
     ws_destroy(t->ws);
     map_destroy(t->plan);
     free(t->ubuf);
@@ -415,6 +426,47 @@ static int setup(trainer *t, es_err *err)
     return ES_OK;
 }
 
+static int open_trace(trainer *t, es_err *err)
+{
+    char producer[64];
+    snprintf(producer, sizeof producer, "essim %s (train)", PACKAGE_VERSION);
+    ES_TRY(th_build(&t->th, t->cfg, t->net, t->plan, t->net_name, producer, err));
+    size_t nl = ws_num_layers(t->ws);
+    t->tmasks = calloc(nl ? nl : 1, sizeof *t->tmasks);
+    if (!t->tmasks) return es_fail(err, ES_ENOMEM, "out of memory");
+    trace_writer_options wo = {1, 0, 0, 0};
+    if (t->opt->resume)
+        return trace_writer_resume(t->opt->trace, &t->th.h, &wo,
+                                   t->next_iter ? t->next_iter - 1 : TRACE_NO_COUNT, &t->tw, err);
+    return trace_writer_create(t->opt->trace, &t->th.h, &wo, &t->tw, err);
+}
+
+static int trace_iteration(trainer *t, uint64_t it, int epoch, double lr, double loss, es_err *err)
+{
+    for (size_t l = 0; l < ws_num_layers(t->ws); l++) {
+        t->tmasks[l] = (trace_mask){NULL, ws_mask(t->ws, l, NULL), NULL, 0};
+    }
+    trace_iter ti = {it, (uint32_t)epoch, lr, (float)loss};
+    return trace_writer_append(t->tw, &ti, t->tmasks, err);
+}
+
+static int close_trace(trainer *t, es_err *err)
+{
+    size_t nl = ws_num_layers(t->ws);
+    uint64_t *mx = calloc(nl ? nl : 1, sizeof *mx);
+    if (!mx) return es_fail(err, ES_ENOMEM, "out of memory");
+    for (size_t l = 0; l < nl; l++) {
+        uint64_t nb;
+        ws_mask(t->ws, l, &nb);
+        const uint64_t *c = ws_counts(t->ws, l);
+        for (uint64_t g = 0; g < nb; g++) mx[l] = c[g] > mx[l] ? c[g] : mx[l];
+    }
+    int rc = trace_writer_close(t->tw, mx, err);
+    t->tw = NULL;
+    free(mx);
+    return rc;
+}
+
 /* The update of one iteration: the optimizer forms every parameter's dense update in digital
  * periphery; digital parameters take it whole, mapped weights only on the blocks the write
  * policy programs (the rest keep their values, as the crossbars would). */
@@ -444,6 +496,7 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
     int rc = es_mkdir_p(opt->out_dir, err);
     if (rc == ES_OK) rc = setup(&t, err);
     if (rc == ES_OK && opt->resume) rc = load_checkpoint(&t, err);
+    if (rc == ES_OK && opt->trace) rc = open_trace(&t, err);
     if (rc < 0) {
         trainer_free(&t);
         return rc;
@@ -507,6 +560,7 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
         t.ep_seen += n;
         t.ep_loss_sum += loss * (double)n;
         write_step(&t, it, (int)epoch);
+        if (t.tw && (rc = trace_iteration(&t, it, (int)epoch, lr, loss, err)) < 0) break;
         images_here += n;
         t.next_iter = it + 1;
 
@@ -577,7 +631,8 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
     if (rc == ES_OK && !res->stopped_early) {
         char path[4200];
         snprintf(path, sizeof path, "%s/weights.npz", opt->out_dir);
-        rc = export_weights(&t, path, err);
+        rc = t.tw ? close_trace(&t, err) : ES_OK;
+        if (rc == ES_OK) rc = export_weights(&t, path, err);
         if (rc == ES_OK) rc = write_epochs_csv(&t, err);
         if (rc == ES_OK) rc = write_stats(&t, res, t.host_seconds_before, err);
     }

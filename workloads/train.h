@@ -24,6 +24,9 @@ typedef struct tr_options {
     uint64_t stop_after;        /* testing: stop (with a checkpoint) after this many
                                    iterations in total; 0 = run to the end */
     const char *command_line;   /* for stats meta */
+    const char *trace;          /* write the layer-op trace here (NULL: none); written in place
+                                   so an interrupted run leaves a readable prefix and --resume
+                                   continues it */
 } tr_options;
 
 typedef struct tr_result {
