@@ -4,7 +4,8 @@
  * timed iterations. Prints one JSON line with images/s and peak RSS. Not a test: run it
  * through bench/bench_train.sh, which runs the peer in the same invocation and prints ratios.
  *
- *   bench_train --model lenet|resnet20 [--threads 2] [--iters N] [--warmup 10] */
+ *   bench_train --model lenet|resnet20 [--threads 2] [--iters N] [--warmup 10]
+ *               [--conv gemm|dnnl] (default: the build's default convolution backend) */
 #include "config.h"
 
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "ds_dataset.h"
 #include "es_common.h"
 #include "nn_gemm.h"
+#include "nn_layers.h"
 #include "nn_net.h"
 #include "nn_presets.h"
 #include "nn_sgd.h"
@@ -23,6 +25,7 @@ int main(int argc, char **argv)
 {
     const char *model = "lenet";
     int threads = 2, iters = -1, warmup = 10;
+    const nn_conv_backend *conv = nn_conv_backend_default();
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc)
             model = argv[++i];
@@ -32,9 +35,11 @@ int main(int argc, char **argv)
             iters = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
             warmup = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--conv") && i + 1 < argc && nn_conv_backend_find(argv[i + 1]))
+            conv = nn_conv_backend_find(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_train --model lenet|resnet20 [--threads N] [--iters N] "
-                            "[--warmup N]\n");
+                            "[--warmup N] [--conv gemm|dnnl]\n");
             return 2;
         }
     }
@@ -52,6 +57,10 @@ int main(int argc, char **argv)
     nn_net *net = NULL;
     nn_shape in = {1, 28, 28};
     if (nn_preset_create(preset, in, 10, &net, &err) < 0) {
+        fprintf(stderr, "bench_train: %s\n", err.msg);
+        return 1;
+    }
+    if (nn_net_set_conv_backend(net, conv, &err) < 0) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
         return 1;
     }
@@ -87,9 +96,9 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"model\": \"%s\", \"engine\": \"essim\", \"threads\": %d, \"batch\": %d, "
            "\"iters\": %d, \"train_img_s\": %.1f, \"train_ms_per_iter\": %.3f, "
-           "\"loss\": %.4f, \"gemm\": \"%s\", \"maxrss_kb\": %ld}\n",
+           "\"loss\": %.4f, \"gemm\": \"%s\", \"conv\": \"%s\", \"maxrss_kb\": %ld}\n",
            model, threads, batch, iters, (double)iters * batch / dt, dt / iters * 1e3, loss,
-           nn_gemm_backend_name(), ru.ru_maxrss);
+           nn_gemm_backend_name(), conv->name, ru.ru_maxrss);
     free(perm);
     free(x);
     free(labels);

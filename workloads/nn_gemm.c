@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "nn_par.h"
+
 #ifdef ES_HAVE_BLAS
 #include <cblas.h>
 #endif
@@ -155,9 +157,32 @@ const char *nn_gemm_backend_name(void)
 
 void nn_gemm_set_threads(int n)
 {
+    if (n < 1) n = 1;
 #ifdef ES_HAVE_BLAS
-    openblas_set_num_threads(n < 1 ? 1 : n);
+    openblas_set_num_threads(n);
+#endif
+#ifdef _OPENMP
+    /* the engine's own loops and oneDNN's kernels run on the OpenMP runtime */
+    omp_set_num_threads(n);
+#endif
+}
+
+int nn_gemm_serial_begin(void)
+{
+#ifdef ES_HAVE_BLAS
+    int saved = openblas_get_num_threads();
+    if (saved != 1) openblas_set_num_threads(1);
+    return saved;
 #else
-    (void)n;
+    return 1;
+#endif
+}
+
+void nn_gemm_serial_end(int saved)
+{
+#ifdef ES_HAVE_BLAS
+    if (saved != 1) openblas_set_num_threads(saved);
+#else
+    (void)saved;
 #endif
 }

@@ -25,7 +25,14 @@ void nn_sgemm_portable(int transa, int transb, int m, int n, int k, float alpha,
 /* "openblas" or "portable": the implementation nn_sgemm uses in this build. */
 const char *nn_gemm_backend_name(void);
 
-/* Number of threads the BLAS library may use (n >= 1); no effect on the portable kernel. */
+/* Number of threads the engine may use (n >= 1): OpenBLAS's, and the OpenMP runtime's that
+ * runs the layer loops and oneDNN (set from the calling thread). No effect on the portable
+ * kernel. Results are deterministic for a given thread count. */
 void nn_gemm_set_threads(int n);
+
+/* Make nn_sgemm single-threaded (for calls from several threads at once, each on its own
+ * data) until nn_gemm_serial_end(the returned value) restores the previous setting. */
+int nn_gemm_serial_begin(void);
+void nn_gemm_serial_end(int saved);
 
 #endif

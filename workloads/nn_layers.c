@@ -5,7 +5,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn_dnnl.h"
 #include "nn_gemm.h"
+#include "nn_par.h"
 
 /* ---- small reductions -------------------------------------------------------------------
  * Eight independent float partial sums: the compiler may not reorder a single float
@@ -13,7 +15,7 @@
  * Planes are short (<= a few thousand elements), so float partials lose nothing that
  * matters; callers add the per-plane results in double. */
 
-static double sum_f(const float *x, size_t n)
+NN_SIMD static double sum_f(const float *x, size_t n)
 {
     float a[8] = {0};
     size_t i = 0;
@@ -70,10 +72,10 @@ static double dotdev_f(const float *dy, const float *x, size_t n, float m)
  * is exactly that (the tail loop stays scalar). Results are bit-identical to the plain loop;
  * a branchy scalar ReLU over random signs was one of the largest costs of a ResNet step. */
 
-#define VB 8
+#define VB 16
 
 /* y[i] = a x[i] + b */
-static void axpb_f(const float *x, float a, float b, float *y, size_t n)
+NN_SIMD static void axpb_f(const float *x, float a, float b, float *y, size_t n)
 {
     size_t i = 0;
     for (; i + VB <= n; i += VB) {
@@ -88,7 +90,7 @@ static void axpb_f(const float *x, float a, float b, float *y, size_t n)
 }
 
 /* y[i] += x[i] */
-static void add_f(float *y, const float *x, size_t n)
+static inline __attribute__((always_inline)) void add_f(float *y, const float *x, size_t n)
 {
     size_t i = 0;
     for (; i + VB <= n; i += VB) {
@@ -105,7 +107,7 @@ static void add_f(float *y, const float *x, size_t n)
 }
 
 /* y[i] = x[i] (short rows: cheaper inline than a memcpy call) */
-static void copy_f(float *y, const float *x, size_t n)
+static inline __attribute__((always_inline)) void copy_f(float *y, const float *x, size_t n)
 {
     size_t i = 0;
     for (; i + VB <= n; i += VB) {
@@ -168,7 +170,7 @@ static void valid_cols(int kx, int pad, int s, int w, int wo, int *lo, int *hi)
     *hi = h;
 }
 
-void nn_im2col(const nn_conv_desc *d, const float *x, float *col, size_t ldcol)
+NN_SIMD void nn_im2col(const nn_conv_desc *d, const float *x, float *col, size_t ldcol)
 {
     const int k = d->k, s = d->stride, p = d->pad, h = d->h, w = d->w, ho = d->ho, wo = d->wo;
     for (int c = 0; c < d->cin; c++) {
@@ -201,7 +203,7 @@ void nn_im2col(const nn_conv_desc *d, const float *x, float *col, size_t ldcol)
     }
 }
 
-void nn_col2im_add(const nn_conv_desc *d, const float *col, size_t ldcol, float *x)
+NN_SIMD void nn_col2im_add(const nn_conv_desc *d, const float *col, size_t ldcol, float *x)
 {
     const int k = d->k, s = d->stride, p = d->pad, h = d->h, w = d->w, ho = d->ho, wo = d->wo;
     for (int c = 0; c < d->cin; c++) {
@@ -253,7 +255,7 @@ static size_t gemm_scratch_floats(const nn_conv_desc *d, int n)
     return n <= 0 ? 0 : gemm_floats_per_image(d) * (size_t)gemm_chunk(d, n);
 }
 
-static void gemm_forward(void *state, const nn_conv_desc *d, int n, const float *x, const float *w,
+static int gemm_forward(void *state, const nn_conv_desc *d, int n, const float *x, const float *w,
                          const float *b, float *y, float *scratch)
 {
     (void)state;
@@ -274,9 +276,10 @@ static void gemm_forward(void *state, const nn_conv_desc *d, int n, const float 
                 axpb_f(src, 1.0f, b ? b[c] : 0.0f, dst, (size_t)P);
             }
     }
+    return ES_OK;
 }
 
-static void gemm_backward(void *state, const nn_conv_desc *d, int n, const float *x, const float *w,
+static int gemm_backward(void *state, const nn_conv_desc *d, int n, const float *x, const float *w,
                           const float *dy, float *dx, int accum, float *dw, float *db,
                           float *scratch)
 {
@@ -310,17 +313,39 @@ static void gemm_backward(void *state, const nn_conv_desc *d, int n, const float
             nn_col2im_add(d, col + (size_t)i * P, ld, dxi);
         }
     }
+    return ES_OK;
 }
 
 const nn_conv_backend nn_conv_backend_gemm = {
     .version = NN_CONV_BACKEND_VERSION,
     .name = "gemm",
+    .layouts = 1u << NN_LAYOUT_NCHW,
+    .flags = NN_CONV_SLICES,
     .scratch_floats = gemm_scratch_floats,
     .prepare = NULL,
     .release = NULL,
     .forward = gemm_forward,
     .backward = gemm_backward,
 };
+
+const nn_conv_backend *nn_conv_backend_default(void)
+{
+#ifdef ES_HAVE_DNNL
+    return &nn_conv_backend_dnnl;
+#else
+    return &nn_conv_backend_gemm;
+#endif
+}
+
+const nn_conv_backend *nn_conv_backend_find(const char *name)
+{
+    if (!name) return NULL;
+    if (strcmp(name, "gemm") == 0) return &nn_conv_backend_gemm;
+#ifdef ES_HAVE_DNNL
+    if (strcmp(name, "dnnl") == 0) return &nn_conv_backend_dnnl;
+#endif
+    return NULL;
+}
 
 /* ---- batch normalisation --------------------------------------------------------------- */
 
@@ -419,7 +444,7 @@ void nn_bn_backward(const float *x, const float *dy, int n, int c, int hw, const
 
 /* ---- element-wise ----------------------------------------------------------------------- */
 
-void nn_relu_forward(const float *x, float *y, size_t len)
+NN_SIMD static void relu_fwd_1(const float *x, float *y, size_t len)
 {
     size_t i = 0;
     for (; i + VB <= len; i += VB) {
@@ -433,7 +458,7 @@ void nn_relu_forward(const float *x, float *y, size_t len)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-void nn_relu_backward(const float *y, const float *dy, float *dx, size_t len, int accum)
+NN_SIMD static void relu_bwd_1(const float *y, const float *dy, float *dx, size_t len, int accum)
 {
     size_t i = 0;
     for (; i + VB <= len; i += VB) {
@@ -451,7 +476,7 @@ void nn_relu_backward(const float *y, const float *dy, float *dx, size_t len, in
         dx[i] = (accum ? dx[i] : 0.0f) + (y[i] > 0.0f ? dy[i] : 0.0f);
 }
 
-void nn_add_forward(const float *a, const float *b, float *y, size_t len)
+NN_SIMD static void add_fwd_1(const float *a, const float *b, float *y, size_t len)
 {
     size_t i = 0;
     for (; i + VB <= len; i += VB) {
@@ -467,12 +492,108 @@ void nn_add_forward(const float *a, const float *b, float *y, size_t len)
         y[i] = a[i] + b[i];
 }
 
-void nn_copy_backward(const float *dy, float *dx, size_t len, int accum)
+NN_SIMD static void copy_bwd_1(const float *dy, float *dx, size_t len, int accum)
 {
     if (accum)
         add_f(dx, dy, len);
     else if (dx != dy)
         memcpy(dx, dy, len * sizeof *dx);
+}
+
+NN_SIMD static void add_relu_fwd_1(const float *a, const float *b, float *y, size_t len)
+{
+    size_t i = 0;
+    for (; i + VB <= len; i += VB) {
+        float t[VB], u[VB];
+        for (int j = 0; j < VB; j++)
+            t[j] = a[i + j];
+        for (int j = 0; j < VB; j++)
+            u[j] = b[i + j];
+        for (int j = 0; j < VB; j++) {
+            float v = t[j] + u[j];
+            y[i + j] = v > 0.0f ? v : 0.0f;
+        }
+    }
+    for (; i < len; i++) {
+        float v = a[i] + b[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+NN_SIMD static void add_relu_bwd_1(const float *y, const float *dy, float *da, int accum_a, float *db,
+                           int accum_b, size_t len)
+{
+    size_t i = 0;
+    for (; i + VB <= len; i += VB) {
+        float t[VB], g[VB], o[VB];
+        for (int j = 0; j < VB; j++)
+            t[j] = y[i + j];
+        for (int j = 0; j < VB; j++)
+            g[j] = dy[i + j];
+        for (int j = 0; j < VB; j++)
+            g[j] = t[j] > 0.0f ? g[j] : 0.0f;
+        if (da) {
+            for (int j = 0; j < VB; j++)
+                o[j] = accum_a ? da[i + j] : 0.0f;
+            for (int j = 0; j < VB; j++)
+                da[i + j] = o[j] + g[j];
+        }
+        if (db) {
+            for (int j = 0; j < VB; j++)
+                o[j] = accum_b ? db[i + j] : 0.0f;
+            for (int j = 0; j < VB; j++)
+                db[i + j] = o[j] + g[j];
+        }
+    }
+    for (; i < len; i++) {
+        float g = y[i] > 0.0f ? dy[i] : 0.0f;
+        if (da) da[i] = (accum_a ? da[i] : 0.0f) + g;
+        if (db) db[i] = (accum_b ? db[i] : 0.0f) + g;
+    }
+}
+
+/* Element-wise loops split into chunks of whole cache lines, one per thread at a time. */
+#define EW_CHUNK ((size_t)1 << 14)
+#define EW_FOR(len, call)                                                                          \
+    do {                                                                                           \
+        const size_t ew_n_ = (len), ew_chunks_ = (ew_n_ + EW_CHUNK - 1) / EW_CHUNK;                \
+        NN_PAR_FOR_IF(ew_n_ >= NN_PAR_MIN_ELEMS)                                                   \
+        for (size_t ew_c_ = 0; ew_c_ < ew_chunks_; ew_c_++) {                                      \
+            const size_t o = ew_c_ * EW_CHUNK, m = ES_MIN(EW_CHUNK, ew_n_ - o);                    \
+            call;                                                                                  \
+        }                                                                                          \
+    } while (0)
+
+void nn_relu_forward(const float *x, float *y, size_t len)
+{
+    EW_FOR(len, relu_fwd_1(x + o, y + o, m));
+}
+
+void nn_relu_backward(const float *y, const float *dy, float *dx, size_t len, int accum)
+{
+    EW_FOR(len, relu_bwd_1(y + o, dy + o, dx + o, m, accum));
+}
+
+void nn_add_forward(const float *a, const float *b, float *y, size_t len)
+{
+    EW_FOR(len, add_fwd_1(a + o, b + o, y + o, m));
+}
+
+void nn_copy_backward(const float *dy, float *dx, size_t len, int accum)
+{
+    EW_FOR(len, copy_bwd_1(dy + o, dx + o, m, accum));
+}
+
+void nn_add_relu_forward(const float *a, const float *b, float *y, size_t len)
+{
+    EW_FOR(len, add_relu_fwd_1(a + o, b + o, y + o, m));
+}
+
+void nn_add_relu_backward(const float *y, const float *dy, float *da, int accum_a, float *db,
+                          int accum_b, size_t len)
+{
+    EW_FOR(len, add_relu_bwd_1(y + o, dy + o, da ? da + o : NULL, accum_a, db ? db + o : NULL,
+                               accum_b, m));
 }
 
 /* ---- pooling ---------------------------------------------------------------------------- */
@@ -485,7 +606,7 @@ static void window_range(int o, int k, int s, int pad, int in, int *lo, int *hi)
     *hi = b > in ? in : b;
 }
 
-void nn_maxpool_forward(const float *x, int n, int c, int h, int w, int k, int stride, int pad,
+NN_SIMD void nn_maxpool_forward(const float *x, int n, int c, int h, int w, int k, int stride, int pad,
                         float *y, int32_t *argmax)
 {
     const int ho = nn_window_out(h, k, stride, pad), wo = nn_window_out(w, k, stride, pad);

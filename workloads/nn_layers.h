@@ -32,6 +32,23 @@ static inline size_t nn_shape_size(nn_shape s)
  * or 0 when the window does not fit even once. */
 int nn_window_out(int in, int k, int stride, int pad);
 
+/* ---- activation layouts --------------------------------------------------------------------- */
+
+/* How a network stores an activation tensor. NCHW is the default everywhere. NN_LAYOUT_B16 is
+ * oneDNN's nChw16c for C a multiple of 16: N x (C/16) x H x W x 16, i.e. element (n, c, y, x)
+ * at (((n * C/16 + c/16) * H + y) * W + x) * 16 + c % 16. A network keeps it end to end between
+ * the layers that accept it (convolution when the backend does, batch norm, ReLU, addition,
+ * option-A shortcut, global average pooling) so a blocked convolution backend needs no
+ * reorders; element-wise layers do not care which layout they see. A flat tensor (H = W = 1)
+ * is the same array in both layouts. */
+typedef enum { NN_LAYOUT_NCHW = 0, NN_LAYOUT_B16 = 1 } nn_layout;
+
+#define NN_B16 16
+
+/* Convert one batch between the layouts (c % 16 == 0 for B16; src and dst must not overlap). */
+void nn_nchw_to_b16(const float *x, int n, int c, int hw, float *y);
+void nn_b16_to_nchw(const float *x, int n, int c, int hw, float *y);
+
 /* ---- convolution -------------------------------------------------------------------------- */
 
 /* Geometry of one 2-D convolution (square kernel, same stride and padding in both axes). */
@@ -41,6 +58,9 @@ typedef struct nn_conv_desc {
     int stride, pad;
     int ho, wo; /* output plane, filled by nn_conv_desc_init */
     int bias;   /* 1 if the layer has a bias vector */
+    /* layouts of x / dx and of y / dy (nn_conv_desc_init: NCHW; a network sets them before
+     * prepare, only to layouts the backend lists in its `layouts` mask) */
+    nn_layout src_layout, dst_layout;
 } nn_conv_desc;
 
 /* Fill d and check it: all sizes positive, pad >= 0, pad < k, and the kernel fits the padded
@@ -61,25 +81,39 @@ int nn_conv_desc_init(nn_conv_desc *d, int cin, int h, int w, int cout, int k, i
  *   backward  dw = dL/dw, db = dL/db (db NULL when !d->bias), and, when dx is non-NULL,
  *             dx = dL/dx (accum as above). Needs the forward input x again. Data and weight
  *             gradients are one call so an implementation can share the unrolled input and
- *             the reshaped dy between them. */
+ *             the reshaped dy between them.
+ * forward and backward return ES_OK, or a negative es_status when a backend that builds
+ * kernels lazily (oneDNN, for a batch size it has not seen) fails to. */
 typedef struct nn_conv_backend {
     int version; /* NN_CONV_BACKEND_VERSION */
     const char *name;
+    unsigned layouts; /* bit (1u << nn_layout) for every layout forward/backward accept */
+    unsigned flags;   /* NN_CONV_SLICES */
     size_t (*scratch_floats)(const nn_conv_desc *d, int n);
     int (*prepare)(const nn_conv_desc *d, int max_n, void **state, es_err *err);
     void (*release)(void *state);
-    void (*forward)(void *state, const nn_conv_desc *d, int n, const float *x, const float *w,
-                    const float *b, float *y, float *scratch);
-    void (*backward)(void *state, const nn_conv_desc *d, int n, const float *x, const float *w,
-                     const float *dy, float *dx, int accum, float *dw, float *db, float *scratch);
+    int (*forward)(void *state, const nn_conv_desc *d, int n, const float *x, const float *w,
+                   const float *b, float *y, float *scratch);
+    int (*backward)(void *state, const nn_conv_desc *d, int n, const float *x, const float *w,
+                    const float *dy, float *dx, int accum, float *dw, float *db, float *scratch);
 } nn_conv_backend;
 
-#define NN_CONV_BACKEND_VERSION 1
+#define NN_CONV_BACKEND_VERSION 2
+
+/* Backend flag: for layers with NCHW input and output, forward and backward may run at the
+ * same time from several threads on disjoint slices of a batch (each with its own scratch),
+ * calling nn_sgemm single-threaded. Networks use it for batch-parallel execution. */
+#define NN_CONV_SLICES 1u
 
 /* im2col + sgemm over a chunk of the batch (as many images as fit a scratch budget of about
  * 16 Mi floats, at least one): one sgemm per chunk for the forward pass, one for the weight
  * gradient and one for the data gradient (then col2im). */
 extern const nn_conv_backend nn_conv_backend_gemm;
+
+/* The backend a new network uses: oneDNN (nn_dnnl.h) when the build has it, else gemm. */
+const nn_conv_backend *nn_conv_backend_default(void);
+/* A backend by name ("gemm", "dnnl"), or NULL when unknown or not built in. */
+const nn_conv_backend *nn_conv_backend_find(const char *name);
 
 /* Unroll one image x (cin x h x w) into the (cin k k) x (ho wo) column matrix used by the gemm
  * backend: row (c, ky, kx), column (oy, ox) holds x[c][oy s - pad + ky][ox s - pad + kx] or 0
@@ -109,6 +143,25 @@ void nn_bn_backward(const float *x, const float *dy, int n, int c, int hw, const
                     const float *save_mean, const float *save_invstd, int training, float *dx,
                     int accum, float *dgamma, float *dbeta);
 
+/* Batch norm over either layout (c % 16 == 0 for B16), threaded, same semantics as the three
+ * functions above; results do not depend on the thread count. relu = 1 fuses a ReLU after the
+ * normalisation (y = max(bn(x), 0)); in the backward pass relu_y (non-NULL) is that fused
+ * ReLU's output, dy is then the gradient of the ReLU's output and flows only where relu_y > 0.
+ * work: NN_BN_WORK_DOUBLES(n, c) doubles of caller scratch. */
+#define NN_BN_WORK_DOUBLES(n, c) (2 * (size_t)(n) * (size_t)(c) + 2 * (size_t)(c))
+void nn_bn_forward_train_ex(const float *x, int n, int c, int hw, nn_layout lay,
+                            const float *gamma, const float *beta, float momentum, float eps,
+                            float *running_mean, float *running_var, float *y, float *save_mean,
+                            float *save_invstd, int relu, double *work);
+void nn_bn_forward_infer_ex(const float *x, int n, int c, int hw, nn_layout lay,
+                            const float *gamma, const float *beta, float eps,
+                            const float *running_mean, const float *running_var, float *y,
+                            float *save_mean, float *save_invstd, int relu);
+void nn_bn_backward_ex(const float *x, const float *dy, const float *relu_y, int n, int c, int hw,
+                       nn_layout lay, const float *gamma, const float *save_mean,
+                       const float *save_invstd, int training, float *dx, int accum,
+                       float *dgamma, float *dbeta, double *work);
+
 /* ---- element-wise --------------------------------------------------------------------------- */
 
 /* y = max(x, 0); x and y may be the same array. */
@@ -117,6 +170,12 @@ void nn_relu_forward(const float *x, float *y, size_t len);
 void nn_relu_backward(const float *y, const float *dy, float *dx, size_t len, int accum);
 /* y = a + b (residual addition). */
 void nn_add_forward(const float *a, const float *b, float *y, size_t len);
+/* y = max(a + b, 0): an addition with its ReLU fused. */
+void nn_add_relu_forward(const float *a, const float *b, float *y, size_t len);
+/* Backward of a fused addition + ReLU: g = dy where y > 0, else 0; da (+)= g and, when db is
+ * non-NULL, db (+)= g (accum_a, accum_b as `accum`). da may be NULL too. */
+void nn_add_relu_backward(const float *y, const float *dy, float *da, int accum_a, float *db,
+                          int accum_b, size_t len);
 /* dx (+)= dy: the backward of addition and of flatten. */
 void nn_copy_backward(const float *dy, float *dx, size_t len, int accum);
 
@@ -157,6 +216,15 @@ void nn_shortcut_a_forward(const float *x, int n, int cin, int h, int w, int cou
                            float *y);
 void nn_shortcut_a_backward(const float *dy, int n, int cin, int h, int w, int cout, int stride,
                             float *dx, int accum);
+
+/* The same on the blocked layout (cin, cout multiples of 16). */
+void nn_shortcut_a_forward_b16(const float *x, int n, int cin, int h, int w, int cout, int stride,
+                               float *y);
+void nn_shortcut_a_backward_b16(const float *dy, int n, int cin, int h, int w, int cout,
+                                int stride, float *dx, int accum);
+/* Global average pooling of a blocked tensor (y, dy: n x c, as for NCHW). */
+void nn_gap_forward_b16(const float *x, int n, int c, int hw, float *y);
+void nn_gap_backward_b16(const float *dy, int n, int c, int hw, float *dx, int accum);
 
 /* ---- loss and accuracy ---------------------------------------------------------------------- */
 

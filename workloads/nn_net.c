@@ -10,7 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_gemm.h"
+#include "nn_par.h"
 #include "rng.h"
+
+/* Batch-parallel execution: at most this many slices of a batch run side by side. */
+#define NN_MAX_SLICES 8
+/* ... and only when every slice has at least this many samples. */
+#define NN_MIN_SLICE 8
 
 enum { ROLE_WEIGHT, ROLE_BIAS, ROLE_BN_GAMMA, ROLE_BN_BETA, ROLE_BN_MEAN, ROLE_BN_VAR };
 
@@ -33,6 +40,9 @@ typedef struct nn_node {
     /* plan, from nn_net_finalize */
     int nconsumers, last_consumer;
     int in_place;  /* ReLU writing over its producer's buffer */
+    int relu_fused; /* BN or addition applying the in-place ReLU that follows it */
+    int fused;      /* that ReLU: nothing left to do (its gradient slot is the producer's) */
+    nn_layout lay;  /* layout of the activation and its gradient, from nn_net_reserve */
     int want_grad; /* dL/d(out) is needed: a parameter at or upstream of this node */
     int accum[2];  /* backward adds into input s's gradient (another consumer wrote it first) */
     int slot;      /* gradient slot, -1 when no gradient is needed */
@@ -60,6 +70,17 @@ struct nn_net {
     /* runtime */
     int capacity;
     float *scratch;
+    double *bn_work; /* NN_BN_WORK_DOUBLES for the widest batch norm */
+    /* batch-parallel mode (networks without batch norm whose convolutions may run on slices of
+     * the batch concurrently): each thread runs the whole network on its slice of the batch
+     * with single-threaded kernels, instead of every layer being split between threads */
+    int par_ok;          /* the network qualifies */
+    int par_threads;     /* slices the buffers below were sized for */
+    size_t slice_scratch; /* floats of convolution scratch per slice */
+    int slice_cap;       /* samples per slice the gradient slots are cut into */
+    float **par_grad;    /* [par_threads - 1]: parameter gradients of slices 1.. */
+    size_t *par_off;     /* offset of parameter i in those */
+    int slices;          /* of the last forward: 1 = serial */
     float *probs;
     const float *x;
     const int32_t *labels;
@@ -125,7 +146,7 @@ int nn_net_create(nn_shape in, nn_net **out, es_err *err)
     net->tip = 0;
     net->init.conv = NN_INIT_KAIMING_FAN_IN;
     net->init.fc = NN_INIT_TORCH_DEFAULT;
-    net->backend = &nn_conv_backend_gemm;
+    net->backend = nn_conv_backend_default();
     *out = net;
     return ES_OK;
 }
@@ -148,7 +169,18 @@ static void free_runtime(nn_net *net)
     }
     free(net->scratch);
     free(net->probs);
+    free(net->bn_work);
     net->scratch = net->probs = NULL;
+    net->bn_work = NULL;
+    for (int t = 0; net->par_grad && t < net->par_threads - 1; t++)
+        free(net->par_grad[t]);
+    free(net->par_grad);
+    free(net->par_off);
+    net->par_grad = NULL;
+    net->par_off = NULL;
+    net->par_ok = 0;
+    net->par_threads = 1;
+    net->slices = 1;
     net->capacity = 0;
     net->can_backward = 0;
 }
@@ -568,7 +600,8 @@ static int plan_grad_slots(nn_net *net, es_err *err)
     }
     int count = 0;
     for (int i = last; i >= 1; i--) {
-        if (!net->nodes[i].want_grad) continue;
+        /* a producer with a fused ReLU shares the ReLU's slot (assigned below) */
+        if (!net->nodes[i].want_grad || net->nodes[i].relu_fused) continue;
         birth[i] = i == last ? -1 : last - net->nodes[i].last_consumer;
         order[count++] = i;
     }
@@ -598,9 +631,12 @@ static int plan_grad_slots(nn_net *net, es_err *err)
         }
         if (best < 0) best = net->nslots++;
         if (net->slot_sample[best] < need) net->slot_sample[best] = need;
-        slot_free_after[best] = last - i;
+        /* a fused ReLU's slot lives on until its producer's backward has read it */
+        slot_free_after[best] = last - (net->nodes[i].fused ? net->nodes[i].in[0] : i);
         net->nodes[i].slot = best;
     }
+    for (int i = 1; i <= last; i++)
+        if (net->nodes[i].fused) net->nodes[net->nodes[i].in[0]].slot = net->nodes[i].slot;
     free(order);
     free(birth);
     free(slot_free_after);
@@ -651,6 +687,10 @@ int nn_net_finalize(nn_net *net, es_err *err)
          * BN read their input, pooling its argmax). */
         d->in_place =
             d->op == NN_OP_RELU && d->in[0] != 0 && p->nconsumers == 1 && p->op != NN_OP_RELU;
+        /* ... and when that producer is a batch norm or an addition, the producer applies it
+         * (one pass over the tensor instead of two, forward and backward) */
+        d->fused = d->in_place && (p->op == NN_OP_BN || p->op == NN_OP_ADD) && p->want_grad;
+        if (d->fused) net->nodes[d->in[0]].relu_fused = 1;
     }
     int *written = calloc((size_t)net->nnodes, sizeof *written);
     if (!written) return es_fail(err, ES_ENOMEM, "out of memory planning the network");
@@ -743,14 +783,67 @@ int nn_net_set_conv_backend(nn_net *net, const nn_conv_backend *backend, es_err 
 
 /* ---- buffers ----------------------------------------------------------------------------- */
 
+/* Node kinds that can keep the blocked layout (their own kernels exist for it). */
+static int b16_kind(nn_op op)
+{
+    return op == NN_OP_CONV || op == NN_OP_BN || op == NN_OP_RELU || op == NN_OP_ADD ||
+           op == NN_OP_SHORTCUT_A;
+}
+
+/* Choose each activation's layout: blocked when the backend takes it, the channel count is a
+ * multiple of 16 (no padded lanes), the node's inputs are blocked too (convolutions excepted:
+ * they read either) and every consumer reads blocked input (convolutions, global average
+ * pooling, and blocked element-wise / batch-norm / shortcut nodes). Pooling, flatten and fully
+ * connected layers read NCHW, so a tensor feeding them stays NCHW. */
+static void plan_layouts(nn_net *net)
+{
+    const int b16 = (net->backend->layouts >> NN_LAYOUT_B16) & 1;
+    for (int j = 0; j < net->nnodes; j++) {
+        nn_node *d = &net->nodes[j];
+        d->lay = b16 && j > 0 && b16_kind(d->op) && d->out.c % NN_B16 == 0 &&
+                         (d->op == NN_OP_CONV || d->out.h * d->out.w > 1)
+                     ? NN_LAYOUT_B16
+                     : NN_LAYOUT_NCHW;
+    }
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int j = 1; j < net->nnodes; j++) {
+            nn_node *d = &net->nodes[j];
+            if (d->lay != NN_LAYOUT_B16) continue;
+            int ok = 1;
+            if (d->op != NN_OP_CONV)
+                for (int s = 0; s < d->nin; s++)
+                    ok &= net->nodes[d->in[s]].lay == NN_LAYOUT_B16;
+            for (int k = j + 1; k < net->nnodes && ok; k++) {
+                const nn_node *c = &net->nodes[k];
+                for (int s = 0; s < c->nin; s++)
+                    if (c->in[s] == j && c->op != NN_OP_CONV && c->op != NN_OP_GAP &&
+                        c->lay != NN_LAYOUT_B16)
+                        ok = 0;
+            }
+            if (!ok) {
+                d->lay = NN_LAYOUT_NCHW;
+                changed = 1;
+            }
+        }
+    }
+    for (int j = 1; j < net->nnodes; j++) {
+        nn_node *d = &net->nodes[j];
+        if (d->op != NN_OP_CONV) continue;
+        d->conv.src_layout = net->nodes[d->in[0]].lay;
+        d->conv.dst_layout = d->lay;
+    }
+}
+
 int nn_net_reserve(nn_net *net, int max_n, es_err *err)
 {
     if (!net->finalized) return es_fail(err, ES_ESTATE, "finalize the network before running it");
     if (max_n <= 0) return es_fail(err, ES_EINVAL, "batch size %d must be > 0", max_n);
     if (max_n <= net->capacity) return ES_OK;
     free_runtime(net);
+    plan_layouts(net);
     const size_t n = (size_t)max_n;
-    size_t scratch = 0;
+    size_t scratch = 0, bn_work = 0;
     for (int i = 1; i < net->nnodes; i++) {
         nn_node *d = &net->nodes[i];
         const size_t len = n * nn_shape_size(d->out);
@@ -761,6 +854,8 @@ int nn_net_reserve(nn_net *net, int max_n, es_err *err)
             if (!d->own) goto nomem;
             d->act = d->own;
         }
+        if (d->op == NN_OP_BN && NN_BN_WORK_DOUBLES(n, d->out.c) > bn_work)
+            bn_work = NN_BN_WORK_DOUBLES(n, d->out.c);
         if (d->op == NN_OP_MAXPOOL) {
             d->argmax = xalloc(len * sizeof(int32_t));
             if (!d->argmax) goto nomem;
@@ -777,15 +872,50 @@ int nn_net_reserve(nn_net *net, int max_n, es_err *err)
             }
         }
     }
+    /* batch-parallel mode: no batch norm (it couples the samples), every convolution NCHW on a
+     * backend that allows concurrent calls on slices */
+    net->par_ok = nn_par_threads() > 1 && (net->backend->flags & NN_CONV_SLICES);
+    for (int i = 1; i < net->nnodes && net->par_ok; i++) {
+        const nn_node *d = &net->nodes[i];
+        if (d->op == NN_OP_BN ||
+            (d->op == NN_OP_CONV &&
+             (d->conv.src_layout != NN_LAYOUT_NCHW || d->conv.dst_layout != NN_LAYOUT_NCHW)))
+            net->par_ok = 0;
+    }
+    if (net->par_ok) {
+        const int T = ES_MIN(nn_par_threads(), NN_MAX_SLICES);
+        const int per = (max_n + T - 1) / T;
+        net->slice_cap = per;
+        size_t ss = 0, total = 0;
+        for (int i = 1; i < net->nnodes; i++)
+            if (net->nodes[i].op == NN_OP_CONV) {
+                size_t v = net->backend->scratch_floats(&net->nodes[i].conv, per);
+                if (v > ss) ss = v;
+            }
+        net->slice_scratch = (ss + 15) & ~(size_t)15;
+        if (net->slice_scratch * T > scratch) scratch = net->slice_scratch * T;
+        net->par_off = calloc((size_t)net->nparams + 1, sizeof *net->par_off);
+        net->par_grad = calloc((size_t)T, sizeof *net->par_grad);
+        if (!net->par_off || !net->par_grad) goto nomem;
+        net->par_threads = T;
+        for (int i = 0; i < net->nparams; i++) {
+            net->par_off[i] = total;
+            if (net->params[i].pub.trainable) total += (net->params[i].pub.numel + 15) & ~(size_t)15;
+        }
+        for (int t = 0; t < T - 1; t++)
+            if (!(net->par_grad[t] = xalloc(total * sizeof(float)))) goto nomem;
+    }
+    const size_t slot_n = net->par_ok ? ES_MAX(n, (size_t)net->par_threads * net->slice_cap) : n;
     for (int s = 0; s < net->nslots; s++) {
-        net->slot_buf[s] = xalloc(n * net->slot_sample[s] * sizeof(float));
+        net->slot_buf[s] = xalloc(slot_n * net->slot_sample[s] * sizeof(float));
         if (!net->slot_buf[s]) goto nomem;
     }
     for (int i = 1; i < net->nnodes; i++)
         if (net->nodes[i].slot >= 0) net->nodes[i].grad = net->slot_buf[net->nodes[i].slot];
     net->scratch = xalloc(scratch * sizeof(float));
     net->probs = xalloc(n * (size_t)net->classes * sizeof(float));
-    if (!net->scratch || !net->probs) goto nomem;
+    net->bn_work = xalloc((bn_work ? bn_work : 1) * sizeof(double));
+    if (!net->scratch || !net->probs || !net->bn_work) goto nomem;
     net->capacity = max_n;
     return ES_OK;
 nomem:
@@ -805,9 +935,133 @@ static float *pdata(nn_net *net, int i)
     return i >= 0 ? net->params[i].pub.data : NULL;
 }
 
-static float *pgrad(nn_net *net, int i)
+/* Parameter i's gradient as written by slice t. */
+static float *pgrad_t(nn_net *net, int t, int i)
 {
-    return i >= 0 ? net->params[i].pub.grad : NULL;
+    if (i < 0) return NULL;
+    return t == 0 ? net->params[i].pub.grad : net->par_grad[t - 1] + net->par_off[i];
+}
+
+/* Node i's activation from sample n0 on. */
+static const float *sl_act(const nn_net *net, int i, int n0)
+{
+    return act_of(net, i) + (size_t)n0 * nn_shape_size(net->nodes[i].out);
+}
+
+/* Slices a batch of n runs in: the thread count the buffers were planned for, when the network
+ * qualifies, that many threads are available and every slice gets NN_MIN_SLICE samples; else
+ * 1 (layer by layer, threaded inside the layers). */
+static int slices_for(const nn_net *net, int n)
+{
+    const int T = net->par_threads;
+    if (!net->par_ok || T < 2 || nn_par_threads() < T || n / T < NN_MIN_SLICE) return 1;
+    return T;
+}
+
+/* Node d's gradient for slice t starting at sample n0. Gradient slots are shared by nodes of
+ * different sizes, so in batch-parallel mode each slice owns a fixed region of every slot
+ * (slice_cap samples of the slot's largest size): slices never touch each other's regions,
+ * whichever layer each of them is at. */
+static float *sl_grad(const nn_net *net, const nn_node *d, int t, int n0)
+{
+    if (net->slices > 1)
+        return net->slot_buf[d->slot] + (size_t)t * net->slice_cap * net->slot_sample[d->slot];
+    return d->grad + (size_t)n0 * nn_shape_size(d->out);
+}
+
+static int slice_start(int n, int T, int t)
+{
+    return (int)((long long)n * t / T);
+}
+
+static int slice_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static float *slice_scratch(nn_net *net, int t)
+{
+    return net->scratch + (size_t)t * net->slice_scratch;
+}
+
+/* Forward over samples [n0, n0 + n) of the batch (every buffer offset accordingly), with its
+ * own convolution scratch: the whole batch, or one thread's slice in batch-parallel mode.
+ * *loss_sum (labels only) receives the slice's summed cross-entropy. */
+static int forward_slice(nn_net *net, int n0, int n, float *scratch, const int32_t *labels,
+                         double *loss_sum, es_err *err)
+{
+    for (int j = 1; j < net->nnodes; j++) {
+        nn_node *d = &net->nodes[j];
+        const float *in = sl_act(net, d->in[0], n0);
+        float *out = d->act + (size_t)n0 * nn_shape_size(d->out);
+        const nn_shape is = net->nodes[d->in[0]].out;
+        const size_t len = (size_t)n * nn_shape_size(d->out);
+        switch (d->op) {
+        case NN_OP_CONV:
+            if (net->backend->forward(d->bstate, &d->conv, n, in, pdata(net, d->pw),
+                                      pdata(net, d->pb), out, scratch) < 0)
+                return es_fail(err, ES_ENOMEM, "layer \"%s\": the %s convolution failed",
+                               d->name, net->backend->name);
+            break;
+        case NN_OP_BN:
+            if (net->training)
+                nn_bn_forward_train_ex(in, n, is.c, is.h * is.w, d->lay, pdata(net, d->pw),
+                                       pdata(net, d->pb), d->momentum, d->eps, pdata(net, d->prm),
+                                       pdata(net, d->prv), out, d->save_mean, d->save_invstd,
+                                       d->relu_fused, net->bn_work);
+            else
+                nn_bn_forward_infer_ex(in, n, is.c, is.h * is.w, d->lay, pdata(net, d->pw),
+                                       pdata(net, d->pb), d->eps, pdata(net, d->prm),
+                                       pdata(net, d->prv), out, d->save_mean, d->save_invstd,
+                                       d->relu_fused);
+            break;
+        case NN_OP_RELU:
+            if (!d->fused) nn_relu_forward(in, out, len);
+            break;
+        case NN_OP_MAXPOOL:
+            nn_maxpool_forward(in, n, is.c, is.h, is.w, d->k, d->stride, d->pad, out, d->argmax + (size_t)n0 * nn_shape_size(d->out));
+            break;
+        case NN_OP_AVGPOOL:
+            nn_avgpool_forward(in, n, is.c, is.h, is.w, d->k, d->stride, d->pad, out);
+            break;
+        case NN_OP_GAP:
+            if (net->nodes[d->in[0]].lay == NN_LAYOUT_B16)
+                nn_gap_forward_b16(in, n, is.c, is.h * is.w, out);
+            else
+                nn_gap_forward(in, n, is.c, is.h * is.w, out);
+            break;
+        case NN_OP_FLATTEN: memcpy(out, in, len * sizeof(float)); break;
+        case NN_OP_FC:
+            nn_fc_forward(in, n, is.c, pdata(net, d->pw), pdata(net, d->pb), d->out.c, out);
+            break;
+        case NN_OP_ADD:
+            if (d->relu_fused)
+                nn_add_relu_forward(in, sl_act(net, d->in[1], n0), out, len);
+            else
+                nn_add_forward(in, sl_act(net, d->in[1], n0), out, len);
+            break;
+        case NN_OP_SHORTCUT_A:
+            if (d->lay == NN_LAYOUT_B16)
+                nn_shortcut_a_forward_b16(in, n, is.c, is.h, is.w, d->out.c, d->stride, out);
+            else
+                nn_shortcut_a_forward(in, n, is.c, is.h, is.w, d->out.c, d->stride, out);
+            break;
+        case NN_OP_INPUT: break;
+        }
+    }
+    if (labels) {
+        const nn_node *o = &net->nodes[net->nnodes - 1];
+        const size_t off = (size_t)n0 * net->classes;
+        double l = 0.0;
+        ES_TRY(nn_softmax_xent_forward(o->act + off, labels + n0, n, net->classes,
+                                       net->probs + off, &l, err));
+        *loss_sum = l * n;
+    }
+    return ES_OK;
 }
 
 int nn_net_forward(nn_net *net, const float *x, int n, const int32_t *labels, int training,
@@ -820,89 +1074,94 @@ int nn_net_forward(nn_net *net, const float *x, int n, const int32_t *labels, in
     net->n = n;
     net->training = training ? 1 : 0;
     net->can_backward = 0;
-    for (int j = 1; j < net->nnodes; j++) {
-        nn_node *d = &net->nodes[j];
-        const float *in = act_of(net, d->in[0]);
-        const nn_shape is = net->nodes[d->in[0]].out;
-        const size_t len = (size_t)n * nn_shape_size(d->out);
-        switch (d->op) {
-        case NN_OP_CONV:
-            net->backend->forward(d->bstate, &d->conv, n, in, pdata(net, d->pw), pdata(net, d->pb),
-                                  d->act, net->scratch);
-            break;
-        case NN_OP_BN:
-            if (net->training)
-                nn_bn_forward_train(in, n, is.c, is.h * is.w, pdata(net, d->pw), pdata(net, d->pb),
-                                    d->momentum, d->eps, pdata(net, d->prm), pdata(net, d->prv),
-                                    d->act, d->save_mean, d->save_invstd);
-            else
-                nn_bn_forward_infer(in, n, is.c, is.h * is.w, pdata(net, d->pw), pdata(net, d->pb),
-                                    d->eps, pdata(net, d->prm), pdata(net, d->prv), d->act,
-                                    d->save_mean, d->save_invstd);
-            break;
-        case NN_OP_RELU: nn_relu_forward(in, d->act, len); break;
-        case NN_OP_MAXPOOL:
-            nn_maxpool_forward(in, n, is.c, is.h, is.w, d->k, d->stride, d->pad, d->act, d->argmax);
-            break;
-        case NN_OP_AVGPOOL:
-            nn_avgpool_forward(in, n, is.c, is.h, is.w, d->k, d->stride, d->pad, d->act);
-            break;
-        case NN_OP_GAP: nn_gap_forward(in, n, is.c, is.h * is.w, d->act); break;
-        case NN_OP_FLATTEN: memcpy(d->act, in, len * sizeof(float)); break;
-        case NN_OP_FC:
-            nn_fc_forward(in, n, is.c, pdata(net, d->pw), pdata(net, d->pb), d->out.c, d->act);
-            break;
-        case NN_OP_ADD: nn_add_forward(in, act_of(net, d->in[1]), d->act, len); break;
-        case NN_OP_SHORTCUT_A:
-            nn_shortcut_a_forward(in, n, is.c, is.h, is.w, d->out.c, d->stride, d->act);
-            break;
-        case NN_OP_INPUT: break;
+    const int T = slices_for(net, n);
+    double lsum[NN_MAX_SLICES] = {0};
+    int rc = ES_OK;
+    if (T > 1) {
+        int rcs[NN_MAX_SLICES] = {0};
+        es_err errs[NN_MAX_SLICES];
+        const int saved = nn_gemm_serial_begin();
+#ifdef _OPENMP
+#pragma omp parallel num_threads(T)
+#endif
+        {
+            const int t = slice_index();
+            if (t < T)
+                rcs[t] = forward_slice(net, slice_start(n, T, t), slice_start(n, T, t + 1) -
+                                       slice_start(n, T, t), slice_scratch(net, t), labels,
+                                       &lsum[t], &errs[t]);
         }
+        nn_gemm_serial_end(saved);
+        for (int t = 0; t < T && rc == ES_OK; t++)
+            if (rcs[t] < 0) {
+                rc = rcs[t];
+                if (err) *err = errs[t];
+            }
+    } else {
+        rc = forward_slice(net, 0, n, net->scratch, labels, &lsum[0], err);
     }
+    if (rc < 0) return rc;
     if (labels) {
         double l = 0.0;
-        ES_TRY(nn_softmax_xent_forward(net->nodes[net->nnodes - 1].act, labels, n, net->classes,
-                                       net->probs, &l, err));
-        if (loss) *loss = l;
+        for (int t = 0; t < (T > 1 ? T : 1); t++)
+            l += lsum[t];
+        if (loss) *loss = l / n;
         net->labels = labels;
         net->can_backward = 1;
+        net->slices = T;
     } else if (loss) {
         *loss = 0.0;
     }
     return ES_OK;
 }
 
-int nn_net_backward(nn_net *net, es_err *err)
+/* Backward over samples [n0, n0 + n) of a batch of ntot; slice t's parameter gradients go to
+ * the parameters (t = 0) or to that slice's private copies, summed afterwards. */
+static int backward_slice(nn_net *net, int n0, int n, int ntot, int t, float *scratch, es_err *err)
 {
-    if (!net->can_backward)
-        return es_fail(err, ES_ESTATE, "backward needs a forward pass with labels first");
-    const int n = net->n, last = net->nnodes - 1;
-    nn_softmax_xent_backward(net->probs, net->labels, n, net->classes, net->nodes[last].grad);
+    const int last = net->nnodes - 1;
+    {
+        /* softmax cross-entropy: dlogits = (probs - onehot(label)) / ntot */
+        const int k = net->classes;
+        const float inv = 1.0f / (float)ntot;
+        const float *pr = net->probs + (size_t)n0 * k;
+        float *dl = sl_grad(net, &net->nodes[last], t, n0);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < k; j++)
+                dl[(size_t)i * k + j] = pr[(size_t)i * k + j] * inv;
+            dl[(size_t)i * k + net->labels[n0 + i]] -= inv;
+        }
+    }
     for (int j = last; j >= 1; j--) {
         nn_node *d = &net->nodes[j];
         if (!d->want_grad) continue;
         const int i0 = d->in[0];
         const nn_node *p0 = &net->nodes[i0];
         const nn_shape is = p0->out;
-        float *dx = p0->want_grad ? p0->grad : NULL;
-        const float *in = act_of(net, i0), *dy = d->grad;
+        const size_t oo = (size_t)n0 * nn_shape_size(d->out);
+        float *dx = p0->want_grad ? sl_grad(net, p0, t, n0) : NULL;
+        const float *in = sl_act(net, i0, n0), *dy = sl_grad(net, d, t, n0);
+        const float *act = d->act + oo;
         const size_t len = (size_t)n * nn_shape_size(d->out);
         switch (d->op) {
         case NN_OP_CONV:
-            net->backend->backward(d->bstate, &d->conv, n, in, pdata(net, d->pw), dy, dx,
-                                   d->accum[0], pgrad(net, d->pw), pgrad(net, d->pb), net->scratch);
+            if (net->backend->backward(d->bstate, &d->conv, n, in, pdata(net, d->pw), dy, dx,
+                                       d->accum[0], pgrad_t(net, t, d->pw), pgrad_t(net, t, d->pb),
+                                       scratch) < 0)
+                return es_fail(err, ES_ENOMEM, "layer \"%s\": the %s convolution failed",
+                               d->name, net->backend->name);
             break;
         case NN_OP_BN:
-            nn_bn_backward(in, dy, n, is.c, is.h * is.w, pdata(net, d->pw), d->save_mean,
-                           d->save_invstd, net->training, dx, d->accum[0], pgrad(net, d->pw),
-                           pgrad(net, d->pb));
+            nn_bn_backward_ex(in, dy, d->relu_fused ? act : NULL, n, is.c, is.h * is.w, d->lay,
+                              pdata(net, d->pw), d->save_mean, d->save_invstd, net->training, dx,
+                              d->accum[0], pgrad_t(net, t, d->pw), pgrad_t(net, t, d->pb), net->bn_work);
             break;
         case NN_OP_RELU:
-            if (dx) nn_relu_backward(d->act, dy, dx, len, d->accum[0]);
+            if (dx && !d->fused) nn_relu_backward(act, dy, dx, len, d->accum[0]);
             break;
         case NN_OP_MAXPOOL:
             if (dx)
-                nn_maxpool_backward(dy, d->argmax, n, is.c, is.h, is.w, d->out.h, d->out.w, dx,
+                nn_maxpool_backward(dy, d->argmax + oo, n, is.c, is.h, is.w, d->out.h, d->out.w, dx,
                                     d->accum[0]);
             break;
         case NN_OP_AVGPOOL:
@@ -911,27 +1170,78 @@ int nn_net_backward(nn_net *net, es_err *err)
                                     d->accum[0]);
             break;
         case NN_OP_GAP:
-            if (dx) nn_gap_backward(dy, n, is.c, is.h * is.w, dx, d->accum[0]);
+            if (dx && p0->lay == NN_LAYOUT_B16)
+                nn_gap_backward_b16(dy, n, is.c, is.h * is.w, dx, d->accum[0]);
+            else if (dx)
+                nn_gap_backward(dy, n, is.c, is.h * is.w, dx, d->accum[0]);
             break;
         case NN_OP_FLATTEN:
             if (dx) nn_copy_backward(dy, dx, len, d->accum[0]);
             break;
         case NN_OP_FC:
             nn_fc_backward(in, dy, n, is.c, pdata(net, d->pw), d->out.c, dx, d->accum[0],
-                           pgrad(net, d->pw), pgrad(net, d->pb));
+                           pgrad_t(net, t, d->pw), pgrad_t(net, t, d->pb));
             break;
-        case NN_OP_ADD:
-            for (int s = 0; s < 2; s++) {
-                const nn_node *p = &net->nodes[d->in[s]];
-                if (p->want_grad) nn_copy_backward(dy, p->grad, len, d->accum[s]);
+        case NN_OP_ADD: {
+            const nn_node *pa = &net->nodes[d->in[0]], *pb = &net->nodes[d->in[1]];
+            float *da = pa->want_grad ? sl_grad(net, pa, t, n0) : NULL,
+                  *db = pb->want_grad ? sl_grad(net, pb, t, n0) : NULL;
+            if (d->relu_fused)
+                nn_add_relu_backward(act, dy, da, d->accum[0], db, d->accum[1], len);
+            else {
+                if (da) nn_copy_backward(dy, da, len, d->accum[0]);
+                if (db) nn_copy_backward(dy, db, len, d->accum[1]);
             }
             break;
+        }
         case NN_OP_SHORTCUT_A:
-            if (dx)
+            if (dx && d->lay == NN_LAYOUT_B16)
+                nn_shortcut_a_backward_b16(dy, n, is.c, is.h, is.w, d->out.c, d->stride, dx,
+                                           d->accum[0]);
+            else if (dx)
                 nn_shortcut_a_backward(dy, n, is.c, is.h, is.w, d->out.c, d->stride, dx,
                                        d->accum[0]);
             break;
         case NN_OP_INPUT: break;
+        }
+    }
+    return ES_OK;
+}
+
+int nn_net_backward(nn_net *net, es_err *err)
+{
+    if (!net->can_backward)
+        return es_fail(err, ES_ESTATE, "backward needs a forward pass with labels first");
+    const int n = net->n, T = net->slices;
+    if (T <= 1) return backward_slice(net, 0, n, n, 0, net->scratch, err);
+    int rcs[NN_MAX_SLICES] = {0};
+    es_err errs[NN_MAX_SLICES];
+    const int saved = nn_gemm_serial_begin();
+#ifdef _OPENMP
+#pragma omp parallel num_threads(T)
+#endif
+    {
+        const int t = slice_index();
+        if (t < T)
+            rcs[t] = backward_slice(net, slice_start(n, T, t),
+                                    slice_start(n, T, t + 1) - slice_start(n, T, t), n, t,
+                                    slice_scratch(net, t), &errs[t]);
+    }
+    nn_gemm_serial_end(saved);
+    for (int t = 0; t < T; t++)
+        if (rcs[t] < 0) {
+            if (err) *err = errs[t];
+            return rcs[t];
+        }
+    /* parameter gradients: slice 0's, plus the others' in slice order (fixed, so the sum is
+     * the same every run with this thread count) */
+    for (int i = 0; i < net->nparams; i++) {
+        nn_param *p = &net->params[i].pub;
+        if (!p->trainable) continue;
+        for (int s = 1; s < T; s++) {
+            const float *q = net->par_grad[s - 1] + net->par_off[i];
+            for (size_t e = 0; e < p->numel; e++)
+                p->grad[e] += q[e];
         }
     }
     return ES_OK;

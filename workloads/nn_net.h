@@ -8,7 +8,16 @@
  *   -> nn_net_init_params(seed) -> nn_net_reserve(batch) (optional; forward does it on demand)
  *   -> per step: nn_net_forward(x, n, labels, training) ; nn_net_backward ; optimizer step.
  * Every buffer of a step (activations, gradients, the convolution scratch) is allocated by
- * nn_net_reserve for a batch capacity; a step with n <= capacity never allocates.
+ * nn_net_reserve for a batch capacity; a step with n <= capacity never allocates, except that
+ * the oneDNN convolution backend builds its kernels on first use of a batch size other than the
+ * capacity (and keeps the last two).
+ *
+ * Execution and threads (nn_gemm_set_threads): nn_net_reserve lays activations out in oneDNN's
+ * blocked layout where the backend takes it (see nn_layout), and fuses a ReLU into the batch
+ * norm or addition before it. A network without batch norm whose convolutions are all NCHW
+ * (LeNet-5) runs batch-parallel: each thread runs the whole network on its slice of the batch
+ * with single-threaded kernels (decided at nn_net_reserve from the thread count then). Same
+ * seed, inputs and thread count give byte-identical results.
  *
  * Parameters are named like PyTorch's state_dict ("conv1.weight", "layers.0.bn1.bias",
  * "fc.bias", "bn.running_mean") and flagged `mapped` when they are conv / fc weight matrices,
