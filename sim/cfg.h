@@ -135,6 +135,9 @@ enum { CFG_GRAN_ROW, CFG_GRAN_CROSSBAR, CFG_GRAN_WEIGHT };
 enum { CFG_POL_SGD, CFG_POL_THRESHOLD, CFG_POL_SSGP, CFG_POL_ESSENCE, CFG_POL_ESSENCE_AGGR };
 enum { CFG_ENDUR_RELATIVE, CFG_ENDUR_BUDGET, CFG_ENDUR_NONE };
 enum { CFG_PSCHED_NONE, CFG_PSCHED_STEP };
+enum { CFG_NOC_CMESH };
+enum { CFG_ADC_SAR, CFG_ADC_FLASH };
+enum { CFG_CELL_RRAM_NEUROSIM, CFG_CELL_RRAM_PUMA };
 enum { CFG_DS_FASHION_MNIST, CFG_DS_MNIST, CFG_DS_CIFAR10, CFG_DS_CIFAR100, CFG_DS_SYNTHETIC };
 
 typedef struct essim_config {
@@ -183,22 +186,91 @@ typedef struct essim_config {
         cfg_real_map layers;
         double threshold;
     } policy;
+    /* The hardware (arch/ reads it; see arch/chip.h for the model and hardware.md for the
+     * sources). Per-unit figures: power at full activity, leakage its static part, area. */
     struct {
         char *name;
+        int training; /* the chip has the training units (gradient unit, write drivers) */
         struct {
             int64_t tiles;
-            int64_t tiles_per_router;
             double xbar_cycle_ps;
+            double clock_hz; /* digital logic: shift-add, registers, buffers, NoC, gradient unit */
         } chip;
         struct {
+            int impl; /* CFG_NOC_* */
+            int64_t tiles_per_router;
+            int64_t flit_bits;
+            int64_t ports;
+            int64_t router_cycles;
+            int64_t link_cycles;
+            double router_power_w;
+            double router_leakage_w;
+            double router_area_mm2;
+            double link_energy_pj; /* per flit per link traversal */
+        } noc;
+        struct {
+            int64_t links;
+            double bandwidth_bps; /* per link, bytes/s */
+            double power_w;       /* per link */
+            double leakage_w;
+            double area_mm2;
+            double latency_ps;    /* per packet */
+            double packet_bytes;
+        } offchip;
+        struct {
+            double size;
+            int64_t banks;
+            int64_t width_bits;
+            double power_w;
+            double leakage_w;
+            double area_mm2;
+            double latency_ps;
+        } edram;
+        struct {
+            int64_t wires;
+            double power_w;
+            double leakage_w;
+            double area_mm2;
+        } bus;
+        struct {
+            int64_t macs; /* per cycle of arch.chip.clock */
+            double mac_energy_pj;
+            double mac_area_mm2;
+            double mac_leakage_w;
+            double sram_size;
+            int64_t sram_width; /* bytes per cycle */
+            double sram_energy_pj;  /* per byte */
+            double sram_area_mm2;   /* per byte */
+            double sram_leakage_w;  /* per byte */
+        } gu;
+        struct {
+            int64_t per_tile;
+            int64_t per_chip;
+            double pulse_energy_pj; /* per cell per pulse */
+            double area_mm2;        /* per driver set (one crossbar writing) */
+            double leakage_w;       /* per driver set */
+        } wdrv;
+        struct {
             int64_t imas;
-            double edram_size;
-            double edram_power_w;
-            double edram_area_mm2;
+            struct {
+                int64_t count;
+                double power_w, leakage_w, area_mm2;
+            } sa, sigmoid, maxpool;
+            struct {
+                double size;
+                double power_w, leakage_w, area_mm2;
+            } out_reg;
         } tile;
         struct {
             int64_t xbars;
-            int64_t adcs;
+            struct {
+                int64_t count;
+                double power_w, leakage_w, area_mm2;
+            } sa;
+            struct {
+                double size;
+                double power_w, leakage_w, area_mm2;
+            } in_reg, out_reg;
         } ima;
         struct {
             int64_t rows;
@@ -209,21 +281,42 @@ typedef struct essim_config {
             int slicing;   /* CFG_SLICE_* */
             int encoding;  /* CFG_ENC_* */
             double read_power_w;
+            double leakage_w;
             double area_mm2;
         } xbar;
         struct {
+            double power_w, leakage_w, area_mm2;
+        } dac, sh;
+        struct {
+            int impl; /* CFG_ADC_* */
             int64_t bits;
             double sample_rate_hz;
+            int64_t cols_per_adc;
             double power_w;
+            double leakage_w;
             double area_mm2;
+            struct {
+                double comparator_energy_pj;
+                double comparator_area_mm2;
+                double comparator_leakage_w;
+            } flash;
         } adc;
         struct {
+            int impl; /* CFG_CELL_* */
+            double read_voltage_v;
+            double read_pulse_ps;
             double write_voltage_v;
             double write_pulse_ps;
             double r_on_ohm;
             double r_off_ohm;
+            double write_pulses;
+            double wire_cap_f;
             double endurance_mean;
             double endurance_sigma_log10;
+            struct {
+                double row_write_ps;
+                double cell_write_pj;
+            } puma;
         } cell;
     } arch;
 } essim_config;

@@ -106,9 +106,9 @@ static void test_defaults_and_schema(void)
     CHECK_INT(cfg.arch.xbar.rows, 128);
     CHECK_INT(cfg.arch.chip.tiles, 168);
     CHECK_NEAR(cfg.arch.chip.xbar_cycle_ps, 100000.0, 0);
-    CHECK_NEAR(cfg.arch.tile.edram_size, 65536.0, 0);
+    CHECK_NEAR(cfg.arch.edram.size, 65536.0, 0);
     CHECK_NEAR(cfg.arch.adc.sample_rate_hz, 1.28e9, 0);
-    CHECK_STR(cfg.arch.name, "isaac");
+    CHECK_STR(cfg.arch.name, "isaac-train");
     cfg_free(&cfg);
     /* Sections are contiguous in the table (the dump depends on it) and paths unique. */
     size_t n;
