@@ -81,6 +81,52 @@ const char *tap_tmpdir(void)
     return tap_dir;
 }
 
+const char *tap_path(const char *rel)
+{
+    static char buf[16][1024];
+    static int k;
+    char *p = buf[k++ % 16];
+    snprintf(p, sizeof buf[0], "%s/%s", tap_tmpdir(), rel);
+    return p;
+}
+
+void *tap_read_file(const char *path, size_t *len)
+{
+    if (len) *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return NULL;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap + 1);
+    for (size_t got; b && (got = fread(b + n, 1, cap - n, fp)) > 0;) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(b, 2 * cap + 1);
+            if (!nb) {
+                free(b);
+                b = NULL;
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    fclose(fp);
+    if (!b) return NULL;
+    b[n] = '\0';
+    if (len) *len = n;
+    return b;
+}
+
+void tap_write_file(const char *path, const void *data, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    if (!fp) return;
+    if (n) fwrite(data, 1, n, fp);
+    fclose(fp);
+}
+
+void tap_write_text(const char *path, const char *text) { tap_write_file(path, text, strlen(text)); }
+
 int tap_main(const tap_test *tests, size_t n, int argc, char **argv)
 {
     const char *filter = argc > 1 ? argv[1] : NULL;

@@ -48,6 +48,14 @@ int tap_check_contains(const char *hay, const char *needle, const char *file, in
 /* Record a skipped check ("ok N - test: reason # SKIP"), counted as a skip by the driver. */
 void tap_skip(const char *reason);
 
+/* Test files: tap_path("x.yaml") is "<tap_tmpdir()>/x.yaml" (16 rotating buffers, so a
+ * few may be live at once); tap_read_file returns the whole file, NUL-terminated, malloc'ed
+ * (NULL if unreadable; *len may be NULL); tap_write_file / tap_write_text replace a file. */
+const char *tap_path(const char *rel);
+void *tap_read_file(const char *path, size_t *len);
+void tap_write_file(const char *path, const void *data, size_t n);
+void tap_write_text(const char *path, const char *text);
+
 /* A scratch directory unique to this test program run (created on first use, under
  * $TMPDIR or /tmp); tests put their files there. */
 const char *tap_tmpdir(void);

@@ -28,21 +28,11 @@
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static const char *tpath(const char *rel)
-{
-    /* A ring of buffers so a few results can be alive at once; callers that keep a path
-     * for long copy it. */
-    static char buf[16][1024];
-    static int k;
-    char *p = buf[k++ % 16];
-    snprintf(p, 1024, "%s/%s", tap_tmpdir(), rel);
-    return p;
-}
 
 static void mkdirs(const char *rel)
 {
     es_err e;
-    es_mkdir_p(tpath(rel), &e);
+    es_mkdir_p(tap_path(rel), &e);
 }
 
 static void write_plain(const char *path, const void *data, size_t len)
@@ -61,16 +51,6 @@ static void write_gz(const char *path, const void *data, size_t len)
     gzclose(gz);
 }
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    *len = 0;
-    if (!fp) return NULL;
-    uint8_t *b = malloc(1 << 20);
-    *len = fread(b, 1, 1 << 20, fp);
-    fclose(fp);
-    return b;
-}
 
 static void be32(uint8_t *p, uint32_t v)
 {
@@ -128,9 +108,9 @@ static void write_idx_set(const char *rel, int gz)
     mkdirs(rel);
     const char *pf[2] = {"train", "t10k"};
     for (int s = 0; s < 2; s++) {
-        snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte%s", tpath(rel), pf[s], gz ? ".gz" : "");
+        snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte%s", tap_path(rel), pf[s], gz ? ".gz" : "");
         (gz ? write_gz : write_plain)(p, im, li);
-        snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte%s", tpath(rel), pf[s], gz ? ".gz" : "");
+        snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte%s", tap_path(rel), pf[s], gz ? ".gz" : "");
         (gz ? write_gz : write_plain)(p, lb, ll);
     }
     free(im);
@@ -163,8 +143,8 @@ static void t_idx_plain(void)
     write_idx_set("plain", 0);
     ds_dataset *ds = NULL;
     es_err e;
-    int rc = ds_load_idx(tpath("plain/train-images-idx3-ubyte"),
-                         tpath("plain/train-labels-idx1-ubyte"), 10, "tiny", &ds, &e);
+    int rc = ds_load_idx(tap_path("plain/train-images-idx3-ubyte"),
+                         tap_path("plain/train-labels-idx1-ubyte"), 10, "tiny", &ds, &e);
     CHECK_MSG(rc == ES_OK, "load: %s", rc ? e.msg : "");
     check_idx_content(ds);
     if (ds) CHECK_STR(ds->name, "tiny");
@@ -192,14 +172,14 @@ static void t_idx_gzip(void)
     write_idx_set("plain", 0); /* for the mixed case */
     ds_dataset *ds = NULL;
     es_err e;
-    int rc = ds_load_idx(tpath("gz/train-images-idx3-ubyte.gz"),
-                         tpath("gz/train-labels-idx1-ubyte.gz"), 10, "tiny", &ds, &e);
+    int rc = ds_load_idx(tap_path("gz/train-images-idx3-ubyte.gz"),
+                         tap_path("gz/train-labels-idx1-ubyte.gz"), 10, "tiny", &ds, &e);
     CHECK_MSG(rc == ES_OK, "load: %s", rc ? e.msg : "");
     check_idx_content(ds);
     ds_destroy(ds);
     /* Mixed: gzipped images, plain labels. */
     ds = NULL;
-    rc = ds_load_idx(tpath("gz/train-images-idx3-ubyte.gz"), tpath("plain/train-labels-idx1-ubyte"),
+    rc = ds_load_idx(tap_path("gz/train-images-idx3-ubyte.gz"), tap_path("plain/train-labels-idx1-ubyte"),
                      10, "tiny", &ds, &e);
     CHECK_MSG(rc == ES_OK, "load: %s", rc ? e.msg : "");
     check_idx_content(ds);
@@ -212,13 +192,13 @@ static void t_idx_search(void)
     write_idx_set("root/fashion-mnist", 1);
     es_err e;
     ds_dataset *ds = NULL;
-    int rc = ds_load_fashion_mnist(tpath("root"), DS_TRAIN, &ds, &e);
+    int rc = ds_load_fashion_mnist(tap_path("root"), DS_TRAIN, &ds, &e);
     CHECK_MSG(rc == ES_OK, "dir/fashion-mnist: %s", rc ? e.msg : "");
     check_idx_content(ds);
     if (ds) CHECK_STR(ds->name, "fashion-mnist/train");
     ds_destroy(ds);
     ds = NULL;
-    rc = ds_load_fashion_mnist(tpath("root/fashion-mnist"), DS_TEST, &ds, &e);
+    rc = ds_load_fashion_mnist(tap_path("root/fashion-mnist"), DS_TEST, &ds, &e);
     CHECK_MSG(rc == ES_OK, "dir: %s", rc ? e.msg : "");
     if (ds) CHECK_STR(ds->name, "fashion-mnist/test");
     ds_destroy(ds);
@@ -227,7 +207,7 @@ static void t_idx_search(void)
      * split's normalisation. */
     const char *old = getenv("ESSIM_DATA_DIR");
     char *saved = old ? es_strdup(old) : NULL;
-    setenv("ESSIM_DATA_DIR", tpath("root"), 1);
+    setenv("ESSIM_DATA_DIR", tap_path("root"), 1);
     ds_dataset *tr = NULL, *te = NULL;
     rc = ds_load_splits("fashion-mnist", NULL, &tr, &te, &e);
     CHECK_MSG(rc == ES_OK, "ESSIM_DATA_DIR: %s", rc ? e.msg : "");
@@ -243,11 +223,11 @@ static void t_idx_search(void)
     /* An explicit directory never falls back; the message names the missing file. */
     mkdirs("empty");
     ds = NULL;
-    rc = ds_load("fashion-mnist", tpath("empty"), DS_TRAIN, &ds, &e);
+    rc = ds_load("fashion-mnist", tap_path("empty"), DS_TRAIN, &ds, &e);
     CHECK_INT(rc, ES_EIO);
     CHECK(ds == NULL);
     CHECK_CONTAINS(e.msg, "train-images-idx3-ubyte");
-    CHECK_CONTAINS(e.msg, tpath("empty"));
+    CHECK_CONTAINS(e.msg, tap_path("empty"));
     /* MNIST has no system default: with ESSIM_DATA_DIR empty of it, it is not found. */
     rc = ds_load("mnist", NULL, DS_TEST, &ds, &e);
     CHECK_INT(rc, ES_EIO);
@@ -286,25 +266,25 @@ static void t_idx_errors(void)
     uint8_t *im = make_idx_images(0x00000803, IDX_N, &li);
     uint8_t *lb = make_idx_labels(IDX_N, idx_labels, &ll);
     char good_i[1024], good_l[1024];
-    snprintf(good_i, sizeof good_i, "%s", tpath("err/good-images"));
-    snprintf(good_l, sizeof good_l, "%s", tpath("err/good-labels"));
+    snprintf(good_i, sizeof good_i, "%s", tap_path("err/good-images"));
+    snprintf(good_l, sizeof good_l, "%s", tap_path("err/good-labels"));
     write_plain(good_i, im, li);
     write_plain(good_l, lb, ll);
 
     /* missing file */
-    expect_idx_error(tpath("err/nothing-here"), good_l, ES_EIO, tpath("err/nothing-here"),
+    expect_idx_error(tap_path("err/nothing-here"), good_l, ES_EIO, tap_path("err/nothing-here"),
                      "cannot open");
-    expect_idx_error(good_i, tpath("err/no-labels"), ES_EIO, tpath("err/no-labels"), "cannot open");
+    expect_idx_error(good_i, tap_path("err/no-labels"), ES_EIO, tap_path("err/no-labels"), "cannot open");
 
     /* wrong magic number */
-    const char *p = tpath("err/magic");
+    const char *p = tap_path("err/magic");
     uint8_t *b = make_idx_images(0x12345678, IDX_N, &li);
     write_plain(p, b, li);
     free(b);
     expect_idx_error(p, good_l, ES_EFORMAT, p, "bad magic number 0x12345678");
 
     /* wrong dimension count: a 2-dimensional IDX file, and a label file given as images */
-    p = tpath("err/dims");
+    p = tap_path("err/dims");
     b = make_idx_images(0x00000802, IDX_N, &li);
     write_plain(p, b, li);
     free(b);
@@ -314,20 +294,20 @@ static void t_idx_errors(void)
     expect_idx_error(good_i, good_i, ES_EFORMAT, good_i, "has 3 dimensions");
 
     /* header cut short */
-    p = tpath("err/short");
+    p = tap_path("err/short");
     write_plain(p, im, 10);
     expect_idx_error(p, good_l, ES_EFORMAT, p, "truncated");
 
     /* truncated pixel data, plain (caught from the size before reading) and gzipped */
-    p = tpath("err/trunc");
+    p = tap_path("err/trunc");
     write_plain(p, im, li - 25);
     expect_idx_error(p, good_l, ES_EFORMAT, p, "truncated");
-    p = tpath("err/trunc.gz");
+    p = tap_path("err/trunc.gz");
     write_gz(p, im, li - 25);
     expect_idx_error(p, good_l, ES_EFORMAT, p, "image 1 is incomplete");
 
     /* trailing bytes beyond what the header promises */
-    p = tpath("err/long");
+    p = tap_path("err/long");
     uint8_t *lng = calloc(1, li + 3);
     memcpy(lng, im, li);
     write_plain(p, lng, li + 3);
@@ -336,14 +316,14 @@ static void t_idx_errors(void)
 
     /* labels out of range */
     static const uint8_t badlab[IDX_N] = {3, 10, 1};
-    p = tpath("err/badlabels");
+    p = tap_path("err/badlabels");
     b = make_idx_labels(IDX_N, badlab, &ll);
     write_plain(p, b, ll);
     free(b);
     expect_idx_error(good_i, p, ES_EFORMAT, p, "label 10 of record 1 (byte offset 9)");
 
     /* different counts: the message names both files */
-    p = tpath("err/twolabels");
+    p = tap_path("err/twolabels");
     b = make_idx_labels(2, idx_labels, &ll);
     write_plain(p, b, ll);
     free(b);
@@ -351,18 +331,18 @@ static void t_idx_errors(void)
     expect_idx_error(good_i, p, ES_EFORMAT, p, "has 2 labels");
 
     /* truncated label file (header says 3) */
-    p = tpath("err/shortlabels");
+    p = tap_path("err/shortlabels");
     b = make_idx_labels(IDX_N, idx_labels, &ll);
     write_plain(p, b, ll - 1);
     free(b);
     expect_idx_error(good_i, p, ES_EFORMAT, p, "truncated");
 
     /* a gzip file cut in the middle of its compressed stream */
-    const char *gzp = tpath("err/full.gz");
+    const char *gzp = tap_path("err/full.gz");
     write_gz(gzp, im, li);
     size_t gl;
-    uint8_t *gzb = read_all(gzp, &gl);
-    p = tpath("err/cut.gz");
+    uint8_t *gzb = tap_read_file(gzp, &gl);
+    p = tap_path("err/cut.gz");
     write_plain(p, gzb, gl / 2);
     expect_idx_error(p, good_l, ES_EFORMAT, p, "truncated gzip stream");
     /* only the 8-byte trailer missing: all data decompresses, the end check catches it */
@@ -370,7 +350,7 @@ static void t_idx_errors(void)
     expect_idx_error(p, good_l, ES_EFORMAT, p, "truncated gzip stream");
 
     /* gzip corruption: a wrong CRC-32 in the trailer (zlib: "incorrect data check") */
-    p = tpath("err/crc.gz");
+    p = tap_path("err/crc.gz");
     gzb[gl - 8] ^= 0x5a;
     write_plain(p, gzb, gl);
     expect_idx_error(p, good_l, ES_EFORMAT, p, "incorrect data check");
@@ -392,17 +372,17 @@ static void t_idx_errors(void)
     for (int i = 0; i < BIGN; i++)
         biglab[i] = (uint8_t)(i % 10);
     char bigl[1024];
-    snprintf(bigl, sizeof bigl, "%s", tpath("err/big-labels"));
+    snprintf(bigl, sizeof bigl, "%s", tap_path("err/big-labels"));
     b = make_idx_labels(BIGN, biglab, &ll);
     write_plain(bigl, b, ll);
     free(b);
-    p = tpath("err/big.gz");
+    p = tap_path("err/big.gz");
     write_gz(p, big, bl);
     ds_dataset *ds = NULL;
     es_err e;
     CHECK_RC(ds_load_idx(p, bigl, 10, "big", &ds, &e), ES_OK);
     ds_destroy(ds);
-    gzb = read_all(p, &gl);
+    gzb = tap_read_file(p, &gl);
     CHECK_MSG(gl > 400000, "compressed size %zu", gl);
     gzb[gl - 6] ^= 0x01;
     write_plain(p, gzb, gl);
@@ -469,19 +449,19 @@ static void t_cifar10(void)
     mkdirs("data/cifar-10-batches-bin");
     for (int f = 0; f < 5; f++) {
         uint8_t *b = make_cifar(first, counts[f], 1, 10, &len);
-        snprintf(p, sizeof p, "%s/data_batch_%d.bin%s", tpath("data/cifar-10-batches-bin"), f + 1,
+        snprintf(p, sizeof p, "%s/data_batch_%d.bin%s", tap_path("data/cifar-10-batches-bin"), f + 1,
                  f == 2 ? ".gz" : "");
         (f == 2 ? write_gz : write_plain)(p, b, len);
         free(b);
         first += counts[f];
     }
     uint8_t *b = make_cifar(0, 2, 1, 10, &len);
-    write_plain(tpath("data/cifar-10-batches-bin/test_batch.bin"), b, len);
+    write_plain(tap_path("data/cifar-10-batches-bin/test_batch.bin"), b, len);
     free(b);
 
     es_err e;
     ds_dataset *tr = NULL, *te = NULL;
-    int rc = ds_load_cifar10(tpath("data"), DS_TRAIN, &tr, &e);
+    int rc = ds_load_cifar10(tap_path("data"), DS_TRAIN, &tr, &e);
     CHECK_MSG(rc == ES_OK, "train: %s", rc ? e.msg : "");
     check_cifar(tr, 8, 10);
     if (tr) {
@@ -502,7 +482,7 @@ static void t_cifar10(void)
     /* By name through ESSIM_DATA_DIR. */
     const char *old = getenv("ESSIM_DATA_DIR");
     char *saved = old ? es_strdup(old) : NULL;
-    setenv("ESSIM_DATA_DIR", tpath("data"), 1);
+    setenv("ESSIM_DATA_DIR", tap_path("data"), 1);
     rc = ds_load("cifar10", NULL, DS_TEST, &te, &e);
     CHECK_MSG(rc == ES_OK, "test: %s", rc ? e.msg : "");
     check_cifar(te, 2, 10);
@@ -517,24 +497,24 @@ static void t_cifar10(void)
 
     /* Errors, each naming the file. */
     char dir[900];
-    snprintf(dir, sizeof dir, "%s", tpath("c10bad"));
+    snprintf(dir, sizeof dir, "%s", tap_path("c10bad"));
     mkdirs("c10bad");
     b = make_cifar(0, 2, 1, 10, &len);
-    write_plain(tpath("c10bad/test_batch.bin"), b, len - 100);
+    write_plain(tap_path("c10bad/test_batch.bin"), b, len - 100);
     te = NULL;
     rc = ds_load_cifar10(dir, DS_TEST, &te, &e);
     CHECK_INT(rc, ES_EFORMAT);
     CHECK(te == NULL);
-    CHECK_CONTAINS(e.msg, tpath("c10bad/test_batch.bin"));
+    CHECK_CONTAINS(e.msg, tap_path("c10bad/test_batch.bin"));
     CHECK_CONTAINS(e.msg, "truncated");
     CHECK_CONTAINS(e.msg, "record 1 (offset 3073)");
     b[3073] = 10; /* label of record 1 */
-    write_plain(tpath("c10bad/test_batch.bin"), b, len);
+    write_plain(tap_path("c10bad/test_batch.bin"), b, len);
     rc = ds_load_cifar10(dir, DS_TEST, &te, &e);
     CHECK_INT(rc, ES_EFORMAT);
-    CHECK_CONTAINS(e.msg, tpath("c10bad/test_batch.bin"));
+    CHECK_CONTAINS(e.msg, tap_path("c10bad/test_batch.bin"));
     CHECK_CONTAINS(e.msg, "label 10 of record 1");
-    write_plain(tpath("c10bad/test_batch.bin"), b, 0);
+    write_plain(tap_path("c10bad/test_batch.bin"), b, 0);
     rc = ds_load_cifar10(dir, DS_TEST, &te, &e);
     CHECK_INT(rc, ES_EFORMAT);
     CHECK_CONTAINS(e.msg, "empty file");
@@ -557,26 +537,26 @@ static void t_cifar100(void)
     size_t len;
     mkdirs("data/cifar-100-binary");
     uint8_t *b = make_cifar(0, 5, 2, 100, &len);
-    write_gz(tpath("data/cifar-100-binary/train.bin.gz"), b, len);
+    write_gz(tap_path("data/cifar-100-binary/train.bin.gz"), b, len);
     es_err e;
     ds_dataset *ds = NULL;
-    int rc = ds_load_cifar100(tpath("data"), DS_TRAIN, &ds, &e);
+    int rc = ds_load_cifar100(tap_path("data"), DS_TRAIN, &ds, &e);
     CHECK_MSG(rc == ES_OK, "train: %s", rc ? e.msg : "");
     check_cifar(ds, 5, 100);
     if (ds) CHECK_STR(ds->name, "cifar100/train");
     ds_destroy(ds);
     ds = NULL;
-    const char *tp = tpath("data/cifar-100-binary/test.bin");
+    const char *tp = tap_path("data/cifar-100-binary/test.bin");
     b[2 * 3074 + 1] = 100; /* fine label of record 2 */
     write_plain(tp, b, len);
-    rc = ds_load("cifar100", tpath("data/cifar-100-binary"), DS_TEST, &ds, &e);
+    rc = ds_load("cifar100", tap_path("data/cifar-100-binary"), DS_TEST, &ds, &e);
     CHECK_INT(rc, ES_EFORMAT);
     CHECK_CONTAINS(e.msg, tp);
     CHECK_CONTAINS(e.msg, "fine label 100 of record 2 (offset 6149)");
     b[2 * 3074 + 1] = 99;
     b[3 * 3074] = 20; /* coarse label of record 3 */
     write_plain(tp, b, len);
-    rc = ds_load("cifar100", tpath("data/cifar-100-binary"), DS_TEST, &ds, &e);
+    rc = ds_load("cifar100", tap_path("data/cifar-100-binary"), DS_TEST, &ds, &e);
     CHECK_INT(rc, ES_EFORMAT);
     CHECK_CONTAINS(e.msg, "coarse label 20 of record 3");
     free(b);
@@ -666,7 +646,7 @@ static ds_dataset *load_tiny(void)
     write_idx_set("batch", 0);
     ds_dataset *ds = NULL;
     es_err e;
-    ds_load_idx(tpath("batch/train-images-idx3-ubyte"), tpath("batch/train-labels-idx1-ubyte"), 10,
+    ds_load_idx(tap_path("batch/train-images-idx3-ubyte"), tap_path("batch/train-labels-idx1-ubyte"), 10,
                 "tiny", &ds, &e);
     return ds;
 }

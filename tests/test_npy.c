@@ -28,36 +28,8 @@
 #define PYTHON "/usr/bin/python3"
 #endif
 
-static const char *tpath(const char *rel)
-{
-    static char buf[16][1024];
-    static int k;
-    char *p = buf[k++ % 16];
-    snprintf(p, 1024, "%s/%s", tap_tmpdir(), rel);
-    return p;
-}
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    *len = 0;
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    *len = fread(b, 1, (size_t)n, fp);
-    fclose(fp);
-    return b;
-}
 
-static void write_all(const char *path, const void *b, size_t n)
-{
-    FILE *fp = fopen(path, "wb");
-    if (!fp) return;
-    fwrite(b, 1, n, fp);
-    fclose(fp);
-}
 
 /* A .npy file with a hand-written header (version 1.0, padded to 64) and raw data. */
 static void write_npy_raw(const char *path, const char *header, const void *data, size_t n)
@@ -73,7 +45,7 @@ static void write_npy_raw(const char *path, const char *header, const void *data
     memset(b + 10 + hl - 1, ' ', pad);
     b[10 + hl - 1 + pad] = '\n';
     if (n) memcpy(b + 10 + hl + pad, data, n);
-    write_all(path, b, total);
+    tap_write_file(path, b, total);
     free(b);
 }
 
@@ -84,12 +56,12 @@ static void t_npy_roundtrip(void)
     es_err e;
     float f[6] = {1.5f, -2.25f, 0.0f, 3.0e-8f, 1e30f, -7.0f};
     const uint64_t s23[2] = {2, 3};
-    const char *p = tpath("f.npy");
+    const char *p = tap_path("f.npy");
     CHECK_RC(npy_save(p, NPY_F32, f, 2, s23, &e), ES_OK);
 
     /* Header layout: magic, version 1.0, the dict, spaces, '\n', data at a multiple of 64. */
     size_t len;
-    uint8_t *raw = read_all(p, &len);
+    uint8_t *raw = tap_read_file(p, &len);
     if (!CHECK(raw && len > 10)) return;
     CHECK(memcmp(raw, "\x93NUMPY\x01\x00", 8) == 0);
     size_t hl = raw[8] | (size_t)raw[9] << 8;
@@ -116,9 +88,9 @@ static void t_npy_roundtrip(void)
     /* int64, 1-d: the shape needs its trailing comma */
     int64_t iv[4] = {-5, 0, 7, (int64_t)1 << 40};
     const uint64_t s4[1] = {4};
-    p = tpath("i.npy");
+    p = tap_path("i.npy");
     CHECK_RC(npy_save(p, NPY_I64, iv, 1, s4, &e), ES_OK);
-    raw = read_all(p, &len);
+    raw = tap_read_file(p, &len);
     CHECK(raw && strstr((const char *)raw + 10, "'shape': (4,), }") != NULL);
     CHECK(raw && strstr((const char *)raw + 10, "'descr': '<i8'") != NULL);
     free(raw);
@@ -132,7 +104,7 @@ static void t_npy_roundtrip(void)
     for (int i = 0; i < 24; i++)
         u[i] = (uint8_t)(i * 11);
     const uint64_t s234[3] = {2, 3, 4};
-    p = tpath("u.npy");
+    p = tap_path("u.npy");
     CHECK_RC(npy_save(p, NPY_U8, u, 3, s234, &e), ES_OK);
     CHECK_RC(npy_load(p, &a, &e), ES_OK);
     CHECK_INT(a.dtype, NPY_U8);
@@ -142,9 +114,9 @@ static void t_npy_roundtrip(void)
 
     /* scalar: shape () */
     float sc = 2.5f;
-    p = tpath("s.npy");
+    p = tap_path("s.npy");
     CHECK_RC(npy_save(p, NPY_F32, &sc, 0, NULL, &e), ES_OK);
-    raw = read_all(p, &len);
+    raw = tap_read_file(p, &len);
     CHECK(raw && strstr((const char *)raw + 10, "'shape': (), }") != NULL);
     free(raw);
     CHECK_RC(npy_load(p, &a, &e), ES_OK);
@@ -153,7 +125,7 @@ static void t_npy_roundtrip(void)
 
     /* empty array, shape (0, 3) */
     const uint64_t s03[2] = {0, 3};
-    p = tpath("empty.npy");
+    p = tap_path("empty.npy");
     CHECK_RC(npy_save(p, NPY_F32, NULL, 2, s03, &e), ES_OK);
     CHECK_RC(npy_load(p, &a, &e), ES_OK);
     CHECK(a.ndim == 2 && a.shape[0] == 0 && a.shape[1] == 3 && a.count == 0);
@@ -162,7 +134,7 @@ static void t_npy_roundtrip(void)
     /* float64 is read as float32 */
     double d[3] = {0.125, -1.0e10, 3.14159265358979};
     const uint64_t s3[1] = {3};
-    p = tpath("d.npy");
+    p = tap_path("d.npy");
     CHECK_RC(npy_save(p, NPY_F64, d, 1, s3, &e), ES_OK);
     CHECK_RC(npy_load(p, &a, &e), ES_OK);
     CHECK_INT(a.dtype, NPY_F32);
@@ -200,7 +172,7 @@ static void t_npy_header_variants(void)
     npy_array a;
     float f[2] = {4.0f, 5.0f};
     /* double quotes, another key order, odd whitespace, no trailing comma, 'L' suffixes */
-    const char *p = tpath("v1.npy");
+    const char *p = tap_path("v1.npy");
     write_npy_raw(p, "{\"shape\":(2L,) ,  'fortran_order' :False,'descr':\"<f4\"}", f, sizeof f);
     CHECK_RC(npy_load(p, &a, &e), ES_OK);
     CHECK(a.ndim == 1 && a.shape[0] == 2 && a.data && ((float *)a.data)[1] == 5.0f);
@@ -218,8 +190,8 @@ static void t_npy_header_variants(void)
     memset(b + 12 + hl - 1, ' ', pad);
     b[12 + hl - 1 + pad] = '\n';
     memcpy(b + 12 + L, f, sizeof f);
-    p = tpath("v2.npy");
-    write_all(p, b, 12 + L + sizeof f);
+    p = tap_path("v2.npy");
+    tap_write_file(p, b, 12 + L + sizeof f);
     CHECK_RC(npy_load(p, &a, &e), ES_OK);
     CHECK(a.ndim == 2 && a.shape[1] == 2 && a.data && ((float *)a.data)[0] == 4.0f);
     npy_array_free(&a);
@@ -229,7 +201,7 @@ static void expect_npy_error(const char *name, const char *header, size_t ndata,
                              const char *text)
 {
     static const uint8_t zeros[64];
-    const char *p = tpath(name);
+    const char *p = tap_path(name);
     write_npy_raw(p, header, zeros, ndata);
     npy_array a;
     es_err e;
@@ -274,31 +246,31 @@ static void t_npy_errors(void)
     /* bad magic, truncated header, unknown version, missing file */
     npy_array a;
     es_err e;
-    const char *p = tpath("magic.npy");
+    const char *p = tap_path("magic.npy");
     static const char zip[] = "PK\x03\x04 this is a zip";
-    write_all(p, zip, sizeof zip - 1);
+    tap_write_file(p, zip, sizeof zip - 1);
     CHECK_RC(npy_load(p, &a, &e), ES_EFORMAT);
     CHECK_CONTAINS(e.msg, p);
     CHECK_CONTAINS(e.msg, "bad magic");
-    p = tpath("cut.npy");
+    p = tap_path("cut.npy");
     static const char cut[] = "\x93NUMPY\x01\x00\x76\x00{'descr'";
-    write_all(p, cut, sizeof cut - 1);
+    tap_write_file(p, cut, sizeof cut - 1);
     CHECK_RC(npy_load(p, &a, &e), ES_EFORMAT);
     CHECK_CONTAINS(e.msg, "truncated .npy header");
-    p = tpath("v9.npy");
+    p = tap_path("v9.npy");
     static const char v9[] = "\x93NUMPY\x09\x00\x00\x00";
-    write_all(p, v9, sizeof v9 - 1);
+    tap_write_file(p, v9, sizeof v9 - 1);
     CHECK_RC(npy_load(p, &a, &e), ES_EFORMAT);
     CHECK_CONTAINS(e.msg, "version 9.0");
-    p = tpath("absent.npy");
+    p = tap_path("absent.npy");
     CHECK_RC(npy_load(p, &a, &e), ES_EIO);
     CHECK_CONTAINS(e.msg, p);
     /* invalid arguments to the writer */
     float f = 1.0f;
     uint64_t sh[1] = {1};
-    CHECK_RC(npy_save(tpath("bad.npy"), (npy_dtype)9, &f, 1, sh, &e), ES_EINVAL);
-    CHECK_RC(npy_save(tpath("bad.npy"), NPY_F32, &f, NPY_MAX_DIMS + 1, sh, &e), ES_EINVAL);
-    CHECK(access(tpath("bad.npy"), F_OK) != 0);
+    CHECK_RC(npy_save(tap_path("bad.npy"), (npy_dtype)9, &f, 1, sh, &e), ES_EINVAL);
+    CHECK_RC(npy_save(tap_path("bad.npy"), NPY_F32, &f, NPY_MAX_DIMS + 1, sh, &e), ES_EINVAL);
+    CHECK(access(tap_path("bad.npy"), F_OK) != 0);
 }
 
 static int count_temp_files(const char *dir)
@@ -317,7 +289,7 @@ static void t_npy_atomic(void)
     es_err e;
     float a[2] = {1, 2}, b[3] = {3, 4, 5};
     uint64_t s2[1] = {2}, s3[1] = {3};
-    const char *p = tpath("atomic.npy");
+    const char *p = tap_path("atomic.npy");
     CHECK_RC(npy_save(p, NPY_F32, a, 1, s2, &e), ES_OK);
     CHECK_RC(npy_save(p, NPY_F32, b, 1, s3, &e), ES_OK);
     npy_array r;
@@ -325,7 +297,7 @@ static void t_npy_atomic(void)
     CHECK(r.count == 3 && r.data && ((float *)r.data)[2] == 5.0f);
     npy_array_free(&r);
     CHECK_INT(count_temp_files(tap_tmpdir()), 0);
-    p = tpath("no/such/dir/x.npy");
+    p = tap_path("no/such/dir/x.npy");
     CHECK_RC(npy_save(p, NPY_F32, a, 1, s2, &e), ES_EIO);
     CHECK_CONTAINS(e.msg, "no/such/dir/x.npy");
 }
@@ -403,27 +375,27 @@ static void t_npz_roundtrip(void)
 {
     fill_arrays();
     es_err e;
-    const char *ps = tpath("stored.npz"), *pd = tpath("deflated.npz");
+    const char *ps = tap_path("stored.npz"), *pd = tap_path("deflated.npz");
     CHECK_RC(write_npz(ps, 0, &e), ES_OK);
     CHECK_RC(write_npz(pd, 1, &e), ES_OK);
     check_npz(ps);
     check_npz(pd);
     size_t ls, ld, ls2;
-    uint8_t *bs = read_all(ps, &ls), *bd = read_all(pd, &ld);
+    uint8_t *bs = tap_read_file(ps, &ls), *bd = tap_read_file(pd, &ld);
     CHECK_MSG(ld < ls / 2, "deflated %zu bytes vs stored %zu", ld, ls);
     /* stored members: the .npy bytes sit in the archive verbatim, with their 64-byte header */
     CHECK(bs && ls > 30 && memcmp(bs, "PK\x03\x04", 4) == 0 && bs[8] == 0);
     CHECK(bd && ld > 30 && bd[8] == 8);
     /* deterministic: the same arrays give the same bytes */
-    const char *ps2 = tpath("stored2.npz");
+    const char *ps2 = tap_path("stored2.npz");
     CHECK_RC(write_npz(ps2, 0, &e), ES_OK);
-    uint8_t *bs2 = read_all(ps2, &ls2);
+    uint8_t *bs2 = tap_read_file(ps2, &ls2);
     CHECK(bs && bs2 && ls == ls2 && memcmp(bs, bs2, ls) == 0);
     free(bs2);
 
     /* a duplicate member is refused and the archive stays usable; abort leaves nothing */
     npy_npz_writer *w;
-    const char *pa = tpath("aborted.npz");
+    const char *pa = tap_path("aborted.npz");
     CHECK_RC(npy_npz_create(pa, 0, &w, &e), ES_OK);
     uint64_t sb[1] = {2};
     CHECK_RC(npy_npz_add(w, "x", NPY_F32, conv_b, 1, sb, &e), ES_OK);
@@ -437,10 +409,10 @@ static void t_npz_roundtrip(void)
     /* corruption: a flipped data byte in a stored member fails its CRC */
     npy_npz *z;
     npy_array a;
-    const char *pc = tpath("corrupt.npz");
+    const char *pc = tap_path("corrupt.npz");
     if (bs && ls > 200) {
         bs[30 + strlen("conv1.weight.npy") + 64 + 5] ^= 0x40;
-        write_all(pc, bs, ls);
+        tap_write_file(pc, bs, ls);
         CHECK_RC(npy_npz_open(pc, &z, &e), ES_OK);
         CHECK_RC(npy_npz_read(z, "conv1.weight", &a, &e), ES_EFORMAT);
         CHECK_CONTAINS(e.msg, pc);
@@ -450,7 +422,7 @@ static void t_npz_roundtrip(void)
         npy_array_free(&a);
         npy_npz_close(z);
         /* cut off: no end record */
-        write_all(pc, bs, ls - 30);
+        tap_write_file(pc, bs, ls - 30);
         CHECK_RC(npy_npz_open(pc, &z, &e), ES_EFORMAT);
         CHECK_CONTAINS(e.msg, pc);
         CHECK_CONTAINS(e.msg, "end-of-central-directory");
@@ -463,7 +435,7 @@ static void t_npz_roundtrip(void)
             if (memcmp(bd + i, "big.npy", 7) == 0) at = i + 7;
         for (size_t i = at + 20; at && i < at + 36; i++)
             bd[i] ^= 0xff;
-        write_all(pc, bd, ld);
+        tap_write_file(pc, bd, ld);
         if (npy_npz_open(pc, &z, &e) == ES_OK) {
             CHECK_RC(npy_npz_read(z, "big", &a, &e), ES_EFORMAT);
             CHECK_CONTAINS(e.msg, "big.npy");
@@ -472,10 +444,10 @@ static void t_npz_roundtrip(void)
             CHECK_CONTAINS(e.msg, pc);
         }
     }
-    CHECK_RC(npy_npz_open(tpath("none.npz"), &z, &e), ES_EIO);
+    CHECK_RC(npy_npz_open(tap_path("none.npz"), &z, &e), ES_EIO);
     const uint64_t s2[1] = {2};
-    CHECK_RC(npy_save(tpath("notzip.npy"), NPY_F32, conv_b, 1, s2, &e), ES_OK);
-    CHECK_RC(npy_npz_open(tpath("notzip.npy"), &z, &e), ES_EFORMAT); /* not a zip */
+    CHECK_RC(npy_save(tap_path("notzip.npy"), NPY_F32, conv_b, 1, s2, &e), ES_OK);
+    CHECK_RC(npy_npz_open(tap_path("notzip.npy"), &z, &e), ES_EFORMAT); /* not a zip */
     npy_npz_close(NULL);
     free(bs);
     free(bd);
@@ -517,7 +489,7 @@ static void t_npz_numpy_reads_ours(void)
     }
     fill_arrays();
     es_err e;
-    const char *paths[2] = {tpath("to_numpy_stored.npz"), tpath("to_numpy_deflated.npz")};
+    const char *paths[2] = {tap_path("to_numpy_stored.npz"), tap_path("to_numpy_deflated.npz")};
     char want[2048];
     snprintf(want, sizeof want,
              "conv1.weight <f4 [2x3x3x3] %llu\n"
@@ -550,7 +522,7 @@ static void t_npz_numpy_reads_ours(void)
     }
     /* a single .npy as well, through np.load */
     char cmd[2048], out[512];
-    const char *p = tpath("to_numpy.npy");
+    const char *p = tap_path("to_numpy.npy");
     const uint64_t s2[2] = {2, 3};
     const float f[6] = {1.5f, -2.25f, 0.0f, 4.0f, 8.5f, -7.0f};
     CHECK_RC(npy_save(p, NPY_F32, f, 2, s2, &e), ES_OK);
@@ -590,7 +562,7 @@ static void t_npz_we_read_numpys(void)
     if (!CHECK_MSG(st == 0, "python exit status %d: %s", st, out)) return;
 
     es_err e;
-    const char *arch[2] = {tpath("py.npz"), tpath("pyc.npz")};
+    const char *arch[2] = {tap_path("py.npz"), tap_path("pyc.npz")};
     for (int k = 0; k < 2; k++) {
         npy_npz *z = NULL;
         int rc = npy_npz_open(arch[k], &z, &e);
@@ -643,16 +615,16 @@ static void t_npz_we_read_numpys(void)
         npy_npz_close(z);
     }
     npy_array a;
-    CHECK_RC(npy_load(tpath("py_a.npy"), &a, &e), ES_OK);
+    CHECK_RC(npy_load(tap_path("py_a.npy"), &a, &e), ES_OK);
     CHECK(a.ndim == 3 && a.count == 24 && a.data && ((float *)a.data)[23] == 23 * 0.25f - 1);
     npy_array_free(&a);
-    CHECK_RC(npy_load(tpath("py_e.npy"), &a, &e), ES_OK);
+    CHECK_RC(npy_load(tap_path("py_e.npy"), &a, &e), ES_OK);
     CHECK(a.ndim == 2 && a.count == 0 && a.shape[1] == 3);
     npy_array_free(&a);
-    CHECK_RC(npy_load(tpath("py_f.npy"), &a, &e), ES_EFORMAT);
+    CHECK_RC(npy_load(tap_path("py_f.npy"), &a, &e), ES_EFORMAT);
     CHECK_CONTAINS(e.msg, "Fortran-order");
     CHECK_CONTAINS(e.msg, "py_f.npy");
-    CHECK_RC(npy_load(tpath("py_i4.npy"), &a, &e), ES_EFORMAT);
+    CHECK_RC(npy_load(tap_path("py_i4.npy"), &a, &e), ES_EFORMAT);
     CHECK_CONTAINS(e.msg, "unsupported dtype '<i4'");
 }
 

@@ -25,36 +25,8 @@
         CHECK_MSG(rc_ == (want), "%s == %s (%d vs %d)", #call, #want, rc_, (int)(want));           \
     } while (0)
 
-static const char *tpath(const char *rel)
-{
-    static char buf[16][1024];
-    static int k;
-    char *p = buf[k++ % 16];
-    snprintf(p, 1024, "%s/%s", tap_tmpdir(), rel);
-    return p;
-}
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    *len = 0;
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    *len = fread(b, 1, (size_t)n, fp);
-    fclose(fp);
-    return b;
-}
 
-static void write_all(const char *path, const void *b, size_t n)
-{
-    FILE *fp = fopen(path, "wb");
-    if (!fp) return;
-    fwrite(b, 1, n, fp);
-    fclose(fp);
-}
 
 static int exists(const char *path)
 {
@@ -264,7 +236,7 @@ static void t_roundtrip_densities(void)
     uint64_t enc_total[4] = {0, 0, 0, 0};
     const uint32_t nl = ES_ARRAY_LEN(small_g);
     for (size_t k = 0; k < ES_ARRAY_LEN(rhos); k++) {
-        const char *p = tpath("rt.trc");
+        const char *p = tap_path("rt.trc");
         trace_writer_options o = {0, 4096, 64, 0};
         uint64_t maxc[ES_ARRAY_LEN(small_g)];
         for (uint32_t l = 0; l < nl; l++)
@@ -338,7 +310,7 @@ static void t_encoding_choice(void)
     trace_layer L = {"x", 0, 0, 0, 0, 0, 0, 0, 0, 1000, 0};
     trace_header h = small_header(1);
     h.layers = &L;
-    const char *p = tpath("enc.trc");
+    const char *p = tap_path("enc.trc");
     trace_writer *w;
     es_err err;
     if (!CHECK(trace_writer_create(p, &h, NULL, &w, &err) == 0)) return;
@@ -405,7 +377,7 @@ static void t_header_roundtrip(void)
     h.count_names = cnames;
     h.n_ops = 4;
     h.ops = ops;
-    const char *p = tpath("hdr.trc");
+    const char *p = tap_path("hdr.trc");
     trace_writer_options o = {1, 8192, 10, 0};
     trace_writer *w;
     es_err err;
@@ -462,7 +434,7 @@ static void t_header_validation(void)
     trace_header h = small_header(2);
     trace_writer *w;
     es_err err;
-    const char *p = tpath("bad.trc");
+    const char *p = tap_path("bad.trc");
     memcpy(h.config_hash, "0123456789ABCDEF", 17);
     CHECK_RC(trace_writer_create(p, &h, NULL, &w, &err), ES_EINVAL);
     CHECK_CONTAINS(err.msg, "config hash");
@@ -490,13 +462,13 @@ static void t_header_validation(void)
     trace_writer_options o = {0, 100, 0, 0};
     h = small_header(2);
     CHECK_RC(trace_writer_create(p, &h, &o, &w, &err), ES_EINVAL);
-    CHECK(!exists(p) && !exists(tpath("bad.trc.part")));
+    CHECK(!exists(p) && !exists(tap_path("bad.trc.part")));
 }
 
 static void t_append_validation(void)
 {
     trace_header h = small_header(2); /* G = 1, 13 */
-    const char *p = tpath("app.trc");
+    const char *p = tap_path("app.trc");
     trace_writer *w;
     es_err err;
     if (!CHECK(trace_writer_create(p, &h, NULL, &w, &err) == 0)) return;
@@ -563,7 +535,7 @@ static void t_mask_next(void)
 static void t_seek(void)
 {
     const uint32_t nl = 4;
-    const char *p = tpath("seek.trc");
+    const char *p = tap_path("seek.trc");
     trace_writer_options o = {0, 0, 50, 0};
     if (write_trace(p, &o, nl, 400, 3, 0.2, NULL) < 0) return;
     trace_reader *r;
@@ -597,7 +569,7 @@ static void t_reader_memory_bounded(void)
 {
     const uint32_t nl = 6;
     trace_writer_options o = {0, 16384, 0, 0};
-    const char *a = tpath("mem_a.trc"), *b = tpath("mem_b.trc");
+    const char *a = tap_path("mem_a.trc"), *b = tap_path("mem_b.trc");
     if (write_trace(a, &o, nl, 60, 5, 0.1, NULL) < 0) return;
     if (write_trace(b, &o, nl, 1200, 5, 0.1, NULL) < 0) return;
     size_t peak[2] = {0, 0}, size_b = 0;
@@ -611,7 +583,7 @@ static void t_reader_memory_bounded(void)
         CHECK_RC(trace_reader_next(r, &rec, &err), 1);
         trace_reader_stats_get(r, &st);
         if (k == 1) {
-            uint8_t *buf = read_all(b, &size_b);
+            uint8_t *buf = tap_read_file(b, &size_b);
             free(buf);
             /* after the first record only the header and the first chunk were read */
             CHECK_MSG(st.bytes_read < size_b / 10, "read %llu of %zu bytes for the first record",
@@ -640,7 +612,7 @@ static void t_reader_memory_bounded(void)
 static void t_atomic_and_direct(void)
 {
     trace_header h = small_header(3);
-    const char *p = tpath("atom.trc"), *part = tpath("atom.trc.part");
+    const char *p = tap_path("atom.trc"), *part = tap_path("atom.trc.part");
     trace_writer *w;
     es_err err;
     if (!CHECK(trace_writer_create(p, &h, NULL, &w, &err) == 0)) return;
@@ -653,18 +625,18 @@ static void t_atomic_and_direct(void)
     CHECK(exists(p) && !exists(part));
     /* abort removes the temporary and leaves the previous trace alone */
     size_t n0, n1;
-    uint8_t *before = read_all(p, &n0);
+    uint8_t *before = tap_read_file(p, &n0);
     if (!CHECK(trace_writer_create(p, &h, NULL, &w, &err) == 0)) return;
     trace_writer_abort(w);
     CHECK(!exists(part));
-    uint8_t *after = read_all(p, &n1);
+    uint8_t *after = tap_read_file(p, &n1);
     CHECK(n0 == n1 && !memcmp(before, after, n0));
     free(before);
     free(after);
     trace_writer_abort(NULL);
     CHECK_RC(trace_writer_close(NULL, NULL, &err), 0);
     /* direct: abort leaves the complete chunks, readable in salvage mode */
-    const char *d = tpath("direct.trc");
+    const char *d = tap_path("direct.trc");
     trace_writer_options o = {1, 0, 10, 0};
     if (!CHECK(trace_writer_create(d, &h, &o, &w, &err) == 0)) return;
     for (uint64_t i = 0; i < 25; i++) {
@@ -715,13 +687,13 @@ static void t_resume(void)
     trace_writer *w;
     uint64_t maxc[5] = {300, 300, 300, 300, 500};
     /* the uninterrupted run */
-    const char *full = tpath("full.trc");
+    const char *full = tap_path("full.trc");
     trace_writer_options o = {0, 0, 30, 0};
     if (!CHECK(trace_writer_create(full, &h, &o, &w, &err) == 0)) return;
     CHECK_RC(resume_write(w, 0, 300), 0);
     CHECK_RC(trace_writer_close(w, maxc, &err), 0);
     /* a run that crashes after 237 iterations (a child process killed without cleanup) */
-    const char *p = tpath("res.trc");
+    const char *p = tap_path("res.trc");
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
@@ -732,7 +704,7 @@ static void t_resume(void)
     int status = 0;
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CHECK(!exists(p) && exists(tpath("res.trc.part")));
+    CHECK(!exists(p) && exists(tap_path("res.trc.part")));
     /* not at a chunk boundary: refused */
     CHECK_RC(trace_writer_resume(p, &h, &o, iter_of(219).iteration, &w, &err), ES_EFORMAT);
     CHECK_CONTAINS(err.msg, "does not end a chunk");
@@ -752,14 +724,14 @@ static void t_resume(void)
     CHECK_RC(resume_write(w, 200, 300), 0);
     CHECK_RC(trace_writer_close(w, maxc, &err), 0);
     size_t na, nb;
-    uint8_t *a = read_all(full, &na), *b = read_all(p, &nb);
+    uint8_t *a = tap_read_file(full, &na), *b = tap_read_file(p, &nb);
     CHECK_MSG(a && b && na == nb && !memcmp(a, b, na),
               "resumed trace is byte-identical to the uninterrupted one (%zu vs %zu bytes)", nb,
               na);
     free(a);
     free(b);
     /* resuming from nothing (TRACE_NO_COUNT) in direct mode keeps only the header */
-    const char *d = tpath("res_direct.trc");
+    const char *d = tap_path("res_direct.trc");
     trace_writer_options od = {1, 0, 30, 0};
     if (!CHECK(trace_writer_create(d, &h, &od, &w, &err) == 0)) return;
     resume_write(w, 0, 120);
@@ -787,7 +759,7 @@ typedef struct ref_trace {
 static int ref_make(ref_trace *t)
 {
     memset(t, 0, sizeof *t);
-    const char *p = tpath("ref.trc");
+    const char *p = tap_path("ref.trc");
     trace_layer L[3] = {{"a", 0, 0, 0, 0, 0, 0, 0, 0, 13, 0},
                         {"b", 0, 0, 0, 0, 0, 0, 0, 0, 200, 0},
                         {"c", 0, 0, 0, 0, 0, 0, 0, 0, 1000, 0}};
@@ -801,7 +773,7 @@ static int ref_make(ref_trace *t)
         CHECK_MSG(0, "synth: %s", err.msg);
         return -1;
     }
-    t->buf = read_all(p, &t->len);
+    t->buf = tap_read_file(p, &t->len);
     t->header_bytes = 24 + rd32(t->buf + 16);
     uint64_t off = t->header_bytes;
     for (int k = 0; k <= 10; k++) {
@@ -853,7 +825,7 @@ static void expect_damage(const char *what, const char *path, const char *want, 
 
 static void with_file(const ref_trace *t, const char *name, size_t len)
 {
-    write_all(tpath(name), t->buf, len);
+    tap_write_file(tap_path(name), t->buf, len);
 }
 
 static void t_truncation(void)
@@ -862,38 +834,38 @@ static void t_truncation(void)
     if (ref_make(&t) < 0) return;
     char want[256];
     with_file(&t, "tr_hdr1.trc", 10);
-    expect_damage("inside the header prefix", tpath("tr_hdr1.trc"), "truncated in the header", -1);
+    expect_damage("inside the header prefix", tap_path("tr_hdr1.trc"), "truncated in the header", -1);
     with_file(&t, "tr_hdr2.trc", t.header_bytes - 3);
-    expect_damage("inside the header body", tpath("tr_hdr2.trc"), "truncated in the header", -1);
+    expect_damage("inside the header body", tap_path("tr_hdr2.trc"), "truncated in the header", -1);
     with_file(&t, "tr_hdr3.trc", t.header_bytes);
-    expect_damage("right after the header", tpath("tr_hdr3.trc"),
+    expect_damage("right after the header", tap_path("tr_hdr3.trc"),
                   "truncated after the header (no chunk, no footer); no iteration is intact", 0);
     with_file(&t, "tr_c0.trc", t.chunk_off[0] + 100);
-    expect_damage("inside chunk 0", tpath("tr_c0.trc"),
+    expect_damage("inside chunk 0", tap_path("tr_c0.trc"),
                   "truncated in chunk 0 before the first iteration; no iteration is intact", 0);
     with_file(&t, "tr_c7h.trc", t.chunk_off[7] + 20);
-    expect_damage("inside chunk 7's header", tpath("tr_c7h.trc"),
+    expect_damage("inside chunk 7's header", tap_path("tr_c7h.trc"),
                   "truncated in chunk 7 after iteration 699; the first 700 iterations (0-699) are "
                   "intact",
                   700);
     with_file(&t, "tr_c7d.trc", (t.chunk_off[7] + t.chunk_off[8]) / 2);
-    expect_damage("inside chunk 7's data", tpath("tr_c7d.trc"),
+    expect_damage("inside chunk 7's data", tap_path("tr_c7d.trc"),
                   "truncated in chunk 7 after iteration 699; the first 700 iterations (0-699) are "
                   "intact",
                   700);
     with_file(&t, "tr_c4e.trc", t.chunk_off[4]);
-    expect_damage("between chunks 3 and 4", tpath("tr_c4e.trc"),
+    expect_damage("between chunks 3 and 4", tap_path("tr_c4e.trc"),
                   "truncated after chunk 3 (the footer is missing); the first "
                   "400 iterations (0-399) are intact",
                   400);
     with_file(&t, "tr_foot.trc", t.chunk_off[10]);
-    expect_damage("missing footer", tpath("tr_foot.trc"),
+    expect_damage("missing footer", tap_path("tr_foot.trc"),
                   "truncated after chunk 9 (the footer is missing); the first "
                   "1000 iterations (0-999) are intact",
                   1000);
     with_file(&t, "tr_foot2.trc", t.len - 5);
     snprintf(want, sizeof want, "truncated in the footer; the first 1000 iterations");
-    expect_damage("inside the footer", tpath("tr_foot2.trc"), want, 1000);
+    expect_damage("inside the footer", tap_path("tr_foot2.trc"), want, 1000);
     free(t.buf);
 }
 
@@ -942,7 +914,7 @@ static void rewrite_chunk(const ref_trace *t, int k, size_t (*edit)(uint8_t *, s
     wr32(nb + head + 40, (uint32_t)crc32(0L, nb + head, 40));
     memcpy(nb + head + 44, comp, clen);
     memcpy(nb + head + 44 + clen, t->buf + t->chunk_off[k + 1], tail);
-    write_all(out, nb, head + 44 + clen + tail);
+    tap_write_file(out, nb, head + 44 + clen + tail);
     free(nb);
     free(comp);
     free(raw);
@@ -959,12 +931,12 @@ static void t_corruption(void)
     ref_trace t;
     if (ref_make(&t) < 0) return;
     uint8_t *b = malloc(t.len + 64);
-    const char *p = tpath("bad.trc");
+    const char *p = tap_path("bad.trc");
 #define FRESH() memcpy(b, t.buf, t.len)
     /* a flipped byte in chunk 3's compressed data */
     FRESH();
     b[t.chunk_off[3] + 44 + 200] ^= 0x5a;
-    write_all(p, b, t.len);
+    tap_write_file(p, b, t.len);
     expect_damage("flipped data byte", p, "chunk 3 (iterations 300-399): ", 300);
     /* a CRC mismatch proper: chunk 5 recompressed from altered records, old CRC kept */
     rewrite_chunk(&t, 5, flip_last_byte, 0, p);
@@ -984,54 +956,54 @@ static void t_corruption(void)
     /* a flipped byte in chunk 6's header */
     FRESH();
     b[t.chunk_off[6] + 9] ^= 1;
-    write_all(p, b, t.len);
+    tap_write_file(p, b, t.len);
     expect_damage("flipped chunk header byte", p, "chunk 6 at offset", 600);
     expect_damage("flipped chunk header byte", p, "chunk header CRC mismatch", 600);
     /* a bad chunk magic */
     FRESH();
     b[t.chunk_off[2]] = 'X';
-    write_all(p, b, t.len);
+    tap_write_file(p, b, t.len);
     expect_damage("bad chunk magic", p, "chunk 2 at offset", 200);
     /* bad lengths with a valid header CRC */
     FRESH();
     wr32(b + t.chunk_off[8] + 32, 0x7fffffffu);
     fix_chunk_crc(b + t.chunk_off[8]);
-    write_all(p, b, t.len);
+    tap_write_file(p, b, t.len);
     expect_damage("bad lengths", p, "chunk 8 (iterations 800-899): bad lengths", 800);
     FRESH();
     wr32(b + t.chunk_off[8] + 28, 5);
     fix_chunk_crc(b + t.chunk_off[8]);
-    write_all(p, b, t.len);
+    tap_write_file(p, b, t.len);
     expect_damage("tiny compressed length", p, "chunk 8 (iterations 800-899): bad lengths", 800);
     /* a chunk out of order */
     FRESH();
     wr32(b + t.chunk_off[4] + 4, 9);
     fix_chunk_crc(b + t.chunk_off[4]);
-    write_all(p, b, t.len);
+    tap_write_file(p, b, t.len);
     expect_damage("chunk index", p,
                   "chunk 4 (iterations 400-499): its header says it is chunk 9 (out of order)",
                   400);
     /* the file header */
     FRESH();
     b[0] = 'X';
-    write_all(p, b, t.len);
+    tap_write_file(p, b, t.len);
     expect_damage("wrong magic", p, "not an ESSIM trace (bad magic)", -1);
     FRESH();
     b[8] = 2;
-    write_all(p, b, t.len);
+    tap_write_file(p, b, t.len);
     expect_damage("wrong version", p, "trace format version 2.0 is not supported", -1);
     FRESH();
     b[30] ^= 0x20;
-    write_all(p, b, t.len);
+    tap_write_file(p, b, t.len);
     expect_damage("flipped header byte", p, "header CRC mismatch", -1);
     FRESH();
     wr32(b + 16, 0xfffffff0u);
-    write_all(p, b, t.len);
+    tap_write_file(p, b, t.len);
     expect_damage("bad header length", p, "bad header length", -1);
     /* the footer */
     FRESH();
     b[t.chunk_off[10] + 12] ^= 1;
-    write_all(p, b, t.len);
+    tap_write_file(p, b, t.len);
     expect_damage("flipped footer byte", p, "footer CRC mismatch", 1000);
     {
         /* footer totals that disagree with the records (valid CRC): layer b's writes + 1 */
@@ -1046,18 +1018,18 @@ static void t_corruption(void)
         for (int i = 0; i < 8; i++)
             f[at + i] = (uint8_t)(v >> (8 * i));
         wr32(f + 8 + blen, (uint32_t)crc32(0L, f, 8 + blen));
-        write_all(p, b, t.len);
+        tap_write_file(p, b, t.len);
         expect_damage("footer totals", p, "the footer says layer b has", 1000);
     }
     /* bytes after the end */
     FRESH();
     memcpy(b + t.len, "garbage", 7);
-    write_all(p, b, t.len + 7);
+    tap_write_file(p, b, t.len + 7);
     expect_damage("trailing bytes", p, "7 bytes after the end of the trace", 1000);
     /* a directory and a missing file are I/O errors, not format errors */
     trace_reader *r;
     es_err err;
-    CHECK_RC(trace_reader_open(tpath("nonexistent.trc"), NULL, &r, &err), ES_EIO);
+    CHECK_RC(trace_reader_open(tap_path("nonexistent.trc"), NULL, &r, &err), ES_EIO);
     CHECK_CONTAINS(err.msg, "cannot open");
 #undef FRESH
     free(b);
@@ -1081,7 +1053,7 @@ static void t_entropy_size(void)
     trace_header h = small_header(1);
     h.n_layers = 20;
     h.layers = L;
-    const char *p = tpath("entropy.trc");
+    const char *p = tap_path("entropy.trc");
     trace_synth_options so = {500, 0.1, 1, 0, 0, 0, 0};
     trace_synth_result res;
     es_err err;

@@ -12,36 +12,8 @@
 #include "tap.h"
 #include "train.h"
 
-static char *tpath(const char *name)
-{
-    static char buf[8][600];
-    static int slot;
-    char *p = buf[slot++ % 8];
-    snprintf(p, 600, "%s/%s", tap_tmpdir(), name);
-    return p;
-}
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *fp = fopen(path, "w");
-    fputs(text, fp);
-    fclose(fp);
-}
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    rewind(fp);
-    char *b = malloc((size_t)n + 1);
-    size_t got = fread(b, 1, (size_t)n, fp);
-    fclose(fp);
-    b[got] = '\0';
-    if (len) *len = got;
-    return b;
-}
 
 static void test_lr_schedule(void)
 {
@@ -78,7 +50,7 @@ static void test_checkpoint_file(void)
 {
     es_err err;
     ckpt_writer *w = NULL;
-    const char *path = tpath("c.ckpt");
+    const char *path = tap_path("c.ckpt");
     float f[5] = {1, 2, 3, 4.5f, -1};
     uint64_t u[2] = {7, 1ULL << 60};
     double d[1] = {0.125};
@@ -108,24 +80,24 @@ static void test_checkpoint_file(void)
 
     /* Corruptions: one flipped byte, truncation, garbage, a missing file. */
     size_t len;
-    char *bytes = read_all(path, &len);
+    char *bytes = tap_read_file(path, &len);
     char *bad = malloc(len);
     memcpy(bad, bytes, len);
     bad[20] ^= 0x40;
-    FILE *fp = fopen(tpath("flip.ckpt"), "wb");
+    FILE *fp = fopen(tap_path("flip.ckpt"), "wb");
     fwrite(bad, 1, len, fp);
     fclose(fp);
-    CHECK(ckpt_load(tpath("flip.ckpt"), &c, &err) == ES_EFORMAT);
+    CHECK(ckpt_load(tap_path("flip.ckpt"), &c, &err) == ES_EFORMAT);
     CHECK_CONTAINS(err.msg, "CRC mismatch");
-    fp = fopen(tpath("trunc.ckpt"), "wb");
+    fp = fopen(tap_path("trunc.ckpt"), "wb");
     fwrite(bytes, 1, len - 10, fp);
     fclose(fp);
-    CHECK(ckpt_load(tpath("trunc.ckpt"), &c, &err) == ES_EFORMAT);
+    CHECK(ckpt_load(tap_path("trunc.ckpt"), &c, &err) == ES_EFORMAT);
     CHECK_CONTAINS(err.msg, "truncated");
-    write_file(tpath("junk.ckpt"), "this is not a checkpoint at all, really");
-    CHECK(ckpt_load(tpath("junk.ckpt"), &c, &err) == ES_EFORMAT);
+    tap_write_text(tap_path("junk.ckpt"), "this is not a checkpoint at all, really");
+    CHECK(ckpt_load(tap_path("junk.ckpt"), &c, &err) == ES_EFORMAT);
     CHECK_CONTAINS(err.msg, "bad magic");
-    CHECK(ckpt_load(tpath("missing.ckpt"), &c, &err) == ES_EIO);
+    CHECK(ckpt_load(tap_path("missing.ckpt"), &c, &err) == ES_EIO);
     free(bad);
     free(bytes);
     /* An aborted writer leaves nothing behind and keeps the old file. */
@@ -139,8 +111,8 @@ static void test_checkpoint_file(void)
 
 static int build_desc(const char *name, const char *text, nn_net **net, char *netname, es_err *err)
 {
-    const char *p = tpath(name);
-    write_file(p, text);
+    const char *p = tap_path(name);
+    tap_write_text(p, text);
     nn_shape in = {1, 28, 28};
     es_err_clear(err);
     return nd_build(p, in, 10, 1, net, netname, 64, err);
@@ -154,7 +126,7 @@ static void check_desc_error(const char *name, const char *text, const char *loc
     int rc = build_desc(name, text, &net, nn, &err);
     CHECK_MSG(rc == ES_ECONFIG, "%s rejected (rc %d)", name, rc);
     char want[700];
-    snprintf(want, sizeof want, "%s:%s", tpath(name), loc);
+    snprintf(want, sizeof want, "%s:%s", tap_path(name), loc);
     CHECK_MSG(!strncmp(err.msg, want, strlen(want)), "'%s' starts with '%s'", err.msg, want);
     CHECK_CONTAINS(err.msg, msg);
     nn_net_destroy(net);
@@ -211,8 +183,8 @@ static int run_training(const char *out, const uint64_t *stops, int nstops, es_e
     cfg.train.lr = 0.02;
     cfg.train.schedule = CFG_SCHED_COSINE;
     /* A small network with batch norm and a residual block, so their state is checkpointed. */
-    const char *desc = tpath("resume-net.yaml");
-    write_file(desc, "version: 1\nnetwork:\n  layers:\n"
+    const char *desc = tap_path("resume-net.yaml");
+    tap_write_text(desc, "version: 1\nnetwork:\n  layers:\n"
                      "    - conv: {out: 8, kernel: 3, stride: 2, pad: 1, bias: false}\n"
                      "    - bn\n    - relu\n    - block: {out: 16, stride: 2}\n"
                      "    - gap\n    - fc: {out: classes}\n");
@@ -237,7 +209,7 @@ static char *stats_sans_host(const char *dir)
 {
     char p[700];
     snprintf(p, sizeof p, "%s/stats.json", dir);
-    char *s = read_all(p, NULL);
+    char *s = tap_read_file(p, NULL);
     if (!s) return NULL;
     char *out = malloc(strlen(s) + 1), *o = out;
     for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
@@ -253,7 +225,7 @@ static char *stats_sans_host(const char *dir)
 static void test_resume_identical(void)
 {
     es_err err;
-    const char *a = tpath("run-a"), *b = tpath("run-b");
+    const char *a = tap_path("run-a"), *b = tap_path("run-b");
     int rc = run_training(a, NULL, 0, &err);
     if (!CHECK_MSG(rc == ES_OK, "uninterrupted run: %s", err.msg)) return;
     /* 10 iterations per epoch: stop mid-epoch, at an epoch end, and mid-epoch again. */
@@ -264,7 +236,7 @@ static void test_resume_identical(void)
     char pa[700], pb[700];
     snprintf(pa, sizeof pa, "%s/weights.npz", a);
     snprintf(pb, sizeof pb, "%s/weights.npz", b);
-    char *wa = read_all(pa, &la), *wb = read_all(pb, &lb);
+    char *wa = tap_read_file(pa, &la), *wb = tap_read_file(pb, &lb);
     CHECK(wa && wb && la == lb && !memcmp(wa, wb, la));
     free(wa);
     free(wb);
@@ -274,7 +246,7 @@ static void test_resume_identical(void)
     free(sa);
     free(sb);
     /* The same seed twice gives the same stats; a different seed different weights. */
-    const char *c = tpath("run-c");
+    const char *c = tap_path("run-c");
     CHECK(run_training(c, NULL, 0, &err) == ES_OK);
     char *sc = stats_sans_host(c);
     sa = stats_sans_host(a);
@@ -293,7 +265,7 @@ static void test_resume_errors(void)
     cfg.train.synthetic_test = 16;
     cfg.train.epochs = 1;
     cfg.train.batch = 16;
-    tr_options o = {tpath("run-e"), NULL, 1, CFG_PROGRESS_NEVER, NULL, 0, "test", NULL};
+    tr_options o = {tap_path("run-e"), NULL, 1, CFG_PROGRESS_NEVER, NULL, 0, "test", NULL};
     tr_result res;
     CHECK(tr_run(&cfg, &o, &res, &err) == ES_EIO); /* nothing to resume */
     CHECK_CONTAINS(err.msg, "checkpoint.ckpt: cannot open checkpoint");
