@@ -171,13 +171,15 @@ static void test_network_description(void)
 }
 
 /* Train the synthetic task with the given stop points; returns the output directory. */
-static int run_training(const char *out, const uint64_t *stops, int nstops, es_err *err)
+static int run_training(const char *out, const uint64_t *stops, int nstops, int64_t limit,
+                        es_err *err)
 {
     essim_config cfg;
     cfg_defaults(&cfg, err);
     cfg.train.dataset = CFG_DS_SYNTHETIC;
     cfg.train.synthetic_train = 320;
     cfg.train.synthetic_test = 100;
+    cfg.train.train_limit = limit;
     cfg.train.epochs = 3;
     cfg.train.batch = 32;
     cfg.train.lr = 0.02;
@@ -226,11 +228,11 @@ static void test_resume_identical(void)
 {
     es_err err;
     const char *a = tap_path("run-a"), *b = tap_path("run-b");
-    int rc = run_training(a, NULL, 0, &err);
+    int rc = run_training(a, NULL, 0, 0, &err);
     if (!CHECK_MSG(rc == ES_OK, "uninterrupted run: %s", err.msg)) return;
     /* 10 iterations per epoch: stop mid-epoch, at an epoch end, and mid-epoch again. */
     uint64_t stops[3] = {3, 10, 17};
-    rc = run_training(b, stops, 3, &err);
+    rc = run_training(b, stops, 3, 0, &err);
     if (!CHECK_MSG(rc == ES_OK, "interrupted run: %s", err.msg)) return;
     size_t la, lb;
     char pa[700], pb[700];
@@ -247,12 +249,22 @@ static void test_resume_identical(void)
     free(sb);
     /* The same seed twice gives the same stats; a different seed different weights. */
     const char *c = tap_path("run-c");
-    CHECK(run_training(c, NULL, 0, &err) == ES_OK);
+    CHECK(run_training(c, NULL, 0, 0, &err) == ES_OK);
     char *sc = stats_sans_host(c);
     sa = stats_sans_host(a);
     CHECK(sc && sa && !strcmp(sa, sc));
     free(sa);
     free(sc);
+    /* With train.train_limit (200 of 320 images: 7 iterations per epoch), resumed mid-epoch. */
+    const char *d = tap_path("run-d"), *e = tap_path("run-e2");
+    uint64_t stops2[2] = {4, 12};
+    CHECK(run_training(d, NULL, 0, 200, &err) == ES_OK);
+    CHECK(run_training(e, stops2, 2, 200, &err) == ES_OK);
+    char *sd = stats_sans_host(d), *se = stats_sans_host(e);
+    CHECK(sd && se && !strcmp(sd, se));
+    CHECK_CONTAINS(sd, "\"iterations\": 21");
+    free(sd);
+    free(se);
 }
 
 static void test_resume_errors(void)

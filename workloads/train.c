@@ -48,7 +48,8 @@ typedef struct trainer {
     uint64_t iters_per_epoch, total_iters;
     float *x;
     int32_t *labels;
-    uint32_t *perm;
+    uint32_t *perm;     /* this epoch's training order */
+    uint32_t *eval_idx; /* one evaluation batch's test indices */
     /* progress of the run, all saved in checkpoints */
     uint64_t next_iter;   /* the next iteration to run (global, 0-based) */
     double ep_loss_sum;   /* sum over samples of the loss, this epoch so far */
@@ -258,8 +259,8 @@ static int evaluate(trainer *t, double *loss_out, double *acc_out, es_err *err)
     uint64_t correct = 0;
     for (size_t start = 0; start < t->ntest; start += (size_t)t->batch) {
         size_t n = ES_MIN((size_t)t->batch, t->ntest - start);
-        for (size_t i = 0; i < n; i++) t->perm[i] = (uint32_t)(start + i);
-        ES_TRY(ds_batch_fill(t->test, t->perm, n, NULL, NULL, t->x, t->labels, err));
+        for (size_t i = 0; i < n; i++) t->eval_idx[i] = (uint32_t)(start + i);
+        ES_TRY(ds_batch_fill(t->test, t->eval_idx, n, NULL, NULL, t->x, t->labels, err));
         double loss = 0;
         ES_TRY(nn_net_forward(t->net, t->x, (int)n, t->labels, 0, &loss, err));
         loss_sum += loss * (double)n;
@@ -376,6 +377,7 @@ static void trainer_free(trainer *t)
     free(t->x);
     free(t->labels);
     free(t->perm);
+    free(t->eval_idx);
     free(t->epoch_rows);
 }
 
@@ -418,9 +420,10 @@ static int setup(trainer *t, es_err *err)
     t->total_iters = t->iters_per_epoch * (uint64_t)cfg->train.epochs;
     t->x = malloc((size_t)t->batch * t->sample * sizeof *t->x);
     t->labels = malloc((size_t)t->batch * sizeof *t->labels);
-    t->perm = malloc(ES_MAX(t->train->n, (size_t)t->batch) * sizeof *t->perm);
+    t->perm = malloc(t->train->n * sizeof *t->perm);
+    t->eval_idx = malloc((size_t)t->batch * sizeof *t->eval_idx);
     t->epoch_rows = calloc((size_t)cfg->train.epochs * EC_COUNT, sizeof *t->epoch_rows);
-    if (!t->x || !t->labels || !t->perm || !t->epoch_rows)
+    if (!t->x || !t->labels || !t->perm || !t->eval_idx || !t->epoch_rows)
         return es_fail(err, ES_ENOMEM, "out of memory");
     ES_TRY(nn_net_reserve(t->net, t->batch, err));
     return ES_OK;
@@ -521,6 +524,7 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
                         "thread count\n",
                 (long long)cfg->threads);
 
+    int order_ready = 0; /* the epoch order is computed at each epoch start and after a resume */
     while (rc == ES_OK && t.next_iter < t.total_iters) {
         uint64_t it = t.next_iter;
         uint64_t epoch = it / t.iters_per_epoch, b = it % t.iters_per_epoch;
@@ -529,12 +533,15 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
             t.ep_correct = t.ep_seen = 0;
         }
         /* The epoch's order is a pure function of (seed, epoch): recomputed after a resume. */
-        if (b == 0 || it == t.next_iter) ds_epoch_order((uint64_t)cfg->seed, epoch, t.perm, t.train->n);
-        if (t.ntrain < t.train->n && b == 0) {
-            /* With a limit, train on the first ntrain images, shuffled. */
-            size_t k = 0;
-            for (size_t i = 0; i < t.train->n && k < t.ntrain; i++)
-                if (t.perm[i] < t.ntrain) t.perm[k++] = t.perm[i];
+        if (b == 0 || !order_ready) {
+            ds_epoch_order((uint64_t)cfg->seed, epoch, t.perm, t.train->n);
+            order_ready = 1;
+            if (t.ntrain < t.train->n) {
+                /* With a limit, train on the first ntrain images, shuffled. */
+                size_t k = 0;
+                for (size_t i = 0; i < t.train->n && k < t.ntrain; i++)
+                    if (t.perm[i] < t.ntrain) t.perm[k++] = t.perm[i];
+            }
         }
         size_t start = (size_t)b * (size_t)t.batch;
         size_t n = ES_MIN((size_t)t.batch, t.ntrain - start);
