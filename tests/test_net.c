@@ -401,6 +401,37 @@ static void t_fd_net_residual(void)
     free(x);
 }
 
+static void t_fd_net_blocked(void)
+{
+    /* 16 and 32 channels: with oneDNN the activations after the first convolution stay in the
+     * 16-channel blocked layout, batch norm + ReLU and add + ReLU run fused; the gradients of
+     * that path against central differences, in training and inference mode. */
+    nn_net *net;
+    es_err e;
+    nn_net_create((nn_shape){2, 6, 6}, &net, NULL);
+    CHECK(nn_add_conv(net, "conv", 16, 3, 1, 1, 0, &e) > 0);
+    CHECK(nn_add_bn(net, "bn", &e) > 0);
+    CHECK(nn_add_relu(net, NULL, &e) > 0);
+    CHECK(nn_add_basic_block(net, "a", 16, 1, NN_SHORTCUT_A, &e) > 0);
+    CHECK(nn_add_basic_block(net, "b", 32, 2, NN_SHORTCUT_A, &e) > 0);
+    CHECK(nn_add_gap(net, NULL, &e) > 0);
+    CHECK(nn_add_fc(net, "fc", 3, 1, &e) > 0);
+    if (!CHECK_INT(nn_net_finalize(net, &e), ES_OK)) return;
+    nn_net_init_params(net, 21);
+    rng_stream r;
+    rng_init(&r, 22, "test.net.fd");
+    const int n = 4;
+    float *x = malloc((size_t)n * 2 * 36 * sizeof *x);
+    fill(&r, x, (size_t)n * 2 * 36, -1, 1);
+    const int32_t labels[4] = {2, 0, 1, 1};
+    net_ctx c = {net, x, labels, n, 1};
+    check_net_grads(&c, "16/32-channel residual net (training)");
+    c.training = 0;
+    check_net_grads(&c, "16/32-channel residual net (inference)");
+    nn_net_destroy(net);
+    free(x);
+}
+
 static void t_fd_net_cnn(void)
 {
     /* conv (stride 2, pad 1, no bias) - relu - maxpool - conv - avgpool (pad) - flatten - fc -
@@ -669,6 +700,7 @@ int main(int argc, char **argv)
         {"init", t_init},
         {"fd_net_residual", t_fd_net_residual},
         {"fd_net_cnn", t_fd_net_cnn},
+        {"fd_net_blocked", t_fd_net_blocked},
         {"runtime", t_runtime},
         {"sgd", t_sgd},
         {"sgd_split_equals_step", t_sgd_split_equals_step},
