@@ -18,6 +18,10 @@ typedef struct cli_command {
 /* Load FILE (or only defaults when file is NULL), apply the --set overrides, bind. */
 int cli_load_config(const char *file, char *const *sets, int nsets, essim_config *cfg,
                     es_err *err);
+/* The same, keeping the document (for errors that point at a key's file:line:col later);
+ * *doc_out is set only on success and is the caller's to cfg_doc_destroy. */
+int cli_load_config_doc(const char *file, char *const *sets, int nsets, essim_config *cfg,
+                        cfg_doc **doc_out, es_err *err);
 /* Print "essim: <message>" to stderr and return the exit code for the error's status
  * (2 for configuration and usage errors, 1 otherwise). */
 int cli_report(const es_err *err);

@@ -287,14 +287,24 @@ int cmd_config(int argc, char **argv)
     essim_config cfg;
     es_err err;
     es_err_clear(&err);
-    if (cli_load_config(file, sets, nsets, &cfg, &err) < 0) {
+    cfg_doc *doc = NULL;
+    if (cli_load_config_doc(file, sets, nsets, &cfg, &doc, &err) < 0) {
         free(sets);
         return cli_report(&err);
     }
     if (is_check) {
-        char hash[17];
-        cfg_hash(&cfg, hash);
-        printf("%s: ok (config hash %s)\n", file, hash);
+        /* Beyond the schema: a chip that cannot be built (zero ADCs, columns per ADC that do
+         * not divide the columns, a zero write budget...) is reported at its key. */
+        chip_model *m = malloc(sizeof *m);
+        int crc = m ? chip_from_config(m, &cfg, doc, &err) : es_fail(&err, ES_ENOMEM, "out of memory");
+        free(m);
+        if (crc < 0) {
+            rc = cli_report(&err);
+        } else {
+            char hash[17];
+            cfg_hash(&cfg, hash);
+            printf("%s: ok (config hash %s)\n", file, hash);
+        }
     } else if (output) {
         es_atomic_file af;
         if (es_atomic_open(&af, output, &err) < 0 || cfg_dump(&cfg, af.fp) < 0 ||
@@ -305,6 +315,7 @@ int cmd_config(int argc, char **argv)
     } else if (cfg_dump(&cfg, stdout) < 0) {
         rc = CLI_EXIT_FAIL;
     }
+    cfg_doc_destroy(doc);
     cfg_free(&cfg);
     free(sets);
     return rc;

@@ -46,15 +46,24 @@ int cli_report(const es_err *err)
     return cli_exit_code(err->code ? err->code : ES_EIO);
 }
 
-int cli_load_config(const char *file, char *const *sets, int nsets, essim_config *cfg,
-                    es_err *err)
+int cli_load_config_doc(const char *file, char *const *sets, int nsets, essim_config *cfg,
+                        cfg_doc **doc_out, es_err *err)
 {
     cfg_doc *doc = NULL;
     int rc = file ? cfg_doc_load(file, &doc, err) : cfg_doc_create_empty(&doc, err);
     for (int i = 0; rc == ES_OK && i < nsets; i++) rc = cfg_doc_set(doc, sets[i], err);
     if (rc == ES_OK) rc = cfg_bind(doc, cfg, err);
-    cfg_doc_destroy(doc);
+    if (rc == ES_OK && doc_out)
+        *doc_out = doc;
+    else
+        cfg_doc_destroy(doc);
     return rc;
+}
+
+int cli_load_config(const char *file, char *const *sets, int nsets, essim_config *cfg,
+                    es_err *err)
+{
+    return cli_load_config_doc(file, sets, nsets, cfg, NULL, err);
 }
 
 int main(int argc, char **argv)

@@ -40,6 +40,9 @@ ok "dump is a fixed point" cmp "$TMP/out" "$TMP/dump.yaml"
 run_essim config check "$TMP/dump.yaml"; expect_rc "check ok" 0
 expect_grep "check prints ok" "$TMP/out" ": ok (config hash "
 run_essim config check; expect_rc "check without file" 2
+printf 'version: 1\narch:\n  adc:\n    cols_per_adc: 100\n' >"$TMP/badchip.yaml"
+run_essim config check "$TMP/badchip.yaml"; expect_rc "check rejects an impossible chip" 2
+expect_grep "impossible chip named at its key" "$TMP/err" "badchip.yaml:4:19: error: arch.adc.cols_per_adc = 100 does not divide arch.xbar.cols = 128"
 run_essim config show --set arch.xbar.rows=0; expect_rc "--set out of range" 2
 expect_grep "--set error names the override" "$TMP/err" "--set arch.xbar.rows=0: error: arch.xbar.rows = 0 is out of range [1, 8192]"
 
