@@ -14,6 +14,7 @@ for dir in "$@"; do
             log=${trs%.trs}.log
             echo "FAILED: $log"
             grep -E '^(not ok|Bail out)' "$log" | head -20
+            grep -vE '^(ok|not ok|#|1\.\.)' "$log" | tail -15 | sed 's/^/    /' # e.g. a sanitizer report
         fi
     done < <(find "$dir" -name '*.trs' | sort)
 done

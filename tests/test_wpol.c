@@ -203,10 +203,11 @@ static void test_budget_and_schedule(void)
     CHECK_NEAR(wpol_density(&cfg, "conv1", &it, 0), 0.2, 1e-15);
     char *key = strdup("conv1");
     double v = 0.3;
+    cfg_real_map saved = cfg.policy.layers; /* the default (empty) map, restored below */
     cfg.policy.layers = (cfg_real_map){1, &key, &v};
     CHECK_NEAR(wpol_density(&cfg, "conv1", &it, 1), 0.075, 1e-15);
     CHECK_NEAR(wpol_density(&cfg, "fc1", &it, 1), 0.05, 1e-15);
-    cfg.policy.layers = (cfg_real_map){0, NULL, NULL};
+    cfg.policy.layers = saved;
     free(key);
     cfg_free(&cfg);
 }
