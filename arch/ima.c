@@ -15,7 +15,7 @@ void ima_config_from(const essim_config *cfg, const cfg_doc *doc, ima_config *c)
     dac_config_from(cfg, doc, &c->dac);
     sh_config_from(cfg, doc, &c->sh);
     adc_config_from(cfg, doc, &c->adc);
-    sa_config_ima(cfg, doc, &c->sa);
+    dunit_config_from(cfg, doc, &cfg->arch.ima.sa, "arch.ima.sa", &c->sa);
     reg_config_ima_in(cfg, doc, &c->in_reg);
     reg_config_ima_out(cfg, doc, &c->out_reg);
     c->doc = doc;
@@ -55,9 +55,9 @@ int ima_init(ima_model *m, const ima_config *c, const wdrv_model *wd, es_err *er
     double reads_per_s = 1e12 / (double)m->read_cycle_ps * (double)m->xbars;
     m->in_reg_bytes_per_read = 2.0 * (double)rows / 8.0;
     m->out_reg_bytes_per_read = (double)cols * 2.0 * (double)m->out_bytes;
-    sa_config sac = c->sa;
+    dunit_config sac = c->sa;
     sac.rate_hz = reads_per_s * (double)cols / (double)(sac.count > 0 ? sac.count : 1);
-    ES_TRY(sa_init(&m->sa, &sac, err));
+    ES_TRY(dunit_init(&m->sa, &sac, err));
     reg_config irc = c->in_reg, orc = c->out_reg;
     irc.bandwidth_bps = reads_per_s * m->in_reg_bytes_per_read;
     orc.bandwidth_bps = reads_per_s * m->out_reg_bytes_per_read;

@@ -37,7 +37,7 @@
 #include "cell.h"
 #include "dac.h"
 #include "reg.h"
-#include "sa.h"
+#include "dunit.h"
 #include "sh.h"
 #include "wdrv.h"
 #include "xbar.h"
@@ -52,7 +52,7 @@ typedef struct ima_config {
     dac_config dac;
     sh_config sh;
     adc_config adc;
-    sa_config sa;               /* rate_hz derived by ima_init */
+    dunit_config sa;               /* rate_hz derived by ima_init */
     reg_config in_reg, out_reg; /* bandwidth_bps derived by ima_init */
     const cfg_doc *doc;
 } ima_config;
@@ -75,7 +75,7 @@ typedef struct ima_model {
     dac_model dac;
     sh_model sh;
     adc_model adc;
-    sa_model sa;
+    dunit_model sa;
     reg_model in_reg, out_reg;
     map_geometry geo;
     uint64_t xbars, dacs, shs, adcs, sas;

@@ -11,10 +11,10 @@ void tile_config_from(const essim_config *cfg, const cfg_doc *doc, tile_config *
     ima_config_from(cfg, doc, &c->ima);
     edram_config_from(cfg, doc, &c->edram);
     bus_config_from(cfg, doc, &c->bus);
-    sa_config_tile(cfg, doc, &c->sa);
+    dunit_config_from(cfg, doc, &cfg->arch.tile.sa, "arch.tile.sa", &c->sa);
     reg_config_tile_out(cfg, doc, &c->out_reg);
-    act_config_from(cfg, doc, &c->act);
-    pool_config_from(cfg, doc, &c->pool);
+    dunit_config_from(cfg, doc, &cfg->arch.tile.sigmoid, "arch.tile.sigmoid", &c->act);
+    dunit_config_from(cfg, doc, &cfg->arch.tile.maxpool, "arch.tile.maxpool", &c->pool);
     gu_config_from(cfg, doc, &c->gu);
     wdrv_config_from(cfg, doc, &c->wdrv);
     c->doc = doc;
@@ -49,18 +49,18 @@ int tile_init(tile_model *m, const tile_config *c, es_err *err)
     bus_config bc = c->bus;
     bc.traffic_bps = m->traffic_bps;
     ES_TRY(bus_init(&m->bus, &bc, err));
-    sa_config sc = c->sa;
+    dunit_config sc = c->sa;
     sc.rate_hz = m->outputs_per_s / (double)(sc.count > 0 ? sc.count : 1);
-    ES_TRY(sa_init(&m->sa, &sc, err));
+    ES_TRY(dunit_init(&m->sa, &sc, err));
     reg_config oc = c->out_reg;
     oc.bandwidth_bps = 2.0 * (double)im->out_bytes * m->outputs_per_s;
     ES_TRY(reg_init(&m->out_reg, &oc, err));
-    act_config ac = c->act;
+    dunit_config ac = c->act;
     ac.rate_hz = m->outputs_per_s / (double)(ac.count > 0 ? ac.count : 1);
-    ES_TRY(act_init(&m->act, &ac, err));
-    pool_config pc = c->pool;
+    ES_TRY(dunit_init(&m->act, &ac, err));
+    dunit_config pc = c->pool;
     pc.rate_hz = m->outputs_per_s / (double)(pc.count > 0 ? pc.count : 1);
-    ES_TRY(pool_init(&m->pool, &pc, err));
+    ES_TRY(dunit_init(&m->pool, &pc, err));
     if (c->training) ES_TRY(gu_init(&m->gu, &c->gu, err));
 
     arch_part *p = m->part;

@@ -16,15 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "act.h"
 #include "arch_util.h"
 #include "bus.h"
 #include "edram.h"
 #include "gu.h"
 #include "ima.h"
-#include "pool.h"
 #include "reg.h"
-#include "sa.h"
+#include "dunit.h"
 #include "wdrv.h"
 
 typedef struct tile_config {
@@ -33,10 +31,10 @@ typedef struct tile_config {
     ima_config ima;
     edram_config edram;
     bus_config bus;
-    sa_config sa;
+    dunit_config sa;
     reg_config out_reg;
-    act_config act;
-    pool_config pool;
+    dunit_config act;
+    dunit_config pool;
     gu_config gu;
     wdrv_config wdrv;
     const cfg_doc *doc;
@@ -60,10 +58,10 @@ typedef struct tile_model {
     ima_model ima; /* one IMA (all of a tile's IMAs are alike) */
     edram_model edram;
     bus_model bus;
-    sa_model sa;
+    dunit_model sa;
     reg_model out_reg;
-    act_model act;
-    pool_model pool;
+    dunit_model act;
+    dunit_model pool;
     gu_model gu;     /* only when training */
     wdrv_model wdrv; /* always derived (the crossbar write figures need it); counted only
                         when training */

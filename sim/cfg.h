@@ -140,6 +140,13 @@ enum { CFG_ADC_SAR, CFG_ADC_FLASH };
 enum { CFG_CELL_RRAM_NEUROSIM, CFG_CELL_RRAM_PUMA };
 enum { CFG_DS_FASHION_MNIST, CFG_DS_MNIST, CFG_DS_CIFAR10, CFG_DS_CIFAR100, CFG_DS_SYNTHETIC };
 
+/* A simple digital unit of the hardware (shift-and-add, activation, max-pool): how many,
+ * and power, leakage and area per unit. */
+typedef struct cfg_unit {
+    int64_t count;
+    double power_w, leakage_w, area_mm2;
+} cfg_unit;
+
 typedef struct essim_config {
     int64_t version;
     int64_t seed;
@@ -252,10 +259,7 @@ typedef struct essim_config {
         } wdrv;
         struct {
             int64_t imas;
-            struct {
-                int64_t count;
-                double power_w, leakage_w, area_mm2;
-            } sa, sigmoid, maxpool;
+            cfg_unit sa, sigmoid, maxpool;
             struct {
                 double size;
                 double power_w, leakage_w, area_mm2;
@@ -263,10 +267,7 @@ typedef struct essim_config {
         } tile;
         struct {
             int64_t xbars;
-            struct {
-                int64_t count;
-                double power_w, leakage_w, area_mm2;
-            } sa;
+            cfg_unit sa;
             struct {
                 double size;
                 double power_w, leakage_w, area_mm2;

@@ -1,34 +1,23 @@
-/* sa.c - shift-and-add unit costs. */
+/* dunit.c - simple digital units (shift-and-add, activation, max-pool); see dunit.h. */
 #include <stdio.h>
 #include <string.h>
 
-#include "sa.h"
+#include "dunit.h"
 
-void sa_config_ima(const essim_config *cfg, const cfg_doc *doc, sa_config *c)
+void dunit_config_from(const essim_config *cfg, const cfg_doc *doc, const cfg_unit *u,
+                       const char *key, dunit_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->key = "arch.ima.sa";
-    c->count = cfg->arch.ima.sa.count;
-    c->power_w = cfg->arch.ima.sa.power_w;
-    c->leak_w = cfg->arch.ima.sa.leakage_w;
-    c->area_mm2 = cfg->arch.ima.sa.area_mm2;
+    c->key = key;
+    c->count = u->count;
+    c->power_w = u->power_w;
+    c->leak_w = u->leakage_w;
+    c->area_mm2 = u->area_mm2;
     c->clock_hz = cfg->arch.chip.clock_hz;
     c->doc = doc;
 }
 
-void sa_config_tile(const essim_config *cfg, const cfg_doc *doc, sa_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->key = "arch.tile.sa";
-    c->count = cfg->arch.tile.sa.count;
-    c->power_w = cfg->arch.tile.sa.power_w;
-    c->leak_w = cfg->arch.tile.sa.leakage_w;
-    c->area_mm2 = cfg->arch.tile.sa.area_mm2;
-    c->clock_hz = cfg->arch.chip.clock_hz;
-    c->doc = doc;
-}
-
-int sa_init(sa_model *m, const sa_config *c, es_err *err)
+int dunit_init(dunit_model *m, const dunit_config *c, es_err *err)
 {
     memset(m, 0, sizeof *m);
     m->cfg = *c;
