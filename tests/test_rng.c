@@ -46,16 +46,14 @@ static void test_named_streams(void)
 
 static void test_known_value(void)
 {
-    /* Pin the generator: a change of algorithm would silently change every result. */
+    /* Pin the stream derivation (name hash, seed mixing, generator): a change would silently
+     * change every result of every run, so this golden value changes only in a deliberate
+     * commit that says why. */
     rng_stream r;
     rng_init(&r, 12345, "golden");
     uint64_t v = 0;
     for (int i = 0; i < 1000; i++) v ^= rng_u64(&r) + (uint64_t)i;
-    rng_stream r2;
-    rng_init(&r2, 12345, "golden");
-    uint64_t w = 0;
-    for (int i = 0; i < 1000; i++) w ^= rng_u64(&r2) + (uint64_t)i;
-    CHECK_UINT(v, w);
+    CHECK_UINT(v, 8389976741913704066ULL);
     /* xoshiro256** reference: state {1,2,3,4} gives 11520 first (published test vector). */
     rng_stream s = {{1, 2, 3, 4}, 0, 0};
     uint64_t o1 = rng_u64(&s), o2 = rng_u64(&s), o3 = rng_u64(&s);
