@@ -138,6 +138,8 @@ enum { CFG_PSCHED_NONE, CFG_PSCHED_STEP };
 enum { CFG_NOC_CMESH };
 enum { CFG_ADC_SAR, CFG_ADC_FLASH };
 enum { CFG_CELL_RRAM_NEUROSIM, CFG_CELL_RRAM_PUMA };
+enum { CFG_DETAIL_FAST, CFG_DETAIL_FULL };
+enum { CFG_WEAR_SUDDEN, CFG_WEAR_GRADUAL };
 enum { CFG_DS_FASHION_MNIST, CFG_DS_MNIST, CFG_DS_CIFAR10, CFG_DS_CIFAR100, CFG_DS_SYNTHETIC };
 
 /* A simple digital unit of the hardware (shift-and-add, activation, max-pool): how many,
@@ -155,6 +157,10 @@ typedef struct essim_config {
         double max_time_ps;
         int64_t max_events;
         int progress;
+        int detail;                  /* CFG_DETAIL_* */
+        int64_t chunk;               /* input vectors per compute event (detail fast) */
+        int overlap_writes;          /* a layer's writes may overlap other layers' compute */
+        int64_t timeline_iterations; /* iterations recorded by --timeline */
     } sim;
     struct {
         char *network;     /* preset name or network description file */
@@ -319,6 +325,10 @@ typedef struct essim_config {
                 double cell_write_pj;
             } puma;
         } cell;
+        struct {
+            int model;         /* CFG_WEAR_* */
+            double stuck_high; /* fraction of failed cells stuck at the highest conductance */
+        } wear;
     } arch;
 } essim_config;
 

@@ -28,6 +28,19 @@ static const cfg_key schema[] = {
      "stop after this many events (0: no limit)"},
     {"sim.progress", CFG_T_ENUM, 0, OFF(sim.progress), NOLIM, "auto", "auto|always|never",
      "progress on stderr: auto shows it only on a terminal"},
+    {"sim.detail", CFG_T_ENUM, 0, OFF(sim.detail), NOLIM, "fast", "fast|full",
+     "hardware execution: fast simulates the compute phases once (they are identical in every "
+     "iteration) in events of sim.chunk input vectors, then only the update phase per "
+     "iteration; full simulates every iteration whole with one event per input vector "
+     "(for checking the shortcut on small cases)"},
+    {"sim.chunk", CFG_T_INT, 0, OFF(sim.chunk), RANGE(1, 1048576), "32", NULL,
+     "input vectors per compute event with sim.detail fast (1 is the full detail)"},
+    {"sim.overlap_writes", CFG_T_BOOL, 0, OFF(sim.overlap_writes), NOLIM, "true", NULL,
+     "a layer's crossbar writes may start as soon as its gradient and backward reads are done, "
+     "overlapping other layers' compute; false: all writes wait for the end of the compute "
+     "phases"},
+    {"sim.timeline_iterations", CFG_T_INT, 0, OFF(sim.timeline_iterations), RANGE(1, 1000000),
+     "1", NULL, "iterations recorded in the --timeline file (compute and writes)"},
 
     {"train.network", CFG_T_STRING, 0, OFF(train.network), NOLIM, "lenet5", NULL,
      "network: a preset (lenet5, resnet20, resnet32, resnet56, vgg8, mlp) or a network "
@@ -399,6 +412,12 @@ static const cfg_key schema[] = {
      MIN(0), "1.28936767578125pJ", NULL,
      "rram-puma: energy to write one cell with its periphery (puma: 676uJ / 32 per 128 x 128 "
      "crossbar)"},
+
+    {"arch.wear.model", CFG_T_ENUM, 0, OFF(arch.wear.model), NOLIM, "sudden", "sudden|gradual",
+     "what a cell does past its endurance: sudden (stuck at one conductance) or gradual "
+     "(Lammie et al. 2021: its conductance window narrows with further cycles)"},
+    {"arch.wear.stuck_high", CFG_T_REAL, 0, OFF(arch.wear.stuck_high), RANGE(0, 1), "0.5", NULL,
+     "fraction of failed cells stuck at the highest conductance (the rest at the lowest)"},
 };
 
 const cfg_key *cfg_schema(size_t *count)
