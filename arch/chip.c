@@ -10,6 +10,7 @@ void chip_config_from(const essim_config *cfg, const cfg_doc *doc, chip_config *
     c->name = cfg->arch.name ? cfg->arch.name : "";
     c->tiles = cfg->arch.chip.tiles;
     c->training = cfg->arch.training;
+    c->power_gating = cfg->arch.chip.power_gating;
     tile_config_from(cfg, doc, &c->tile);
     noc_config_from(cfg, doc, &c->noc);
     offchip_config_from(cfg, doc, &c->offchip);

@@ -31,6 +31,7 @@ typedef struct chip_config {
     const char *name; /* borrowed */
     int64_t tiles;
     int training;
+    int power_gating; /* the execution counts idle tiles' leakage only when 0 */
     tile_config tile;
     noc_config noc;
     offchip_config offchip;

@@ -342,7 +342,19 @@ static stat_entry *scalar(stat_registry *r, const char *name, const char *unit, 
 
 static double ratio(double a, double b) { return b > 0 ? a / b : NAN; }
 
+static int ws_stats_impl(const ws_sched *ws, stat_registry *r, int lifetime, es_err *err);
+
 int ws_stats(const ws_sched *ws, stat_registry *r, es_err *err)
+{
+    return ws_stats_impl(ws, r, 1, err);
+}
+
+int ws_stats_writes(const ws_sched *ws, stat_registry *r, es_err *err)
+{
+    return ws_stats_impl(ws, r, 0, err);
+}
+
+static int ws_stats_impl(const ws_sched *ws, stat_registry *r, int lifetime, es_err *err)
 {
     int rc = ES_OK;
     ws_summary all;
@@ -377,17 +389,19 @@ int ws_stats(const ws_sched *ws, stat_registry *r, es_err *err)
     scalar(r, "writes.fraction_mean", "", "mean fraction of mapped weights written per iteration",
            T > 0 ? frac_mean / T : 0.0, &rc, err);
     double E = ws->cfg->arch.cell.endurance_mean;
-    scalar(r, "lifetime.endurance_mean", "writes", "cell endurance used for the lifetime figures",
-           E, &rc, err);
-    scalar(r, "lifetime.runs_to_first_failure", "runs",
-           "complete training runs before the most-written cell reaches the endurance (E / max)",
-           ratio(E, (double)all.max), &rc, err);
-    scalar(r, "lifetime.runs_to_1pct_failed", "runs",
-           "training runs before 1% of the cells reach the endurance (E / p99)", ratio(E, all.p99),
-           &rc, err);
-    scalar(r, "lifetime.runs_to_10pct_failed", "runs",
-           "training runs before 10% of the cells reach the endurance (E / p90)", ratio(E, all.p90),
-           &rc, err);
+    if (lifetime) {
+        scalar(r, "lifetime.endurance_mean", "writes", "cell endurance used for the lifetime figures",
+               E, &rc, err);
+        scalar(r, "lifetime.runs_to_first_failure", "runs",
+               "complete training runs before the most-written cell reaches the endurance (E / max)",
+               ratio(E, (double)all.max), &rc, err);
+        scalar(r, "lifetime.runs_to_1pct_failed", "runs",
+               "training runs before 1% of the cells reach the endurance (E / p99)", ratio(E, all.p99),
+               &rc, err);
+        scalar(r, "lifetime.runs_to_10pct_failed", "runs",
+               "training runs before 10% of the cells reach the endurance (E / p90)", ratio(E, all.p90),
+               &rc, err);
+    }
     if (rc < 0) return rc;
 
     /* Per layer: vectors with the layer names as elements. */

@@ -76,5 +76,7 @@ void ws_summarise(const ws_sched *ws, size_t l, ws_summary *s);
  * first failure = E / max count, to 1% and 10% of cells = E / p99, E / p90, for the mean
  * endurance E = arch.cell.endurance_mean) in r. */
 int ws_stats(const ws_sched *ws, stat_registry *r, es_err *err);
+/* The same without lifetime.* (when the wear model of wear.h reports it per cell). */
+int ws_stats_writes(const ws_sched *ws, stat_registry *r, es_err *err);
 
 #endif

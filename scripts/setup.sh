@@ -29,9 +29,11 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-# Build tools and libraries; the dataset; numpy checks the .npy/.npz files ESSIM writes.
+# Build tools and libraries; the dataset; numpy checks the .npy/.npz files ESSIM writes;
+# Open MPI lets `essim sweep` spread points over machines.
 packages="build-essential autoconf automake libtool pkg-config libyaml-dev zlib1g-dev
-libopenblas-dev libdnnl-dev dataset-fashion-mnist python3 python3-numpy gnuplot-nox"
+libopenblas-dev libdnnl-dev dataset-fashion-mnist python3 python3-numpy gnuplot-nox
+openmpi-bin libopenmpi-dev"
 [ -n "$bench" ] && packages="$packages python3-torch hyperfine"
 
 missing=

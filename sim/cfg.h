@@ -208,6 +208,7 @@ typedef struct essim_config {
             int64_t tiles;
             double xbar_cycle_ps;
             double clock_hz; /* digital logic: shift-add, registers, buffers, NoC, gradient unit */
+            int power_gating; /* tiles holding no weights draw no leakage */
         } chip;
         struct {
             int impl; /* CFG_NOC_* */
@@ -328,6 +329,7 @@ typedef struct essim_config {
         struct {
             int model;         /* CFG_WEAR_* */
             double stuck_high; /* fraction of failed cells stuck at the highest conductance */
+            double gradual_slope; /* gradual: decades of R_on rise per decade of cycles past E */
         } wear;
     } arch;
 } essim_config;

@@ -142,6 +142,10 @@ static const cfg_key schema[] = {
      "1.28GHz", NULL,
      "clock of the digital logic: shift-and-add, registers, buffers, NoC, gradient unit "
      "(assumption: ISAAC's ADC rate, 1.28GHz; ISAAC states none)"},
+    {"arch.chip.power_gating", CFG_T_BOOL, 0, OFF(arch.chip.power_gating), NOLIM, "true", NULL,
+     "tiles that hold none of the network's weights are power-gated: the execution counts the "
+     "leakage of the tiles in use, the NoC and the off-chip links only (the area/power roll-up "
+     "always counts every tile)"},
 
     {"arch.noc.impl", CFG_T_ENUM, 0, OFF(arch.noc.impl), NOLIM, "cmesh", "cmesh",
      "network-on-chip model: cmesh (concentrated mesh, as ISAAC)"},
@@ -418,6 +422,12 @@ static const cfg_key schema[] = {
      "(Lammie et al. 2021: its conductance window narrows with further cycles)"},
     {"arch.wear.stuck_high", CFG_T_REAL, 0, OFF(arch.wear.stuck_high), RANGE(0, 1), "0.5", NULL,
      "fraction of failed cells stuck at the highest conductance (the rest at the lowest)"},
+    {"arch.wear.gradual_slope", CFG_T_REAL, 0, OFF(arch.wear.gradual_slope), RANGE(0, 10), "0.5",
+     NULL,
+     "gradual model: decades by which a failed cell's low resistance R_on rises per decade of "
+     "write cycles past its endurance, so its highest reachable conductance G_on (n/E)^-slope "
+     "closes the window (follows the log-log linear endurance degradation of Lammie, Rahimi "
+     "Azghadi and Ielmini, Semicond. Sci. Technol. 36, 2021; assumption: 0.5)"},
 };
 
 const cfg_key *cfg_schema(size_t *count)

@@ -4,6 +4,8 @@
 #ifndef ES_CLI_H
 #define ES_CLI_H
 
+#include <stdio.h>
+
 #include "cfg.h"
 #include "es_common.h"
 
@@ -34,5 +36,11 @@ int cmd_config(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_map(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+/* The short hardware summary of `essim run` and `essim simulate` (cmd_run.c). */
+struct hw_totals;
+void cli_hw_summary(FILE *fp, const struct hw_totals *t, double area_mm2);
+int cmd_simulate(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 #endif

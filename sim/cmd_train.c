@@ -107,7 +107,7 @@ int cmd_train(int argc, char **argv)
     char **owned = calloc((size_t)argc + 1, sizeof *owned);
     int nsets = 0, nowned = 0, c, rc = CLI_EXIT_OK;
     tr_options to = {"essim-out/train", NULL, 0, CFG_PROGRESS_AUTO, NULL, 0, cli_command_line(),
-                     NULL};
+                     NULL, NULL};
     int quiet = 0, force = 0;
     if (!sets || !owned) return CLI_EXIT_FAIL;
     optind = 1;

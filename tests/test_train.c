@@ -193,7 +193,7 @@ static int run_training(const char *out, const uint64_t *stops, int nstops, int6
     free(cfg.train.network);
     cfg.train.network = strdup(desc);
     cfg.sim.progress = CFG_PROGRESS_NEVER;
-    tr_options o = {out, NULL, 0, CFG_PROGRESS_NEVER, NULL, 0, "test", NULL};
+    tr_options o = {out, NULL, 0, CFG_PROGRESS_NEVER, NULL, 0, "test", NULL, NULL};
     tr_result res;
     int rc = ES_OK;
     for (int i = 0; i <= nstops && rc == ES_OK; i++) {
@@ -277,7 +277,7 @@ static void test_resume_errors(void)
     cfg.train.synthetic_test = 16;
     cfg.train.epochs = 1;
     cfg.train.batch = 16;
-    tr_options o = {tap_path("run-e"), NULL, 1, CFG_PROGRESS_NEVER, NULL, 0, "test", NULL};
+    tr_options o = {tap_path("run-e"), NULL, 1, CFG_PROGRESS_NEVER, NULL, 0, "test", NULL, NULL};
     tr_result res;
     CHECK(tr_run(&cfg, &o, &res, &err) == ES_EIO); /* nothing to resume */
     CHECK_CONTAINS(err.msg, "checkpoint.ckpt: cannot open checkpoint");

@@ -346,13 +346,16 @@ static int write_stats(const trainer *t, const tr_result *res, double host_secon
             stat_vec_set(loss, (size_t)e, t->epoch_rows[(size_t)e * EC_COUNT + EC_TRAIN_LOSS]);
         }
     }
-    if (rc == ES_OK) rc = ws_stats(t->ws, r, err);
+    const tr_hooks *hk = t->opt->hooks;
+    if (rc == ES_OK) rc = hk && hk->no_ws_lifetime ? ws_stats_writes(t->ws, r, err)
+                                                    : ws_stats(t->ws, r, err);
+    if (rc == ES_OK && hk && hk->stats) rc = hk->stats(hk->ctx, r, err);
     if (rc == ES_OK) {
         stat_meta_field extra[] = {{"threads", NULL, (double)t->cfg->threads},
                                    {"gemm", nn_gemm_backend_name(), 0}};
         stat_meta meta = {PACKAGE_VERSION, (uint64_t)t->cfg->seed, t->hash,
                           t->opt->command_line,      host_seconds,
-                          0,                         extra,
+                          hk && hk->events ? hk->events(hk->ctx) : 0, extra,
                           ES_ARRAY_LEN(extra)};
         rc = stat_dump_dir(r, &meta, t->opt->out_dir, err);
     }
@@ -481,9 +484,12 @@ static void write_step(trainer *t, uint64_t it, int epoch)
         const nn_param *p = nn_net_param(t->net, i);
         if (!p->trainable) continue;
         nn_sgd_compute_update(t->sgd, i, t->ubuf);
-        if (p->mapped)
-            ws_layer(t->ws, l++, t->ubuf, p->data);
-        else
+        if (p->mapped) {
+            ws_layer(t->ws, l, t->ubuf, p->data);
+            const tr_hooks *hk = t->opt->hooks;
+            if (hk && hk->layer_written) hk->layer_written(hk->ctx, t->ws, l, p->data, p->numel);
+            l++;
+        } else
             nn_sgd_apply_update(p->data, t->ubuf, p->numel, 1.0f);
     }
     ws_end(t->ws);
@@ -500,6 +506,8 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
     if (rc == ES_OK) rc = setup(&t, err);
     if (rc == ES_OK && opt->resume) rc = load_checkpoint(&t, err);
     if (rc == ES_OK && opt->trace) rc = open_trace(&t, err);
+    if (rc == ES_OK && opt->hooks && opt->hooks->begin)
+        rc = opt->hooks->begin(opt->hooks->ctx, cfg, t.net, t.plan, err);
     if (rc < 0) {
         trainer_free(&t);
         return rc;
@@ -567,6 +575,9 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
         t.ep_seen += n;
         t.ep_loss_sum += loss * (double)n;
         write_step(&t, it, (int)epoch);
+        if (opt->hooks && opt->hooks->iteration &&
+            (rc = opt->hooks->iteration(opt->hooks->ctx, t.ws, it, err)) < 0)
+            break;
         if (t.tw && (rc = trace_iteration(&t, it, (int)epoch, lr, loss, err)) < 0) break;
         images_here += n;
         t.next_iter = it + 1;

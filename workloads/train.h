@@ -15,6 +15,31 @@
 #include "es_common.h"
 #include "stats.h"
 
+struct nn_net;
+struct map_plan;
+struct ws_sched;
+
+/* What `essim run` hangs on the training loop (the hardware model and the wear model). Every
+ * member may be NULL. */
+typedef struct tr_hooks {
+    void *ctx;
+    /* After setup: the network and its mapping are known; the weights are initialised (and may
+     * be changed here, e.g. by cells that failed in an earlier run). */
+    int (*begin)(void *ctx, const essim_config *cfg, struct nn_net *net,
+                 const struct map_plan *plan, es_err *err);
+    /* Mapped layer l (plan order) was just written by the write policy (ws_mask(ws, l) is this
+     * iteration's decision); w (numel floats) are its functional weights, which the hook may
+     * change (failed cells). */
+    void (*layer_written)(void *ctx, const struct ws_sched *ws, size_t l, float *w, size_t numel);
+    /* After every iteration's write step. */
+    int (*iteration)(void *ctx, const struct ws_sched *ws, uint64_t it, es_err *err);
+    /* Add statistics before they are written. */
+    int (*stats)(void *ctx, stat_registry *r, es_err *err);
+    /* Events the hook's simulation executed (for meta), may be NULL. */
+    uint64_t (*events)(void *ctx);
+    int no_ws_lifetime; /* the hook reports lifetime.* itself */
+} tr_hooks;
+
 typedef struct tr_options {
     const char *out_dir;        /* where stats, epochs.csv and weights.npz go (created) */
     const char *checkpoint;     /* checkpoint file (NULL: <out_dir>/checkpoint.ckpt) */
@@ -27,6 +52,7 @@ typedef struct tr_options {
     const char *trace;          /* write the layer-op trace here (NULL: none); written in place
                                    so an interrupted run leaves a readable prefix and --resume
                                    continues it */
+    const tr_hooks *hooks;      /* NULL: none */
 } tr_options;
 
 typedef struct tr_result {

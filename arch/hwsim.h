@@ -1,0 +1,198 @@
+/* hwsim.h - the event-driven execution of training iterations on the modelled chip: the
+ * layer-op stream of workloads/compile.h (live from `essim run`, or from a trace in `essim
+ * simulate`) run on the chip of chip.h with the placement of xbar_map.h, time coming from
+ * events on shared resources, energy from the components' per-action figures.
+ *
+ * Jobs. Every op of the stream is executed per input image of the mini-batch (B images), and
+ * an op with input vectors (mvm, mvm_transposed, gradient) per chunk of at most `chunk` of the
+ * image's vectors (sim.chunk; sim.detail full uses 1, one event per vector). A job passes its
+ * stages in order; each stage reserves a resource first come, first served at the time the
+ * job arrives there, holds it for the job's occupancy, and hands the job on after the stage's
+ * latency. Stages by kind (per chunk of n vectors, counts per vector from the op record):
+ *   mvm / mvm_transposed:  [off-chip link: the network input, first forward op only]
+ *                          eDRAM read (buffer_read_bytes)  -> eDRAM-to-IMA bus (same bytes)
+ *                          -> the layer's IMAs (n x reads per vector and crossbar position /
+ *                             crossbars per position x read_cycle; all the layer's IMAs work
+ *                             in lockstep, each on its own positions)
+ *                          -> tile shift-and-add (psum_adds, when the layer has row tiles
+ *                             to add)  -> eDRAM write (buffer_write_bytes)
+ *   gradient:              eDRAM read -> the gradient units of the layer's tiles (macs)
+ *   activation / norm:     eDRAM read -> activation units (elements) -> eDRAM write
+ *   pool:                  eDRAM read -> max-pool units -> eDRAM write
+ *   eltwise:               eDRAM read -> tile shift-and-add (elements) -> eDRAM write
+ * A stage on a layer that spans several tiles reserves that resource on every one of them
+ * with its share of the work, all starting together. Digital ops run on the tile of the
+ * mapped op before them in their phase (the producer's tile). When an image's last chunk of
+ * an op is done and the next op of the phase sits on another tile, the image's output
+ * (act_out_bytes / B) crosses the NoC: wormhole, XY routes over the concentrated mesh, each
+ * link reserved for the message's flits from the head's arrival (noc.h figures).
+ *
+ * Dependencies. Within a phase the ops form a chain per image in stream order (the
+ * compiler's dependency order; branches of a residual block are serialised per image, while
+ * different images overlap: op k works on image b + 1 while op k + 1 works on image b). An
+ * op issues its images in order, one chunk after the other as its first stage frees. The
+ * backward phase starts when the whole batch's forward is done (batch normalisation needs the
+ * batch's statistics). The gradient op of layer l waits for the error at l's output: the
+ * backward op before l's transposed read in the chain (the last backward op when l has none).
+ *
+ * Writes. The policy's kept blocks (a mask per layer) become row writes: a block of row r of
+ * position (row tile, col tile) is one row segment on each of the position's crossbars. A
+ * crossbar's rows are programmed one at a time (cell.h's write latency each); a write-driver
+ * set stays with one crossbar until its rows are done ("session"). At most arch.wdrv.per_tile
+ * sessions run at once in a tile and arch.wdrv.per_chip in the chip; sessions wait FIFO per
+ * tile. A layer's sessions are released when its gradient and transposed reads are complete
+ * (sim.overlap_writes) or when the iteration's compute is complete; the next iteration starts
+ * when every write is done (weights are written once per batch).
+ *
+ * Reuse (sim.detail fast). The compute phases of every iteration are identical in time and
+ * energy (the same ops on the same resources), and writes use only the drivers and the
+ * crossbars of layers whose compute is over, so they cannot perturb compute. The fast mode
+ * simulates the compute phases once and keeps their end, every layer's release time, the
+ * stalls and the energy; each iteration then simulates only its write sessions. sim.detail
+ * full simulates every iteration whole, one event per vector; the tests check that both agree
+ * within 0.1% on time and energy.
+ *
+ * Time by phase partitions each iteration: forward = until the forward barrier, backward =
+ * until the last backward job, gradient = until the last gradient job (0 when hidden behind
+ * backward), update = the rest (write time not hidden behind compute). Energy by phase: each
+ * op's dynamic energy in its phase, writes in update, leakage apportioned by the time
+ * partition. Stalls (hw.stall_s_by_cause.*) are job-seconds: the time work was ready but
+ * waited for a resource held by other work, by resource; "adc" is the read-cycle time beyond
+ * the crossbar cycle when the ADCs cannot keep up; "write_wait" the time the next iteration
+ * waits for writes after compute is done.
+ *
+ * Units: time in ps (sim_time), energy in pJ inside, J and s in the statistics. */
+#ifndef ES_HWSIM_H
+#define ES_HWSIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "chip.h"
+#include "compile.h"
+#include "es_common.h"
+#include "stats.h"
+#include "xbar_map.h"
+
+typedef struct hw_sim hw_sim;
+
+/* Energy components (hw.energy_j_by_component.*). */
+enum {
+    HW_E_XBAR,
+    HW_E_DAC,
+    HW_E_SH,
+    HW_E_ADC,
+    HW_E_IMA_SA,
+    HW_E_IMA_REG,
+    HW_E_TILE_SA,
+    HW_E_ACT,
+    HW_E_POOL,
+    HW_E_EDRAM,
+    HW_E_BUS,
+    HW_E_GU,
+    HW_E_NOC,
+    HW_E_OFFCHIP,
+    HW_E_WRITE,
+    HW_E_LEAKAGE,
+    HW_NE
+};
+
+/* Stall causes (hw.stall_s_by_cause.*). */
+enum {
+    HW_C_EDRAM,
+    HW_C_BUS,
+    HW_C_CROSSBAR,
+    HW_C_ADC,
+    HW_C_TILE_SA,
+    HW_C_ACT,
+    HW_C_POOL,
+    HW_C_GU,
+    HW_C_NOC,
+    HW_C_OFFCHIP,
+    HW_C_WDRV_TILE,
+    HW_C_WDRV_CHIP,
+    HW_C_WRITE_WAIT,
+    HW_NC
+};
+
+const char *hw_energy_name(int e);
+const char *hw_cause_name(int c);
+
+typedef struct hw_options {
+    int detail;          /* CFG_DETAIL_* */
+    uint64_t chunk;      /* vectors per compute event (fast); full uses 1 */
+    int overlap_writes;  /* see the top of this file */
+    const char *timeline; /* Chrome trace-event JSON file, or NULL */
+    uint64_t timeline_iterations;
+} hw_options;
+
+/* Options from cfg->sim. */
+void hw_options_from(const essim_config *cfg, hw_options *o);
+
+/* An executor for one op stream (ops[0..nops), batch B) of the layers of plan on chip. chip,
+ * plan and ops are borrowed and must outlive the executor; ops[i].layer indexes plan's layers.
+ * ES_ECONFIG when the plan does not fit the chip or a layer's crossbars are not all on the
+ * chip; ES_ENOMEM; ES_EIO when the timeline cannot be created. */
+int hw_create(const chip_model *chip, const map_plan *plan, const lop_op *ops, size_t nops,
+              int batch, const hw_options *opt, hw_sim **out, es_err *err);
+void hw_destroy(hw_sim *h); /* NULL is fine; removes an unfinished timeline's temp file */
+
+/* Execute one iteration whose write masks are masks[l] for every layer l of the plan: one
+ * byte per block (nonzero = written) or, with packed, the trace's bitmap (bit g & 7 of byte
+ * g >> 3). A NULL mask means no block of that layer is written. ES_ERANGE when simulated time
+ * would overflow, ES_ENOMEM. */
+int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err);
+
+/* Results so far. */
+typedef struct hw_totals {
+    uint64_t iterations;
+    double time_s;
+    double energy_j;
+    double time_s_by_phase[LOP_NPHASE];
+    double energy_j_by_phase[LOP_NPHASE];
+    double energy_j_by_component[HW_NE];
+    double stall_s_by_cause[HW_NC];
+    double write_busy_s;       /* sum of write-session durations */
+    uint64_t row_writes, cells_written;
+    uint64_t events;           /* events executed */
+    double compute_time_s;     /* one iteration's compute phases (forward to last gradient) */
+} hw_totals;
+void hw_get_totals(const hw_sim *h, hw_totals *t);
+/* Start the totals afresh (a new training run on the same chip); block counts and the
+ * cached compute stay. */
+void hw_reset_totals(hw_sim *h);
+
+/* Per-block write counts of layer l seen by hw_iteration (NULL when out of range). */
+const uint64_t *hw_block_counts(const hw_sim *h, size_t l);
+
+/* Per (op, image) of the compute phases, for tests and the analytic bound: the op's
+ * occupancy of its busiest resource for one image, in ps, and the sum of its stages'
+ * latencies and transfer for one chunk. */
+typedef struct hw_op_info {
+    int phase, kind, layer;
+    uint64_t tile;
+    uint64_t vectors_per_image, chunks_per_image;
+    double bottleneck_ps_per_image;
+    double chunk_path_ps; /* one chunk through every stage with no waiting */
+    double xfer_ps;       /* NoC transfer of one image's output with no waiting (0 if none) */
+} hw_op_info;
+size_t hw_num_ops(const hw_sim *h);
+void hw_op_get(const hw_sim *h, size_t i, hw_op_info *info);
+
+/* Register hw.* statistics: hw.time_s, hw.energy_j, hw.area_mm2, hw.power_w_avg,
+ * hw.peak_tops, hw.energy_j_by_component.*, hw.energy_j_by_phase.*, hw.time_s_by_phase.*,
+ * hw.stall_s_by_cause.*, hw.iterations, hw.time_s_per_iteration, hw.write_busy_s,
+ * hw.row_writes, hw.cells_written, hw.events, hw.detail, hw.chunk. */
+int hw_stats(const hw_sim *h, stat_registry *r, es_err *err);
+
+/* Write the heat maps: one CSV per layer in dir ("heatmap-<layer>.csv"), a matrix with one
+ * line per weight row r (K lines) and one column per column tile: the write count of the
+ * crossbar row segment (row r, col tile j) = the most writes any of its cells took. Comment
+ * lines (#) say what the layer's crossbars are. Atomic per file. */
+int hw_write_heatmaps(const hw_sim *h, const char *dir, es_err *err);
+
+/* Close the timeline (rename into place). Call after the last iteration; idempotent. */
+int hw_finish(hw_sim *h, es_err *err);
+
+#endif
