@@ -428,7 +428,7 @@ static void start_session(hw_sim *h, size_t si, sim_time now)
 }
 
 /* Start what the driver budget allows, tile `first` first, then the others in order. */
-static void dispatch(hw_sim *h, uint64_t first, sim_time now)
+static void dispatch(hw_sim *h, uint64_t first, int first_full, sim_time now)
 {
     for (uint64_t i = 0; i < h->tiles && h->wfree_chip > 0; i++) {
         uint64_t t = (first + i) % h->tiles;
@@ -436,6 +436,9 @@ static void dispatch(hw_sim *h, uint64_t first, sim_time now)
             size_t si = h->tq[t][h->tq_head[t]];
             h->tq_head[t]++;
             h->tq_len[t]--;
+            /* A session that waited was held up by its tile's drivers when they were all busy
+               until a session of its own tile ended just now, else by the chip's budget. */
+            h->sess[si].blocked = t == first && first_full ? HW_C_WDRV_TILE : HW_C_WDRV_CHIP;
             start_session(h, si, now);
         }
     }
@@ -450,12 +453,11 @@ static void release_layer(hw_sim *h, size_t l)
         hw_session *s = &h->sess[i];
         if (s->layer != l) continue;
         s->release = now;
-        s->blocked = h->wfree_tile[s->tile] == 0 ? HW_C_WDRV_TILE : HW_C_WDRV_CHIP;
         tq_push(h, s->tile, i);
         if (first == h->tiles) first = s->tile;
         any = 1;
     }
-    if (any) dispatch(h, first, now);
+    if (any) dispatch(h, first, 0, now);
 }
 
 static void ev_release(sim_kernel *k, void *arg, uint64_t data)
@@ -469,11 +471,12 @@ static void ev_session_done(sim_kernel *k, void *arg, uint64_t data)
     hw_sim *h = arg;
     hw_session *s = &h->sess[data];
     sim_time now = sim_now(k);
+    int full = h->wfree_tile[s->tile] == 0;
     h->wfree_tile[s->tile]++;
     h->wfree_chip++;
     h->sess_done++;
     if (now > h->writes_end) h->writes_end = now;
-    dispatch(h, s->tile, now);
+    dispatch(h, s->tile, full, now);
     check_iteration_end(h);
 }
 
@@ -1183,6 +1186,59 @@ void hw_op_get(const hw_sim *h, size_t i, hw_op_info *info)
                                                          o->xfer_bytes);
 }
 
+/* Isolated one-image latency of op o: its chunks stream through the stages behind the busiest
+ * one, then the last chunk finishes its path, then the output crosses the NoC. */
+static double op_image_latency(const hw_sim *h, const hw_op *o, double *occ_img)
+{
+    double path = 0, big = 0, img = 0;
+    for (int s = 0; s < o->nst; s++) {
+        double c = (double)ps_round(o->st[s].occ_per_vec * (double)o->chunk);
+        path += c + (double)o->st[s].lat;
+        if (c > big) big = c;
+        double im = o->st[s].occ_per_vec * (double)o->vpi;
+        if (im > img) img = im;
+    }
+    double lat = path + (double)(o->nchunks - 1) * big;
+    if (o->xfer)
+        lat += (double)noc_transfer_latency_ps(&h->chip->noc, o->tile, o->xfer_dst, o->xfer_bytes);
+    *occ_img = img;
+    return lat;
+}
+
+double hw_pipeline_bound_s(const hw_sim *h)
+{
+    double B1 = (double)(h->batch - 1);
+    /* Chain completion times of the first and the last image at every op. */
+    double *first = calloc(h->nops ? h->nops : 1, sizeof *first);
+    double *last = calloc(h->nops ? h->nops : 1, sizeof *last);
+    double *smax = calloc(h->nops ? h->nops : 1, sizeof *smax);
+    if (!first || !last || !smax) {
+        free(first), free(last), free(smax);
+        return NAN;
+    }
+    double fwd_end = 0, end = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < h->nops; i++) {
+            const hw_op *o = &h->ops[i];
+            if (o->phase == LOP_UPDATE) continue;
+            if ((pass == 0) != (o->phase == LOP_FORWARD)) continue;
+            double S, D = op_image_latency(h, o, &S);
+            double f0 = 0, l0 = 0, s0 = 0;
+            if (o->dep >= 0) f0 = first[o->dep], l0 = last[o->dep], s0 = smax[o->dep];
+            else if (o->barrier) f0 = l0 = fwd_end;
+            first[i] = f0 + D;
+            smax[i] = S > s0 ? S : s0;
+            /* the last image leaves the slowest op so far (S) behind the first by (B-1) S */
+            double a = l0 + D, b = f0 + D + B1 * S;
+            last[i] = a > b ? a : b;
+            if (last[i] > end) end = last[i];
+        }
+        if (pass == 0) fwd_end = end;
+    }
+    free(first), free(last), free(smax);
+    return end * 1e-12;
+}
+
 static int put(stat_registry *r, const char *name, const char *unit, const char *desc, double v,
                es_err *err)
 {
@@ -1210,6 +1266,9 @@ int hw_stats(const hw_sim *h, stat_registry *r, es_err *err)
     ES_TRY(put(r, "hw.compute_time_s_per_iteration", "s",
                "one iteration's compute phases (forward to the last gradient job)",
                T->compute_time_s, err));
+    ES_TRY(put(r, "hw.compute_bound_s_per_iteration", "s",
+               "analytic pipeline bound of the compute phases (no contention, see hwsim.h)",
+               hw_pipeline_bound_s(h), err));
     ES_TRY(put(r, "hw.energy_j_per_iteration", "J", "mean energy per iteration",
                T->energy_j / it, err));
     ES_TRY(put(r, "hw.write_busy_s", "s", "write-session time summed over crossbars",

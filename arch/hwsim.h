@@ -180,6 +180,14 @@ typedef struct hw_op_info {
 size_t hw_num_ops(const hw_sim *h);
 void hw_op_get(const hw_sim *h, size_t i, hw_op_info *info);
 
+/* The analytic pipeline bound of one iteration's compute phases, in s: per phase chain, op k
+ * takes D_k for one image alone (its chunks behind its busiest stage, the last chunk's path,
+ * the NoC transfer) and occupies its busiest resource S_k per image, so image b leaves op k
+ * at max(leave(k-1, B-1) + D_k, leave(k-1, 0) + D_k + (B-1) max_{j<=k} S_j); backward starts
+ * at the forward's end, gradient ops hang off their backward op. Equal to the simulated
+ * compute time when no two ops contend for a resource (validation/README.md). */
+double hw_pipeline_bound_s(const hw_sim *h);
+
 /* Register hw.* statistics: hw.time_s, hw.energy_j, hw.area_mm2, hw.power_w_avg,
  * hw.peak_tops, hw.energy_j_by_component.*, hw.energy_j_by_phase.*, hw.time_s_by_phase.*,
  * hw.stall_s_by_cause.*, hw.iterations, hw.time_s_per_iteration, hw.write_busy_s,

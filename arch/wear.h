@@ -46,7 +46,7 @@
  *   q' = sum_s (d_s,0 - d_s,1) 2^(s b), w' = (float)(q' R / Q). The top slice may hold more
  *   bits than wb needs; a stuck-high cell there raises q' past Q, as the shift-and-add would.
  * Weights with no failed cell are not touched at all (bit for bit); with no failed cell in a
- * layer, or R not finite and > 0, wear_apply changes nothing.
+ * layer, or when R is not a finite number > 0, wear_apply changes nothing.
  *
  * Lifetime (wear_stats): with `runs` training runs behind the counts, block g is written
  * n_g / runs times per run, so cell c of block g fails after T_c = E_c / (n_g / runs) runs

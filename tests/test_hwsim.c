@@ -1,0 +1,432 @@
+/* test_hwsim.c - the event-driven execution (arch/hwsim.h): write scheduling against times,
+ * waits and energies worked out by hand, the compute energy against the op counts times the
+ * components' per-action energies, the fast mode (compute simulated once, chunks of vectors)
+ * against the full detail (every iteration, one event per vector) within 0.1%, the simulated
+ * compute time against the analytic pipeline bound on a contention-free chip within 1%,
+ * block counts and heat maps, determinism and the timeline file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chip.h"
+#include "compile.h"
+#include "hwsim.h"
+#include "nn_presets.h"
+#include "rng.h"
+#include "tap.h"
+
+#define CHECK_REL(a, b, rel) CHECK_NEAR((a), (b), fabs((double)(b)) * (rel) + 1e-300)
+
+typedef struct fixture {
+    essim_config cfg;
+    chip_model chip;
+    nn_net *net;
+    map_plan *plan;
+    lop_stream *ops;
+    hw_sim *hw;
+} fixture;
+
+static void fx_free(fixture *f)
+{
+    hw_destroy(f->hw);
+    lop_destroy(f->ops);
+    map_destroy(f->plan);
+    nn_net_destroy(f->net);
+    cfg_free(&f->cfg);
+}
+
+/* Defaults (= isaac-train) with the assignments in sets, a preset network on 1x28x28. */
+static int fx_make(fixture *f, const char *net, int batch, const char *const *sets, int nsets,
+                   const char *timeline)
+{
+    memset(f, 0, sizeof *f);
+    es_err err;
+    cfg_doc *doc = NULL;
+    int rc = cfg_doc_create_empty(&doc, &err);
+    for (int i = 0; rc == ES_OK && i < nsets; i++) rc = cfg_doc_set(doc, sets[i], &err);
+    if (rc == ES_OK) rc = cfg_bind(doc, &f->cfg, &err);
+    cfg_doc_destroy(doc);
+    if (rc == ES_OK) rc = chip_from_config(&f->chip, &f->cfg, NULL, &err);
+    if (rc == ES_OK) rc = nn_preset_create(net, (nn_shape){1, 28, 28}, 10, &f->net, &err);
+    map_config mc;
+    map_config_from(&f->cfg, &mc);
+    if (rc == ES_OK) rc = lop_map_net(&mc, f->net, &f->plan, &err);
+    if (rc == ES_OK) rc = lop_compile(f->plan, f->net, batch, &f->ops, &err);
+    if (rc == ES_OK) {
+        size_t n;
+        const lop_op *ops = lop_ops(f->ops, &n);
+        hw_options o;
+        hw_options_from(&f->cfg, &o);
+        o.timeline = timeline;
+        rc = hw_create(&f->chip, f->plan, ops, n, batch, &o, &f->hw, &err);
+    }
+    if (!CHECK_MSG(rc == ES_OK, "fixture %s: %s", net, rc == ES_OK ? "" : err.msg)) return -1;
+    return 0;
+}
+
+/* Per-layer byte masks drawn with probability p from stream (name, it). */
+static uint8_t **masks_draw(const map_plan *plan, double p, uint64_t it)
+{
+    size_t n = map_num_layers(plan);
+    uint8_t **m = calloc(n, sizeof *m);
+    rng_stream r;
+    rng_init_indexed(&r, 7, "test-masks", it);
+    for (size_t l = 0; l < n; l++) {
+        const map_layer *L = map_layer_at(plan, l);
+        m[l] = malloc(L->blocks);
+        for (uint64_t g = 0; g < L->blocks; g++) m[l][g] = rng_uniform(&r) < p;
+    }
+    return m;
+}
+
+static void masks_free(uint8_t **m, size_t n)
+{
+    for (size_t l = 0; l < n; l++) free(m[l]);
+    free(m);
+}
+
+/* ---- writes by hand ---------------------------------------------------------------------- */
+
+/* One 256 x 16 layer on 128 x 128 crossbars, 16-bit weights as 8 slices of 2-bit cells
+ * (offset encoding): 2 row tiles x 1 col tile x 8 slices = 16 crossbars on 2 IMAs of tile 0.
+ * The stream has only the update op, so the iteration is its writes. Rows 0-9 (row tile 0)
+ * and 128-132 (row tile 1) are written: 8 crossbars x 10 rows and 8 crossbars x 5 rows. */
+static void test_writes_by_hand(void)
+{
+    static const struct {
+        const char *per_tile, *per_chip;
+        double rows_time;  /* iteration time in row-write latencies */
+        double rows_waits; /* sum of session waits in row-write latencies */
+        int cause;
+    } cases[] = {
+        /* 2 at a time in the tile: the 10-row sessions in pairs at 0,10,20,30, the 5-row ones
+           at 40,45,50,55: end 60; waits 2(0+10+20+30) + 2(40+45+50+55) = 500 */
+        {"arch.wdrv.per_tile=2", "arch.wdrv.per_chip=64", 60, 500, HW_C_WDRV_TILE},
+        /* all 16 at once: the longest session, no waiting */
+        {"arch.wdrv.per_tile=16", "arch.wdrv.per_chip=64", 10, 0, HW_C_WDRV_TILE},
+        /* one at a time chip-wide: 8 x 10 + 8 x 5 = 120 rows in a row; the k-th 10-row session
+           waits 10 k, the k-th 5-row one 80 + 5 k: 10 x 28 + 8 x 80 + 5 x 28 = 1060 */
+        {"arch.wdrv.per_tile=16", "arch.wdrv.per_chip=1", 120, 1060, HW_C_WDRV_CHIP},
+    };
+    for (size_t c = 0; c < ES_ARRAY_LEN(cases); c++) {
+        essim_config cfg;
+        es_err err;
+        cfg_doc *doc = NULL;
+        int rc = cfg_doc_create_empty(&doc, &err);
+        if (rc == ES_OK) rc = cfg_doc_set(doc, cases[c].per_tile, &err);
+        if (rc == ES_OK) rc = cfg_doc_set(doc, cases[c].per_chip, &err);
+        if (rc == ES_OK) rc = cfg_bind(doc, &cfg, &err);
+        cfg_doc_destroy(doc);
+        chip_model chip;
+        if (!CHECK_MSG(rc == ES_OK && chip_from_config(&chip, &cfg, NULL, &err) == ES_OK, "%s",
+                       err.msg))
+            return;
+        map_config mc;
+        map_config_from(&cfg, &mc);
+        map_layer_spec spec = {"w", 256, 16};
+        map_plan *plan = NULL;
+        CHECK(map_create(&mc, &spec, 1, &plan, &err) == ES_OK);
+        const map_layer *L = map_layer_at(plan, 0);
+        CHECK_UINT(L->xbars, 16);
+        CHECK_UINT(L->blocks, 256);
+        lop_op op;
+        memset(&op, 0, sizeof op);
+        op.layer = 0;
+        op.phase = LOP_UPDATE;
+        op.kind = LOP_WRITE;
+        hw_options o;
+        hw_options_from(&cfg, &o);
+        hw_sim *h = NULL;
+        if (!CHECK_MSG(hw_create(&chip, plan, &op, 1, 4, &o, &h, &err) == ES_OK, "%s", err.msg)) {
+            map_destroy(plan);
+            cfg_free(&cfg);
+            return;
+        }
+        uint8_t mask[256] = {0};
+        for (int r = 0; r < 10; r++) mask[r] = 1;
+        for (int r = 128; r < 133; r++) mask[r] = 1;
+        const uint8_t *masks[1] = {mask};
+        CHECK(hw_iteration(h, masks, 0, &err) == ES_OK);
+        hw_totals t;
+        hw_get_totals(h, &t);
+        double row_s = (double)chip.tile.ima.xbar.row_write_latency_ps * 1e-12;
+        /* 4 pulses x (50 ns write + 2 ns verify) */
+        CHECK_REL(row_s, 4 * 52e-9, 1e-9);
+        CHECK_REL(t.time_s, cases[c].rows_time * row_s, 1e-9);
+        CHECK_REL(t.time_s_by_phase[LOP_UPDATE], cases[c].rows_time * row_s, 1e-9);
+        CHECK_REL(t.stall_s_by_cause[cases[c].cause] + 1e-30, cases[c].rows_waits * row_s + 1e-30,
+                  1e-9);
+        CHECK_REL(t.write_busy_s, 120 * row_s, 1e-9);
+        CHECK_UINT(t.row_writes, 120);
+        /* 15 blocks of 16 weights x 8 slices x 1 cell */
+        CHECK_UINT(t.cells_written, 15 * 16 * 8);
+        CHECK_REL(t.energy_j_by_component[HW_E_WRITE],
+                  15 * 16 * 8 * chip.tile.ima.xbar.cell_write_energy_pj * 1e-12, 1e-9);
+        /* leakage of the one tile in use, the NoC and the off-chip links over the time */
+        double leak = chip.cost.leak_w - (double)(chip.cfg.tiles - 1) * chip.tile.cost.leak_w;
+        CHECK_REL(t.energy_j_by_component[HW_E_LEAKAGE], leak * t.time_s, 1e-9);
+        CHECK_REL(t.energy_j, t.energy_j_by_component[HW_E_WRITE] +
+                                  t.energy_j_by_component[HW_E_LEAKAGE], 1e-9);
+        const uint64_t *cnt = hw_block_counts(h, 0);
+        CHECK(cnt[0] == 1 && cnt[9] == 1 && cnt[10] == 0 && cnt[132] == 1 && cnt[133] == 0);
+        /* a second iteration with no mask writes nothing and takes no time */
+        const uint8_t *none[1] = {NULL};
+        CHECK(hw_iteration(h, none, 0, &err) == ES_OK);
+        hw_totals t2;
+        hw_get_totals(h, &t2);
+        CHECK_REL(t2.time_s, t.time_s, 1e-12);
+        CHECK_UINT(t2.iterations, 2);
+        hw_destroy(h);
+        map_destroy(plan);
+        cfg_free(&cfg);
+    }
+}
+
+/* ---- compute energy against the counts --------------------------------------------------- */
+
+static void test_compute_energy(void)
+{
+    fixture f;
+    if (fx_make(&f, "lenet5", 4, NULL, 0, NULL) < 0) return;
+    es_err err;
+    CHECK(hw_iteration(f.hw, NULL, 0, &err) == ES_OK);
+    hw_totals t;
+    hw_get_totals(f.hw, &t);
+    uint64_t fw[LOP_NCOUNT], bw[LOP_NCOUNT], gr[LOP_NCOUNT];
+    lop_totals(f.ops, LOP_FORWARD, fw);
+    lop_totals(f.ops, LOP_BACKWARD, bw);
+    lop_totals(f.ops, LOP_GRADIENT, gr);
+    const ima_model *im = &f.chip.tile.ima;
+    const tile_model *tm = &f.chip.tile;
+    double reads = (double)(fw[LOP_C_XBAR_READS] + bw[LOP_C_XBAR_READS]);
+    double conv = (double)(fw[LOP_C_ADC_CONVERSIONS] + bw[LOP_C_ADC_CONVERSIONS]);
+    CHECK_REL(t.energy_j_by_component[HW_E_XBAR], reads * im->xbar.read_energy_pj * 1e-12, 1e-9);
+    CHECK_REL(t.energy_j_by_component[HW_E_ADC], conv * im->adc.conversion_energy_pj * 1e-12, 1e-9);
+    CHECK_REL(t.energy_j_by_component[HW_E_SH], conv * im->sh.sample_energy_pj * 1e-12, 1e-9);
+    CHECK_REL(t.energy_j_by_component[HW_E_IMA_SA],
+              (double)(fw[LOP_C_SHIFT_ADDS] + bw[LOP_C_SHIFT_ADDS]) * im->sa.op_energy_pj * 1e-12,
+              1e-9);
+    CHECK_REL(t.energy_j_by_component[HW_E_GU],
+              ((double)gr[LOP_C_MACS] * tm->gu.cfg.mac_energy_pj +
+               (double)(gr[LOP_C_BUFFER_READ_BYTES] + gr[LOP_C_BUFFER_WRITE_BYTES]) *
+                   tm->gu.cfg.sram_energy_pj) * 1e-12,
+              1e-9);
+    CHECK(t.energy_j_by_component[HW_E_WRITE] == 0);
+    /* phases and components add up to the total */
+    double sp = 0, sc = 0;
+    for (int p = 0; p < LOP_NPHASE; p++) sp += t.energy_j_by_phase[p];
+    for (int c = 0; c < HW_NE; c++) sc += t.energy_j_by_component[c];
+    CHECK_REL(sp, t.energy_j, 1e-9);
+    CHECK_REL(sc, t.energy_j, 1e-9);
+    double st = 0;
+    for (int p = 0; p < LOP_NPHASE; p++) st += t.time_s_by_phase[p];
+    CHECK_REL(st, t.time_s, 1e-9);
+    /* the forward phase is at least conv1's crossbar time: 4 images x 784 vectors x 16 bits x
+       100 ns (one IMA, ADCs keep up) */
+    CHECK(t.time_s_by_phase[LOP_FORWARD] >= 4 * 784 * 16 * 100e-9);
+    fx_free(&f);
+}
+
+/* ---- fast against full detail ------------------------------------------------------------- */
+
+static void run_iters(fixture *f, int iters, double p, hw_totals *t)
+{
+    es_err err;
+    size_t nl = map_num_layers(f->plan);
+    for (int it = 0; it < iters; it++) {
+        uint8_t **m = masks_draw(f->plan, p, (uint64_t)it);
+        CHECK_MSG(hw_iteration(f->hw, (const uint8_t *const *)m, 0, &err) == ES_OK, "iteration %d",
+                  it);
+        masks_free(m, nl);
+    }
+    hw_get_totals(f->hw, t);
+}
+
+static void test_fast_vs_full(void)
+{
+    static const char *fast[] = {"sim.detail=fast", "sim.chunk=32"};
+    static const char *full[] = {"sim.detail=full"};
+    static const char *fast_ser[] = {"sim.detail=fast", "sim.chunk=32", "sim.overlap_writes=false",
+                                     "arch.wdrv.per_tile=1"};
+    static const char *full_ser[] = {"sim.detail=full", "sim.overlap_writes=false",
+                                     "arch.wdrv.per_tile=1"};
+    struct {
+        const char *const *a, *const *b;
+        int na, nb;
+    } cases[] = {{fast, full, 2, 1}, {fast_ser, full_ser, 4, 3}};
+    for (size_t c = 0; c < ES_ARRAY_LEN(cases); c++) {
+        fixture a, b;
+        if (fx_make(&a, "lenet5", 8, cases[c].a, cases[c].na, NULL) < 0) return;
+        if (fx_make(&b, "lenet5", 8, cases[c].b, cases[c].nb, NULL) < 0) {
+            fx_free(&a);
+            return;
+        }
+        hw_totals ta, tb;
+        run_iters(&a, 3, 0.3, &ta);
+        run_iters(&b, 3, 0.3, &tb);
+        CHECK_MSG(fabs(ta.time_s / tb.time_s - 1) < 1e-3, "case %zu: fast time %.9g s vs full %.9g s", c,
+                  ta.time_s, tb.time_s);
+        CHECK_MSG(fabs(ta.energy_j / tb.energy_j - 1) < 1e-3,
+                  "case %zu: fast energy %.9g J vs full %.9g J", c, ta.energy_j, tb.energy_j);
+        for (int p = 0; p < LOP_NPHASE; p++)
+            CHECK_MSG(fabs(ta.time_s_by_phase[p] - tb.time_s_by_phase[p]) <= 1e-3 * tb.time_s,
+                      "case %zu phase %d: %.9g vs %.9g", c, p, ta.time_s_by_phase[p],
+                      tb.time_s_by_phase[p]);
+        /* the writes themselves are identical */
+        CHECK_UINT(ta.row_writes, tb.row_writes);
+        CHECK_REL(ta.energy_j_by_component[HW_E_WRITE], tb.energy_j_by_component[HW_E_WRITE], 1e-12);
+        CHECK_REL(ta.write_busy_s, tb.write_busy_s, 1e-12);
+        /* and the shortcut is a shortcut */
+        CHECK_MSG(tb.events > 20 * ta.events, "events: full %llu, fast %llu",
+                  (unsigned long long)tb.events, (unsigned long long)ta.events);
+        fx_free(&a);
+        fx_free(&b);
+    }
+}
+
+/* ---- the analytic pipeline bound ---------------------------------------------------------- */
+
+static void test_pipeline_bound(void)
+{
+    /* One IMA per tile: every layer on its own tiles, so no two ops share a resource. */
+    static const char *sets[] = {"arch.tile.imas=1", "sim.chunk=16"};
+    static const char *nets[] = {"lenet5", "mlp"};
+    for (size_t n = 0; n < ES_ARRAY_LEN(nets); n++) {
+        fixture f;
+        if (fx_make(&f, nets[n], 16, sets, 2, NULL) < 0) return;
+        es_err err;
+        CHECK(hw_iteration(f.hw, NULL, 0, &err) == ES_OK);
+        hw_totals t;
+        hw_get_totals(f.hw, &t);
+        double bound = hw_pipeline_bound_s(f.hw);
+        CHECK_MSG(fabs(t.time_s / bound - 1) < 0.01, "%s: simulated %.9g s, bound %.9g s",
+                  nets[n], t.time_s, bound);
+        double contention = 0;
+        for (int c = 0; c < HW_NC; c++)
+            if (c != HW_C_ADC) contention += t.stall_s_by_cause[c];
+        CHECK_MSG(contention < 0.01 * t.time_s, "%s: contention %.3g s", nets[n], contention);
+        fx_free(&f);
+    }
+}
+
+/* ---- determinism, heat maps, timeline ------------------------------------------------------ */
+
+static void test_heatmap_and_timeline(void)
+{
+    const char *tl = tap_path("timeline.json");
+    fixture f;
+    static const char *sets[] = {"sim.timeline_iterations=2"};
+    if (fx_make(&f, "lenet5", 2, sets, 1, tl) < 0) return;
+    hw_totals t;
+    run_iters(&f, 3, 0.5, &t);
+    es_err err;
+    CHECK(hw_finish(f.hw, &err) == ES_OK);
+    char *js = tap_read_file(tl, NULL);
+    CHECK(js && strncmp(js, "{\"displayTimeUnit\"", 18) == 0);
+    CHECK(js && strstr(js, "\"ph\":\"X\"") && strstr(js, "\"cat\":\"write\"") &&
+          strstr(js, "\"cat\":\"forward\"") && strstr(js, "thread_name"));
+    CHECK(js && strstr(js + strlen(js) - 4, "]}"));
+    free(js);
+    /* heat map of the first layer: K lines, col_tiles columns, the block counts */
+    const char *dir = tap_path("heat");
+    CHECK(es_mkdir_p(dir, &err) == ES_OK);
+    CHECK(hw_write_heatmaps(f.hw, dir, &err) == ES_OK);
+    const map_layer *L = map_layer_at(f.plan, 1);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/heatmap-%s.csv", dir, L->name);
+    char *csv = tap_read_file(path, NULL);
+    const uint64_t *cnt = hw_block_counts(f.hw, 1);
+    if (CHECK(csv != NULL)) {
+        char *line = strchr(csv, '\n') + 1; /* after the comment */
+        int ok = 1;
+        uint64_t rows = 0;
+        for (uint64_t r = 0; r < L->k && line && *line; r++, rows++) {
+            char *end = strchr(line, '\n');
+            for (uint64_t j = 0; j < L->col_tiles; j++) {
+                unsigned long long v = strtoull(line, &line, 10);
+                if (v != cnt[map_row_block(L, r, j)]) ok = 0;
+                if (*line == ',') line++;
+            }
+            line = end ? end + 1 : NULL;
+        }
+        CHECK_MSG(ok, "heat map values are the block counts");
+        CHECK_UINT(rows, L->k);
+    }
+    free(csv);
+    /* the same masks give the same totals in a second executor */
+    fixture g;
+    if (fx_make(&g, "lenet5", 2, NULL, 0, NULL) == 0) {
+        hw_totals t2;
+        run_iters(&g, 3, 0.5, &t2);
+        CHECK(t2.time_s == t.time_s && t2.energy_j == t.energy_j);
+        fx_free(&g);
+    }
+    fx_free(&f);
+}
+
+static void test_errors(void)
+{
+    /* a network that does not fit the chip */
+    static const char *tiny[] = {"arch.chip.tiles=1", "arch.tile.imas=1"};
+    fixture f;
+    memset(&f, 0, sizeof f);
+    es_err err;
+    cfg_doc *doc = NULL;
+    int rc = cfg_doc_create_empty(&doc, &err);
+    for (int i = 0; rc == ES_OK && i < 2; i++) rc = cfg_doc_set(doc, tiny[i], &err);
+    if (rc == ES_OK) rc = cfg_bind(doc, &f.cfg, &err);
+    cfg_doc_destroy(doc);
+    if (rc == ES_OK) rc = chip_from_config(&f.chip, &f.cfg, NULL, &err);
+    if (rc == ES_OK) rc = nn_preset_create("lenet5", (nn_shape){1, 28, 28}, 10, &f.net, &err);
+    map_config mc;
+    map_config_from(&f.cfg, &mc);
+    mc.require_fit = 0;
+    if (rc == ES_OK) rc = lop_map_net(&mc, f.net, &f.plan, &err);
+    if (rc == ES_OK) rc = lop_compile(f.plan, f.net, 2, &f.ops, &err);
+    if (CHECK(rc == ES_OK)) {
+        size_t n;
+        const lop_op *ops = lop_ops(f.ops, &n);
+        hw_options o;
+        hw_options_from(&f.cfg, &o);
+        CHECK(hw_create(&f.chip, f.plan, ops, n, 2, &o, &f.hw, &err) == ES_ECONFIG);
+        CHECK_CONTAINS(err.msg, "arch.chip.tiles");
+        CHECK(f.hw == NULL);
+        /* a timeline that cannot be created */
+        fx_free(&f);
+    } else {
+        fx_free(&f);
+    }
+    fixture g;
+    memset(&g, 0, sizeof g);
+    CHECK(cfg_defaults(&g.cfg, &err) == ES_OK);
+    CHECK(chip_from_config(&g.chip, &g.cfg, NULL, &err) == ES_OK);
+    CHECK(nn_preset_create("lenet5", (nn_shape){1, 28, 28}, 10, &g.net, &err) == ES_OK);
+    map_config_from(&g.cfg, &mc);
+    CHECK(lop_map_net(&mc, g.net, &g.plan, &err) == ES_OK);
+    CHECK(lop_compile(g.plan, g.net, 2, &g.ops, &err) == ES_OK);
+    size_t n;
+    const lop_op *ops = lop_ops(g.ops, &n);
+    hw_options o;
+    hw_options_from(&g.cfg, &o);
+    o.timeline = "/nonexistent-dir/x/timeline.json";
+    CHECK(hw_create(&g.chip, g.plan, ops, n, 2, &o, &g.hw, &err) == ES_EIO);
+    CHECK_CONTAINS(err.msg, "/nonexistent-dir/x/timeline.json");
+    /* a batch the op stream was not compiled for */
+    o.timeline = NULL;
+    CHECK(hw_create(&g.chip, g.plan, ops, n, 3, &o, &g.hw, &err) == ES_EINVAL);
+    fx_free(&g);
+}
+
+int main(int argc, char **argv)
+{
+    static const tap_test tests[] = {
+        {"writes_by_hand", test_writes_by_hand},
+        {"compute_energy", test_compute_energy},
+        {"fast_vs_full", test_fast_vs_full},
+        {"pipeline_bound", test_pipeline_bound},
+        {"heatmap_and_timeline", test_heatmap_and_timeline},
+        {"errors", test_errors},
+    };
+    return tap_main(tests, ES_ARRAY_LEN(tests), argc, argv);
+}
