@@ -20,6 +20,7 @@ typedef struct wear_layer {
     float *min_healthy;   /* per block: smallest endurance of its healthy cells (+inf: none) */
     uint64_t *failed_blk; /* per block: failed cells */
     uint64_t failed;
+    float scale; /* R of the last wear_apply that saw a healthy weight (0: none yet) */
 } wear_layer;
 
 struct wear_model {
@@ -295,17 +296,45 @@ static float worn_weight(const wear_model *w, const wear_layer *wl, uint64_t c0,
     return (float)(qp * R / (double)Q);
 }
 
-void wear_apply(const wear_model *w, size_t l, float *weights)
+/* 1 if weight idx of the layer holds a failed cell. */
+static int weight_failed(const wear_model *w, const wear_layer *wl, uint64_t idx)
+{
+    uint64_t per_weight = w->S * w->P, c0 = idx * per_weight;
+    for (uint64_t j = 0; j < per_weight; j++)
+        if (wl->state[c0 + j] & CELL_FAILED) return 1;
+    return 0;
+}
+
+void wear_apply(wear_model *w, size_t l, float *weights)
 {
     assert(w && l < w->nl && weights);
     if (!w || l >= w->nl || !weights) return;
-    const wear_layer *wl = &w->ls[l];
+    wear_layer *wl = &w->ls[l];
     if (!wl->failed) return;
     const map_layer *L = wl->map;
     const uint64_t nw = L->k * L->n, per_weight = w->S * w->P;
+    /* The scale comes from the healthy weights: the worn ones carry what their stuck cells
+       impose, which must not feed back into the scale (it would grow without bound). */
     float R = 0;
-    for (uint64_t i = 0; i < nw; i++)
-        R = fmaxf(R, fabsf(weights[i])); /* fmaxf skips NaN */
+    for (uint64_t g = 0; g < L->blocks; g++) {
+        map_block b;
+        map_block_get(L, g, &b);
+        int blk_failed = wl->failed_blk[g] != 0;
+        for (uint64_t i = 0; i < b.ncols; i++)
+            for (uint64_t r = 0; r < b.nrows; r++) {
+                uint64_t idx = b.data0 + i * b.stride + r;
+                if (blk_failed && weight_failed(w, wl, idx)) continue;
+                R = fmaxf(R, fabsf(weights[idx])); /* fmaxf skips NaN */
+            }
+    }
+    if (R > 0 && isfinite(R)) {
+        wl->scale = R;
+    } else if (wl->scale > 0) {
+        R = wl->scale;
+    } else { /* every weight worn before any scale was seen: the whole layer's */
+        for (uint64_t i = 0; i < nw; i++) R = fmaxf(R, fabsf(weights[i]));
+        wl->scale = R;
+    }
     if (!(R > 0) || !isfinite(R)) return;
     for (uint64_t g = 0; g < L->blocks; g++) {
         if (!wl->failed_blk[g]) continue;

@@ -26,7 +26,9 @@
  * block's cells visited. The failure set is a function of (seed, counts) alone.
  *
  * Effect on the weights (wear_apply), per layer:
- *   R = max |w| over the layer's current weights (a digital per-layer scale);
+ *   R = max |w| over the layer's weights that hold no failed cell (a digital per-layer
+ *       scale; the worn weights must not feed back into it), or the last such R when every
+ *       weight holds a failed cell (the max over all weights if there was none yet);
  *   every weight holding at least one failed cell is quantized to weight_bits wb:
  *       Q = 2^(wb-1) - 1,  q = round(w / R x Q) (half away from zero), clamped to
  *       [-2^(wb-1), Q];
@@ -87,7 +89,7 @@ uint64_t wear_record(wear_model *w, size_t l, const uint8_t *mask);
  * xbar_map.h: W[r][c] = data[c K + r]), as described at the top of this file. Only weights
  * holding a failed cell may change; all others stay bit for bit. One pass over the layer for
  * R, then only the blocks with failed cells. */
-void wear_apply(const wear_model *w, size_t l, float *weights);
+void wear_apply(wear_model *w, size_t l, float *weights);
 
 /* Failed and total cells of layer l, or of every layer for l = (size_t)-1 (0 out of range). */
 uint64_t wear_failed_cells(const wear_model *w, size_t l);

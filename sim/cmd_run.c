@@ -115,6 +115,15 @@ static uint64_t run_events(void *vctx)
     return t.events;
 }
 
+static double run_sim_seconds(void *vctx)
+{
+    run_ctx *c = vctx;
+    hw_totals t;
+    if (!c->hw) return 0;
+    hw_get_totals(c->hw, &t);
+    return t.time_s;
+}
+
 static void run_free(run_ctx *c)
 {
     hw_destroy(c->hw);
@@ -316,7 +325,8 @@ int cmd_run(int argc, char **argv)
     ctx.cfg = &cfg;
     ctx.doc = doc;
     ctx.timeline = timeline;
-    tr_hooks hooks = {&ctx, run_begin, run_layer_written, run_iteration, run_stats, run_events, 1};
+    tr_hooks hooks = {&ctx,      run_begin,  run_layer_written, run_iteration,
+                      run_stats, run_events, run_sim_seconds,   1};
     FILE *rep = NULL;
     es_atomic_file raf;
     char dir[4200], rpath[4200];

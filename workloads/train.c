@@ -351,12 +351,15 @@ static int write_stats(const trainer *t, const tr_result *res, double host_secon
                                                     : ws_stats(t->ws, r, err);
     if (rc == ES_OK && hk && hk->stats) rc = hk->stats(hk->ctx, r, err);
     if (rc == ES_OK) {
-        stat_meta_field extra[] = {{"threads", NULL, (double)t->cfg->threads},
-                                   {"gemm", nn_gemm_backend_name(), 0}};
+        double ss = hk && hk->sim_seconds ? hk->sim_seconds(hk->ctx) : 0;
+        stat_meta_field extra[] = {
+            {"threads", NULL, (double)t->cfg->threads},
+            {"gemm", nn_gemm_backend_name(), 0},
+            {"sim_seconds_per_host_second", NULL, host_seconds > 0 ? ss / host_seconds : 0}};
         stat_meta meta = {PACKAGE_VERSION, (uint64_t)t->cfg->seed, t->hash,
                           t->opt->command_line,      host_seconds,
                           hk && hk->events ? hk->events(hk->ctx) : 0, extra,
-                          ES_ARRAY_LEN(extra)};
+                          ES_ARRAY_LEN(extra) - (hk && hk->sim_seconds ? 0 : 1)};
         rc = stat_dump_dir(r, &meta, t->opt->out_dir, err);
     }
     stat_registry_destroy(r);

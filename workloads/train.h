@@ -37,6 +37,8 @@ typedef struct tr_hooks {
     int (*stats)(void *ctx, stat_registry *r, es_err *err);
     /* Events the hook's simulation executed (for meta), may be NULL. */
     uint64_t (*events)(void *ctx);
+    /* Simulated seconds so far (for meta.sim_seconds_per_host_second), may be NULL. */
+    double (*sim_seconds)(void *ctx);
     int no_ws_lifetime; /* the hook reports lifetime.* itself */
 } tr_hooks;
 

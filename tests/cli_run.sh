@@ -1,0 +1,120 @@
+#!/bin/sh
+# cli_run.sh - `essim run` and `essim simulate`: the main job's summary and stats keys (on a
+# slice of Fashion-MNIST when it is installed), live execution against replay of its trace
+# (identical hardware statistics), refusal of a trace whose crossbar geometry differs (naming
+# the key), a timeline that parses as JSON, heat maps, wear that fails cells and shows in
+# repeated runs, determinism, and the error paths.
+. "${ES_SRCDIR:-.}/tests/tap.sh"
+PY=/usr/bin/python3
+
+run_essim run --help; expect_rc "run --help" 0
+expect_grep "help names --repeat" "$TMP/out" "--repeat N"
+run_essim simulate --help; expect_rc "simulate --help" 0
+run_essim simulate; expect_rc "simulate without --trace" 2
+expect_grep "simulate says --trace is required" "$TMP/err" "--trace FILE is required"
+run_essim run --repeat 0; expect_rc "run --repeat 0" 2
+run_essim run --bogus; expect_rc "run: unknown option" 2
+run_essim simulate --trace "$TMP/nonexistent.trc"; expect_rc "simulate a missing trace" 1
+run_essim run --set arch.training=false --dataset synthetic; expect_rc "run on a chip without training units" 2
+expect_grep "says arch.training" "$TMP/err" "arch.training"
+run_essim run --set arch.xbar.cols=0; expect_rc "run with an impossible crossbar" 2
+
+# A small run on the synthetic dataset, with its trace and a timeline.
+SYN="--dataset synthetic --set train.synthetic_train=256 --set train.synthetic_test=64 --batch 32 --epochs 2 --policy essence -q"
+run_essim run $SYN -o "$TMP/r" --trace "$TMP/r.trc" --timeline "$TMP/tl.json"
+expect_rc "run synthetic with trace and timeline" 0
+for line in "  accuracy    " "  writes      mean " "  time        " "  energy      " "  lifetime    first cell fails after" "  host        "; do
+    expect_grep "summary line '$line'" "$TMP/out" "$line"
+done
+for key in hw.time_s hw.energy_j hw.area_mm2 hw.power_w_avg hw.peak_tops \
+    hw.energy_j_by_component.adc hw.energy_j_by_component.write hw.energy_j_by_component.leakage \
+    hw.energy_j_by_phase.forward hw.energy_j_by_phase.backward hw.energy_j_by_phase.gradient \
+    hw.energy_j_by_phase.update hw.time_s_by_phase.forward hw.time_s_by_phase.update \
+    hw.stall_s_by_cause.edram hw.stall_s_by_cause.wdrv_tile lifetime.endurance_mean \
+    lifetime.runs_to_first_failure lifetime.runs_to_1pct_failed lifetime.runs_to_10pct_failed \
+    writes.mean writes.max train.test_accuracy_final; do
+    expect_grep "stats.csv has $key" "$TMP/r/stats.csv" "$key,"
+done
+ok "stats.json parses, meta has events" $PY -c "
+import json,sys
+d=json.load(open('$TMP/r/stats.json'))
+assert d['meta']['events'] > 0 and d['meta']['events_per_s'] > 0
+assert 'sim_seconds_per_host_second' in d['meta']
+h=d['hw']
+assert abs(sum(h['energy_j_by_phase'].values()) - h['energy_j']) < 1e-9 * h['energy_j']
+assert abs(sum(h['time_s_by_phase'].values()) - h['time_s']) < 1e-9 * h['time_s']
+assert abs(sum(h['energy_j_by_component'].values()) - h['energy_j']) < 1e-9 * h['energy_j']
+"
+ok "timeline is Chrome trace-event JSON with compute and write events" $PY -c "
+import json
+d=json.load(open('$TMP/tl.json'))
+ev=d['traceEvents']
+cats={e.get('cat') for e in ev}
+assert {'forward','backward','gradient','write'} <= cats, cats
+assert all(e['dur'] >= 0 for e in ev if e['ph']=='X')
+"
+ok "no timeline temporary left" test ! -e "$TMP/tl.json.tmp"
+ok "heat map of conv1" test -s "$TMP/r/heatmap-conv1.csv"
+ok "heat map has one line per weight row (25 for conv1)" sh -c "test \$(grep -vc '^#' '$TMP/r/heatmap-conv1.csv') -eq 25"
+
+# The same run again: byte-identical statistics apart from host timings.
+run_essim run $SYN -o "$TMP/r2"
+ok "deterministic stats.txt (host lines removed)" sh -c \
+    "grep -v 'host\|per_s\|images_per' '$TMP/r/stats.txt' > '$TMP/a'; grep -v 'host\|per_s\|images_per' '$TMP/r2/stats.txt' > '$TMP/b'; cmp '$TMP/a' '$TMP/b'"
+
+# Replay of the trace on the same configuration: the same hardware results as live.
+run_essim simulate --trace "$TMP/r.trc" -o "$TMP/s" -q; expect_rc "simulate the run's trace" 0
+expect_grep "simulate summary" "$TMP/out" "  replay      "
+ok "replay = live: hw.time_s, hw.energy_j, writes" $PY -c "
+import json
+a=json.load(open('$TMP/r/stats.json'))['hw']; b=json.load(open('$TMP/s/stats.json'))['hw']
+for k in ('time_s','energy_j','row_writes','cells_written','write_busy_s'):
+    assert a[k] == b[k], (k, a[k], b[k])
+for k in a['energy_j_by_phase']: assert a['energy_j_by_phase'][k] == b['energy_j_by_phase'][k], k
+"
+ok "replay heat map = live heat map" cmp "$TMP/r/heatmap-conv2.csv" "$TMP/s/heatmap-conv2.csv"
+
+# Another chip with the same geometry replays; one with other crossbars is refused.
+run_essim simulate --trace "$TMP/r.trc" -o "$TMP/s2" -q --set arch.adc.bits=6 --set arch.wdrv.per_tile=1
+expect_rc "replay with other ADCs and drivers" 0
+run_essim simulate --trace "$TMP/r.trc" -o "$TMP/s3" -q --set arch.xbar.rows=256
+expect_rc "replay with 256-row crossbars is refused" 2
+expect_grep "refusal names the key" "$TMP/err" "arch.xbar.rows is 256 here, 128 in the trace"
+expect_grep "refusal names the layer field" "$TMP/err" "was recorded with row_tiles"
+run_essim simulate --trace "$TMP/r.trc" -o "$TMP/s4" -q --set policy.granularity=crossbar
+expect_rc "replay with another block granularity is refused" 2
+expect_grep "refusal names policy.granularity" "$TMP/err" "policy.granularity is crossbar here, row in the trace"
+run_essim simulate --trace "$TMP/r.trc" -o "$TMP/s5" -q -n 3; expect_rc "replay 3 iterations" 0
+expect_grep "replays 3" "$TMP/out" "3 iterations) on"
+
+# A truncated trace: an error naming the damage; --salvage replays the intact prefix.
+head -c 3000 "$TMP/r.trc" > "$TMP/cut.trc"
+run_essim simulate --trace "$TMP/cut.trc" -o "$TMP/s6" -q; expect_rc "truncated trace" 1
+
+# Wear: endurance of 3 writes; every cell of a block written more often fails, which the
+# network's weights then carry; repeated runs on the same chip keep the failures.
+run_essim run $SYN -o "$TMP/w" --repeat 2 --set arch.cell.endurance_mean=3 --set arch.cell.endurance_sigma_log10=0 --policy sgd
+expect_rc "run --repeat 2 on a chip that wears out" 0
+expect_grep "repeat summary" "$TMP/out" "run         2 of 2 on the same chip"
+ok "repeat.csv has two runs" sh -c "test \$(wc -l < '$TMP/w/repeat.csv') -eq 3"
+ok "cells failed (SGD writes every block 16 times per run, endurance 3)" $PY -c "
+import csv
+r=list(csv.DictReader(open('$TMP/w/repeat.csv')))
+assert int(r[0]['cells_failed']) > 0 and float(r[1]['failed_fraction']) == 1.0, r
+"
+ok "lifetime: first failure within the first run" $PY -c "
+import json
+l=json.load(open('$TMP/w/run-1/stats.json'))['lifetime']
+assert l['runs_to_first_failure'] < 1 and l['cells_failed'] > 0, l
+"
+
+# The main job (the preset run-default) on a slice of Fashion-MNIST, if installed.
+if [ -d /usr/share/datasets/fashion-mnist ] || [ -n "$ESSIM_DATA_DIR" ]; then
+    run_essim run -o "$TMP/main" --epochs 1 --set train.train_limit=1024 --set train.test_limit=256 -q
+    expect_rc "main job (sliced)" 0
+    expect_grep "main job: LeNet-5 with ESSENCE on isaac-train" "$TMP/out" "essim run: lenet5 on fashion-mnist, 1 epochs (16 iterations), policy essence, chip isaac-train"
+    expect_grep "main job: savings" "$TMP/out" "fewer than SGD (mean / max)"
+else
+    tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP Fashion-MNIST not installed"
+fi
+tap_done
