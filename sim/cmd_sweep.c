@@ -12,34 +12,45 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chip.h"
 #include "cli.h"
 #include "progress.h"
 #include "sweep.h"
 
 static void sweep_usage(FILE *fp)
 {
-    fprintf(fp,
-            "usage: essim sweep FILE [options]\n"
-            "\n"
-            "Run every design point of a sweep file (a base configuration plus axes; see\n"
-            "docs/sweeps.md) and write one row per point, with the Pareto front marked, to\n"
-            "DIR/results.csv and DIR/results.json. Each point runs in its own folder\n"
-            "DIR/points/NNNN; a rerun skips the points already finished.\n"
-            "\n"
-            "options:\n"
-            "  -j, --jobs N          points run at once on this machine   [1]\n"
-            "  -o, --out DIR         output folder                       [essim-out/sweep]\n"
-            "  -n, --dry-run         validate every point and list them; run nothing\n"
-            "  -s, --set KEY=VALUE   override a configuration key for every point (below the\n"
-            "                        axes, which win)\n"
-            "  -q, --quiet           no progress;  --progress: progress even when not a tty\n"
-            "  -h, --help\n"
-            "\n"
-            "Under mpirun (built with Open MPI), rank 0 hands out points and the other ranks\n"
-            "run them: mpirun -np N essim sweep FILE --out DIR (DIR on a shared file system).\n"
-            "\n"
-            "Exit status: 0 every point succeeded, 1 some point failed (the others still\n"
-            "ran; see the status and error columns), 2 usage or sweep-file error.\n");
+    fprintf(fp, "usage: essim sweep FILE [options]\n"
+                "\n"
+                "Run every design point of a sweep file (a base configuration plus axes; see\n"
+                "docs/sweeps.md) and write one row per point, with the Pareto front marked, to\n"
+                "DIR/results.csv and DIR/results.json. Each point runs in its own folder\n"
+                "DIR/points/NNNN; a rerun skips the points already finished.\n"
+                "\n"
+                "options:\n"
+                "  -j, --jobs N          points run at once on this machine   [1]\n"
+                "  -o, --out DIR         output folder                       [essim-out/sweep]\n"
+                "  -n, --dry-run         validate every point and list them; run nothing\n"
+                "  -s, --set KEY=VALUE   override a configuration key for every point (below the\n"
+                "                        axes, which win)\n"
+                "  -q, --quiet           no progress;  --progress: progress even when not a tty\n"
+                "  -h, --help\n"
+                "\n"
+                "Under mpirun (built with Open MPI), rank 0 hands out points and the other ranks\n"
+                "run them: mpirun -np N essim sweep FILE --out DIR (DIR on a shared file system).\n"
+                "\n"
+                "Exit status: 0 every point succeeded, 1 some point failed (the others still\n"
+                "ran; see the status and error columns), 2 usage or sweep-file error.\n");
+}
+
+/* Points that run the hardware model must describe a buildable chip: catch impossible
+ * combinations (columns per ADC not dividing the columns, ...) before anything runs. */
+static int hw_check(const essim_config *cfg, const cfg_doc *doc, es_err *err)
+{
+    chip_model *m = malloc(sizeof *m);
+    if (!m) return es_fail(err, ES_ENOMEM, "out of memory");
+    int rc = chip_from_config(m, cfg, doc, err);
+    free(m);
+    return rc;
 }
 
 static sw_command_fn command_fn(const char *name)
@@ -84,7 +95,8 @@ static int run_local(sw_sweep *sw, const char *dir, sw_command_fn fn, int jobs, 
     while (rc == ES_OK && (next < nt || running > 0)) {
         while (next < nt && running < (size_t)jobs) {
             int k;
-            for (k = 0; k < jobs && pids[k]; k++) {}
+            for (k = 0; k < jobs && pids[k]; k++) {
+            }
             slot_t0[k] = es_host_seconds();
             slot_idx[k] = todo[next];
             rc = sw_point_spawn(sw, dir, todo[next], fn, &pids[k], err);
@@ -101,12 +113,14 @@ static int run_local(sw_sweep *sw, const char *dir, sw_command_fn fn, int jobs, 
             break;
         }
         int k;
-        for (k = 0; k < jobs && pids[k] != pid; k++) {}
+        for (k = 0; k < jobs && pids[k] != pid; k++) {
+        }
         if (k == jobs) continue; /* not one of ours */
         pids[k] = 0;
         running--;
         sw_point_result res;
-        rc = sw_point_reap(sw, dir, slot_idx[k], pid, st, es_host_seconds() - slot_t0[k], &res, err);
+        rc =
+            sw_point_reap(sw, dir, slot_idx[k], pid, st, es_host_seconds() - slot_t0[k], &res, err);
         if (rc < 0) break;
         s->ran++;
         done++;
@@ -169,7 +183,8 @@ int cmd_sweep(int argc, char **argv)
             rc = -1;
             break;
         default:
-            fprintf(stderr, "essim sweep: unknown or incomplete option '%s'; see 'essim sweep --help'\n",
+            fprintf(stderr,
+                    "essim sweep: unknown or incomplete option '%s'; see 'essim sweep --help'\n",
                     argv[optind - 1]);
             rc = CLI_EXIT_USAGE;
         }
@@ -187,7 +202,8 @@ int cmd_sweep(int argc, char **argv)
     sw_sweep *sw = NULL;
     es_err err;
     es_err_clear(&err);
-    if (rc == 0 && (sw_load(argv[optind], sets, nsets, &sw, &err) < 0 || sw_validate(sw, &err) < 0))
+    if (rc == 0 && (sw_load(argv[optind], sets, nsets, &sw, &err) < 0 ||
+                    sw_validate(sw, strcmp(sw_command(sw), "train") ? hw_check : NULL, &err) < 0))
         rc = rank0 ? cli_report(&err) : cli_exit_code(err.code);
     sw_command_fn fn = sw ? command_fn(sw_command(sw)) : NULL;
     if (rc == 0 && !fn) {

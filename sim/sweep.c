@@ -52,7 +52,8 @@ static void sb_add(sbuf *b, const char *s, size_t len)
     if (b->oom) return;
     if (b->n + len + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + len + 1) cap *= 2;
+        while (cap < b->n + len + 1)
+            cap *= 2;
         char *np = realloc(b->p, cap);
         if (!np) {
             b->oom = 1;
@@ -66,7 +67,10 @@ static void sb_add(sbuf *b, const char *s, size_t len)
     b->p[b->n] = '\0';
 }
 
-static void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+static void sb_puts(sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
 
 static void sb_printf(sbuf *b, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -136,19 +140,19 @@ typedef struct sw_column {
     char *key;
     int dim;
     size_t n;
-    char **set;     /* value as written after "KEY=" (a YAML flow node) */
-    char **show;    /* value as shown in the results */
+    char **set;              /* value as written after "KEY=" (a YAML flow node) */
+    char **show;             /* value as shown in the results */
     const cfg_node **origin; /* where each value comes from (for error messages) */
 } sw_column;
 
 /* One override of the base, with where it was written. */
 typedef struct sw_set {
-    char *text; /* "key=value" */
+    char *text;             /* "key=value" */
     const cfg_node *origin; /* NULL for --set */
 } sw_set;
 
 struct sw_sweep {
-    cfg_doc *doc;   /* the sweep file itself (nodes stay valid for messages) */
+    cfg_doc *doc; /* the sweep file itself (nodes stay valid for messages) */
     char *path;
     char *command;
     char *trace;
@@ -162,7 +166,7 @@ struct sw_sweep {
     size_t ndims;
     size_t dim_size[64];
     size_t npoints;
-    char **metrics;  /* explicit list, or NULL for the defaults */
+    char **metrics; /* explicit list, or NULL for the defaults */
     size_t nmetrics;
     char **obj_metric;
     int *obj_goal;
@@ -171,12 +175,17 @@ struct sw_sweep {
 };
 
 static const char *const default_metrics[] = {
-    "hw.time_s", "hw.energy_j",
-    "hw.energy_j_by_phase.forward", "hw.energy_j_by_phase.backward",
-    "hw.energy_j_by_phase.gradient", "hw.energy_j_by_phase.update",
-    "hw.area_mm2", "hw.power_w_avg",
+    "hw.time_s",
+    "hw.energy_j",
+    "hw.energy_j_by_phase.forward",
+    "hw.energy_j_by_phase.backward",
+    "hw.energy_j_by_phase.gradient",
+    "hw.energy_j_by_phase.update",
+    "hw.area_mm2",
+    "hw.power_w_avg",
     "train.test_accuracy_final",
-    "writes.mean", "writes.max",
+    "writes.mean",
+    "writes.max",
     "lifetime.runs_to_first_failure",
 };
 static const struct {
@@ -204,11 +213,14 @@ void sw_destroy(sw_sweep *sw)
         free(c->origin);
     }
     free(sw->cols);
-    for (size_t k = 0; k < sw->nbase_sets; k++) free(sw->base_sets[k].text);
+    for (size_t k = 0; k < sw->nbase_sets; k++)
+        free(sw->base_sets[k].text);
     free(sw->base_sets);
-    for (size_t k = 0; k < sw->nmetrics; k++) free(sw->metrics[k]);
+    for (size_t k = 0; k < sw->nmetrics; k++)
+        free(sw->metrics[k]);
     free(sw->metrics);
-    for (size_t k = 0; k < sw->nobj; k++) free(sw->obj_metric[k]);
+    for (size_t k = 0; k < sw->nobj; k++)
+        free(sw->obj_metric[k]);
     free(sw->obj_metric);
     free(sw->obj_goal);
     free(sw->hash);
@@ -220,20 +232,45 @@ void sw_destroy(sw_sweep *sw)
     free(sw);
 }
 
-size_t sw_point_count(const sw_sweep *sw) { return sw->npoints; }
-size_t sw_column_count(const sw_sweep *sw) { return sw->ncols; }
-const char *sw_column_key(const sw_sweep *sw, size_t k) { return sw->cols[k].key; }
-const char *sw_command(const sw_sweep *sw) { return sw->command; }
-const char *sw_trace(const sw_sweep *sw) { return sw->trace; }
-uint64_t sw_seed(const sw_sweep *sw) { return sw->seed; }
-const char *sw_path(const sw_sweep *sw) { return sw->path; }
-int sw_seed_swept(const sw_sweep *sw) { return sw->seed_swept; }
+size_t sw_point_count(const sw_sweep *sw)
+{
+    return sw->npoints;
+}
+size_t sw_column_count(const sw_sweep *sw)
+{
+    return sw->ncols;
+}
+const char *sw_column_key(const sw_sweep *sw, size_t k)
+{
+    return sw->cols[k].key;
+}
+const char *sw_command(const sw_sweep *sw)
+{
+    return sw->command;
+}
+const char *sw_trace(const sw_sweep *sw)
+{
+    return sw->trace;
+}
+uint64_t sw_seed(const sw_sweep *sw)
+{
+    return sw->seed;
+}
+const char *sw_path(const sw_sweep *sw)
+{
+    return sw->path;
+}
+int sw_seed_swept(const sw_sweep *sw)
+{
+    return sw->seed_swept;
+}
 
 /* Digit of point i in dimension d (the last dimension varies fastest). */
 static size_t point_digit(const sw_sweep *sw, size_t i, int d)
 {
     size_t stride = 1;
-    for (size_t e = sw->ndims; e-- > (size_t)d + 1;) stride *= sw->dim_size[e];
+    for (size_t e = sw->ndims; e-- > (size_t)d + 1;)
+        stride *= sw->dim_size[e];
     return (i / stride) % sw->dim_size[d];
 }
 
@@ -260,7 +297,10 @@ uint64_t sw_point_seed(const sw_sweep *sw, size_t i)
     return sw_derive_seed(sw->seed, i);
 }
 
-const char *sw_point_hash(const sw_sweep *sw, size_t i) { return sw->hash ? sw->hash[i] : ""; }
+const char *sw_point_hash(const sw_sweep *sw, size_t i)
+{
+    return sw->hash ? sw->hash[i] : "";
+}
 
 void sw_point_describe(const sw_sweep *sw, size_t i, char *buf, size_t len)
 {
@@ -307,9 +347,12 @@ static int parse_bool(const cfg_node *n, const char *what, int *out, es_err *err
 {
     ES_TRY(need_scalar(n, what, err));
     const char *t = n->text;
-    if (!strcmp(t, "true") || !strcmp(t, "yes") || !strcmp(t, "on")) *out = 1;
-    else if (!strcmp(t, "false") || !strcmp(t, "no") || !strcmp(t, "off")) *out = 0;
-    else return fail_node(err, n, "%s must be true or false, not '%s'", what, t);
+    if (!strcmp(t, "true") || !strcmp(t, "yes") || !strcmp(t, "on"))
+        *out = 1;
+    else if (!strcmp(t, "false") || !strcmp(t, "no") || !strcmp(t, "off"))
+        *out = 0;
+    else
+        return fail_node(err, n, "%s must be true or false, not '%s'", what, t);
     return ES_OK;
 }
 
@@ -382,8 +425,10 @@ static void flow_text(sbuf *b, const cfg_node *n)
         sb_puts(b, "{");
         for (size_t i = 0; i < n->n; i++) {
             if (i) sb_puts(b, ", ");
-            if (plain_safe(n->keys[i])) sb_puts(b, n->keys[i]);
-            else sb_quoted(b, n->keys[i]);
+            if (plain_safe(n->keys[i]))
+                sb_puts(b, n->keys[i]);
+            else
+                sb_quoted(b, n->keys[i]);
             sb_puts(b, ": ");
             flow_text(b, n->items[i]);
         }
@@ -439,9 +484,11 @@ int sw_range_expand(double from, double to, double step, int64_t count, int logs
     *vals = NULL;
     *n = 0;
     size_t cnt;
-    if (!isfinite(from) || !isfinite(to)) return es_fail(err, ES_ECONFIG, "range bounds must be finite");
+    if (!isfinite(from) || !isfinite(to))
+        return es_fail(err, ES_ECONFIG, "range bounds must be finite");
     if (step != 0) {
-        if (logscale) return es_fail(err, ES_ECONFIG, "a logarithmic range needs 'count', not 'step'");
+        if (logscale)
+            return es_fail(err, ES_ECONFIG, "a logarithmic range needs 'count', not 'step'");
         double span = (to - from) / step;
         if (span < -1e-9)
             return es_fail(err, ES_ECONFIG, "step %g never reaches 'to' from 'from'", step);
@@ -449,7 +496,8 @@ int sw_range_expand(double from, double to, double step, int64_t count, int logs
         cnt = (size_t)floor(span + 1e-9) + 1;
     } else {
         if (count < 1) return es_fail(err, ES_ECONFIG, "a range needs 'step' or 'count' >= 1");
-        if (count > (int64_t)SW_MAX_POINTS) return es_fail(err, ES_ECONFIG, "range has too many values");
+        if (count > (int64_t)SW_MAX_POINTS)
+            return es_fail(err, ES_ECONFIG, "range has too many values");
         if (logscale && (from <= 0 || to <= 0))
             return es_fail(err, ES_ECONFIG, "a logarithmic range needs positive 'from' and 'to'");
         cnt = (size_t)count;
@@ -484,8 +532,7 @@ static int add_column(sw_sweep *sw, const char *key, const cfg_node *where, int 
                       sw_column **out, es_err *err)
 {
     for (size_t k = 0; k < sw->ncols; k++)
-        if (!strcmp(sw->cols[k].key, key))
-            return fail_node(err, where, "'%s' is swept twice", key);
+        if (!strcmp(sw->cols[k].key, key)) return fail_node(err, where, "'%s' is swept twice", key);
     sw_column *nc = realloc(sw->cols, (sw->ncols + 1) * sizeof *nc);
     if (!nc) return es_fail(err, ES_ENOMEM, "out of memory");
     sw->cols = nc;
@@ -497,7 +544,8 @@ static int add_column(sw_sweep *sw, const char *key, const cfg_node *where, int 
     c->show = calloc(n ? n : 1, sizeof *c->show);
     c->origin = calloc(n ? n : 1, sizeof *c->origin);
     sw->ncols++;
-    if (!c->key || !c->set || !c->show || !c->origin) return es_fail(err, ES_ENOMEM, "out of memory");
+    if (!c->key || !c->set || !c->show || !c->origin)
+        return es_fail(err, ES_ENOMEM, "out of memory");
     if (!strcmp(key, "seed")) sw->seed_swept = 1;
     *out = c;
     return ES_OK;
@@ -544,20 +592,26 @@ static int parse_range(const cfg_node *r, const char *key, const cfg_key *ck, ch
         const char *k = r->keys[i];
         const cfg_node *v = r->items[i];
         int rc = ES_OK;
-        if (!strcmp(k, "from")) has_from = 1, rc = parse_number(v, numkey, "range.from", &from, err);
-        else if (!strcmp(k, "to")) has_to = 1, rc = parse_number(v, numkey, "range.to", &to, err);
-        else if (!strcmp(k, "step")) has_step = 1, rc = parse_number(v, numkey, "range.step", &step, err);
+        if (!strcmp(k, "from"))
+            has_from = 1, rc = parse_number(v, numkey, "range.from", &from, err);
+        else if (!strcmp(k, "to"))
+            has_to = 1, rc = parse_number(v, numkey, "range.to", &to, err);
+        else if (!strcmp(k, "step"))
+            has_step = 1, rc = parse_number(v, numkey, "range.step", &step, err);
         else if (!strcmp(k, "count"))
             has_count = 1, rc = parse_int(v, "range.count", 1, SW_MAX_POINTS, &count, err);
-        else if (!strcmp(k, "log")) rc = parse_bool(v, "range.log", &logscale, err);
+        else if (!strcmp(k, "log"))
+            rc = parse_bool(v, "range.log", &logscale, err);
         else
             return fail_node(err, r->key_nodes[i],
                              "unknown range key '%s' (expected from, to, step, count, log)", k);
         if (rc < 0) return rc;
     }
     if (!has_from || !has_to) return fail_node(err, r, "range needs 'from' and 'to'");
-    if (has_step == has_count) return fail_node(err, r, "range needs exactly one of 'step' and 'count'");
-    if (has_step && step == 0) return fail_node(err, key_node(r, "step"), "range.step must not be 0");
+    if (has_step == has_count)
+        return fail_node(err, r, "range needs exactly one of 'step' and 'count'");
+    if (has_step && step == 0)
+        return fail_node(err, key_node(r, "step"), "range.step must not be 0");
     double *v = NULL;
     size_t n = 0;
     es_err e2;
@@ -573,7 +627,8 @@ static int parse_range(const cfg_node *r, const char *key, const cfg_key *ck, ch
     }
     free(v);
     if (rc < 0) {
-        for (size_t j = 0; out && j < n; j++) free(out[j]);
+        for (size_t j = 0; out && j < n; j++)
+            free(out[j]);
         free(out);
         return rc;
     }
@@ -587,7 +642,8 @@ static int parse_axes(sw_sweep *sw, const cfg_node *axes, es_err *err)
     int zip_dim = -1;
     size_t zip_n = 0;
     const char *zip_key = NULL;
-    if (axes->kind != CFG_SEQ) return fail_node(err, axes, "axes must be a list of {key, values|range}");
+    if (axes->kind != CFG_SEQ)
+        return fail_node(err, axes, "axes must be a list of {key, values|range}");
     for (size_t a = 0; a < axes->n; a++) {
         const cfg_node *ax = axes->items[a];
         if (ax->kind != CFG_MAP)
@@ -604,13 +660,16 @@ static int parse_axes(sw_sweep *sw, const cfg_node *axes, es_err *err)
         ES_TRY(need_scalar(kn, "key", err));
         const cfg_key *ck = sweep_key(kn->text);
         if (!ck)
-            return fail_node(err, kn, "unknown configuration key '%s' (see 'essim config reference')",
+            return fail_node(
+                err, kn, "unknown configuration key '%s' (see 'essim config reference')", kn->text);
+        if (!vals == !range)
+            return fail_node(err, ax, "axis '%s' needs exactly one of 'values' and 'range'",
                              kn->text);
-        if (!vals == !range) return fail_node(err, ax, "axis '%s' needs exactly one of 'values' and 'range'", kn->text);
         int zip = 0;
         if (mode) {
             ES_TRY(need_scalar(mode, "mode", err));
-            if (!strcmp(mode->text, "zip")) zip = 1;
+            if (!strcmp(mode->text, "zip"))
+                zip = 1;
             else if (strcmp(mode->text, "grid"))
                 return fail_node(err, mode, "mode must be grid or zip, not '%s'", mode->text);
         }
@@ -636,7 +695,8 @@ static int parse_axes(sw_sweep *sw, const cfg_node *axes, es_err *err)
                 rc = column_value(c, j, rv[j], range, err);
             }
         }
-        for (size_t j = 0; rv && j < n; j++) free(rv[j]);
+        for (size_t j = 0; rv && j < n; j++)
+            free(rv[j]);
         free(rv);
         if (rc < 0) return rc;
         if (zip) {
@@ -646,8 +706,10 @@ static int parse_axes(sw_sweep *sw, const cfg_node *axes, es_err *err)
                 zip_n = n;
                 zip_key = c->key;
             } else if (n != zip_n) {
-                return fail_node(err, kn, "zip axis '%s' has %zu values but zip axis '%s' has %zu; "
-                                 "zipped axes need the same length", kn->text, n, zip_key, zip_n);
+                return fail_node(err, kn,
+                                 "zip axis '%s' has %zu values but zip axis '%s' has %zu; "
+                                 "zipped axes need the same length",
+                                 kn->text, n, zip_key, zip_n);
             }
             c->dim = zip_dim;
         } else {
@@ -667,8 +729,8 @@ static int parse_random(sw_sweep *sw, const cfg_node *r, es_err *err)
     const cfg_node *sn = cfg_map_get(r, "samples"), *axes = cfg_map_get(r, "axes");
     for (size_t i = 0; i < r->n; i++)
         if (strcmp(r->keys[i], "samples") && strcmp(r->keys[i], "axes"))
-            return fail_node(err, r->key_nodes[i], "unknown random key '%s' (expected samples, axes)",
-                             r->keys[i]);
+            return fail_node(err, r->key_nodes[i],
+                             "unknown random key '%s' (expected samples, axes)", r->keys[i]);
     if (!sn || !axes) return fail_node(err, r, "random needs 'samples' and 'axes'");
     int64_t samples;
     ES_TRY(parse_int(sn, "random.samples", 1, SW_MAX_POINTS, &samples, err));
@@ -788,7 +850,7 @@ static int flatten(sw_sweep *sw, const char *prefix, const cfg_node *n, const cf
     flow_text(&b, n);
     char *t = sb_take(&b);
     if (!t) return es_fail(err, ES_ENOMEM, "out of memory");
-    int rc = add_base_set(sw, t, where, err);
+    int rc = add_base_set(sw, t, n->line > 0 ? n : where, err);
     free(t);
     return rc;
 }
@@ -840,7 +902,8 @@ static int parse_base(sw_sweep *sw, const cfg_node *base, es_err *err)
             if (!strcmp(k, "include") || !strcmp(k, "preset"))
                 rc = base_file(sw, &text, k, base->items[i], err);
             else if (!strcmp(k, "version"))
-                rc = fail_node(err, base->key_nodes[i], "'version' belongs at the top of the sweep file");
+                rc = fail_node(err, base->key_nodes[i],
+                               "'version' belongs at the top of the sweep file");
             else
                 rc = flatten(sw, k, base->items[i], base->key_nodes[i], err);
         }
@@ -909,9 +972,9 @@ static int use_default_objectives(sw_sweep *sw, es_err *err)
 static int parse_sweep(sw_sweep *sw, char *const *sets, int nsets, es_err *err)
 {
     const cfg_node *root = cfg_doc_root(sw->doc);
-    static const char *const known[] = {"version", "name", "description", "base", "command",
-                                        "trace", "seed", "axes", "random", "metrics",
-                                        "objectives"};
+    static const char *const known[] = {"version", "name",    "description", "base",
+                                        "command", "trace",   "seed",        "axes",
+                                        "random",  "metrics", "objectives"};
     for (size_t i = 0; i < root->n; i++) {
         size_t k;
         for (k = 0; k < ES_ARRAY_LEN(known); k++)
@@ -940,7 +1003,8 @@ static int parse_sweep(sw_sweep *sw, char *const *sets, int nsets, es_err *err)
     if (!(sw->command = es_strdup(cmd))) return es_fail(err, ES_ENOMEM, "out of memory");
     const cfg_node *tn = cfg_map_get(root, "trace");
     if (!strcmp(cmd, "simulate")) {
-        if (!tn) return fail_node(err, cmdn, "command: simulate needs 'trace:' (the trace to replay)");
+        if (!tn)
+            return fail_node(err, cmdn, "command: simulate needs 'trace:' (the trace to replay)");
         ES_TRY(need_scalar(tn, "trace", err));
         char path[PATH_MAX];
         resolve_relative(sw->path, tn->text, path, sizeof path);
@@ -948,10 +1012,12 @@ static int parse_sweep(sw_sweep *sw, char *const *sets, int nsets, es_err *err)
             return fail_node(err, tn, "cannot read trace '%s': %s", path, strerror(errno));
         if (!(sw->trace = es_strdup(path))) return es_fail(err, ES_ENOMEM, "out of memory");
     } else if (tn) {
-        return fail_node(err, key_node(root, "trace"), "'trace' is only used with command: simulate");
+        return fail_node(err, key_node(root, "trace"),
+                         "'trace' is only used with command: simulate");
     }
     ES_TRY(parse_base(sw, cfg_map_get(root, "base"), err));
-    for (int i = 0; i < nsets; i++) ES_TRY(add_base_set(sw, sets[i], NULL, err));
+    for (int i = 0; i < nsets; i++)
+        ES_TRY(add_base_set(sw, sets[i], NULL, err));
     if ((n = cfg_map_get(root, "axes"))) ES_TRY(parse_axes(sw, n, err));
     if ((n = cfg_map_get(root, "random"))) ES_TRY(parse_random(sw, n, err));
     if ((n = cfg_map_get(root, "metrics"))) ES_TRY(parse_metrics(sw, n, err));
@@ -997,8 +1063,8 @@ int sw_load(const char *path, char *const *sets, int nsets, sw_sweep **out, es_e
     return load_common(sw, sets, nsets, out, err);
 }
 
-int sw_load_string(const char *text, const char *name, char *const *sets, int nsets,
-                   sw_sweep **out, es_err *err)
+int sw_load_string(const char *text, const char *name, char *const *sets, int nsets, sw_sweep **out,
+                   es_err *err)
 {
     sw_sweep *sw = calloc(1, sizeof *sw);
     if (!sw) return es_fail(err, ES_ENOMEM, "out of memory");
@@ -1027,7 +1093,7 @@ static void relocate_error(es_err *err, const char *set, const cfg_node *origin)
     char rest[sizeof err->msg];
     fmt_to(rest, sizeof rest, "%s", err->msg + pl);
     fmt_to(err->msg, sizeof err->msg, "%s:%d:%d: %s", origin->file, origin->line, origin->col,
-             rest);
+           rest);
 }
 
 static int apply_set(cfg_doc *doc, const char *set, const cfg_node *origin, es_err *err)
@@ -1039,7 +1105,8 @@ static int apply_set(cfg_doc *doc, const char *set, const cfg_node *origin, es_e
 
 /* The document of point i (SIZE_MAX: the base with the --set overrides only), bound into
  * cfg. On a bind error the message is relocated to the sweep file where it can be. */
-static int bind_point(const sw_sweep *sw, size_t i, essim_config *cfg, es_err *err)
+static int bind_point(const sw_sweep *sw, size_t i, essim_config *cfg, sw_check_fn check,
+                      es_err *err)
 {
     cfg_doc *doc = NULL;
     int rc = cfg_doc_load_string(sw->base_text, sw->path, &doc, err);
@@ -1062,12 +1129,13 @@ static int bind_point(const sw_sweep *sw, size_t i, essim_config *cfg, es_err *e
         }
         if (rc == ES_OK && !sw->seed_swept) {
             fmt_to(seedset, sizeof seedset, "seed=%llu",
-                     (unsigned long long)sw_derive_seed(sw->seed, i));
+                   (unsigned long long)sw_derive_seed(sw->seed, i));
             rc = cfg_doc_set(doc, seedset, err);
         }
     }
     if (rc == ES_OK) {
         rc = cfg_bind(doc, cfg, err);
+        if (rc == ES_OK && check && (rc = check(cfg, doc, err)) < 0) cfg_free(cfg);
         if (rc < 0) {
             /* Find which override the message names. */
             for (size_t k = 0; k < sw->nbase_sets; k++)
@@ -1088,13 +1156,13 @@ static int bind_point(const sw_sweep *sw, size_t i, essim_config *cfg, es_err *e
 int sw_point_config(const sw_sweep *sw, size_t i, essim_config *cfg, es_err *err)
 {
     if (i >= sw->npoints) return es_fail(err, ES_EINVAL, "point %zu out of range", i);
-    return bind_point(sw, i, cfg, err);
+    return bind_point(sw, i, cfg, NULL, err);
 }
 
-int sw_validate(sw_sweep *sw, es_err *err)
+int sw_validate(sw_sweep *sw, sw_check_fn check, es_err *err)
 {
     essim_config cfg;
-    int rc = bind_point(sw, SIZE_MAX, &cfg, err);
+    int rc = bind_point(sw, SIZE_MAX, &cfg, NULL, err);
     if (rc < 0) return rc;
     cfg_free(&cfg);
     free(sw->hash);
@@ -1103,7 +1171,7 @@ int sw_validate(sw_sweep *sw, es_err *err)
     for (size_t i = 0; i < sw->npoints; i++) {
         es_err e2;
         es_err_clear(&e2);
-        rc = bind_point(sw, i, &cfg, &e2);
+        rc = bind_point(sw, i, &cfg, check, &e2);
         if (rc < 0) {
             char desc[512];
             sw_point_describe(sw, i, desc, sizeof desc);
@@ -1133,7 +1201,10 @@ static int rm_rf(const char *path)
     return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void point_name(size_t i, char *buf, size_t len) { fmt_to(buf, len, "%04zu", i); }
+static void point_name(size_t i, char *buf, size_t len)
+{
+    fmt_to(buf, len, "%04zu", i);
+}
 
 int sw_out_prepare(const char *dir, es_err *err)
 {
@@ -1161,7 +1232,8 @@ static char *slurp(const char *path, size_t *len)
     sbuf b = {0};
     char buf[8192];
     size_t got;
-    while ((got = fread(buf, 1, sizeof buf, fp)) > 0) sb_add(&b, buf, got);
+    while ((got = fread(buf, 1, sizeof buf, fp)) > 0)
+        sb_add(&b, buf, got);
     fclose(fp);
     if (len) *len = b.n;
     return sb_take(&b);
@@ -1387,7 +1459,7 @@ int sw_point_reap(const sw_sweep *sw, const char *dir, size_t i, pid_t pid, int 
     if (!res->ok) {
         if (WIFSIGNALED(wstatus))
             fmt_to(res->error, sizeof res->error, "killed by signal %d (%s)", WTERMSIG(wstatus),
-                     strsignal(WTERMSIG(wstatus)));
+                   strsignal(WTERMSIG(wstatus)));
         else
             last_error(path, tmp, name, res->error, sizeof res->error);
         if (!res->error[0]) fmt_to(res->error, sizeof res->error, "exit status %d", res->exit_code);
@@ -1403,13 +1475,17 @@ int sw_point_reap(const sw_sweep *sw, const char *dir, size_t i, pid_t pid, int 
     sbuf b = {0};
     sb_printf(&b, "{\n  \"index\": %zu,\n  \"status\": \"%s\",\n  \"exit\": %d,\n  \"error\": ", i,
               res->ok ? "ok" : "failed", res->exit_code);
-    if (res->ok) sb_puts(&b, "null");
-    else sb_quoted(&b, res->error);
+    if (res->ok)
+        sb_puts(&b, "null");
+    else
+        sb_quoted(&b, res->error);
     sb_printf(&b, ",\n  \"command\": \"%s\",\n  \"trace\": ", sw->command);
-    if (sw->trace) sb_quoted(&b, sw->trace);
-    else sb_puts(&b, "null");
-    sb_printf(&b, ",\n  \"config_hash\": \"%s\",\n  \"seed\": %llu,\n  \"params\": {", sw_point_hash(sw, i),
-              (unsigned long long)sw_point_seed(sw, i));
+    if (sw->trace)
+        sb_quoted(&b, sw->trace);
+    else
+        sb_puts(&b, "null");
+    sb_printf(&b, ",\n  \"config_hash\": \"%s\",\n  \"seed\": %llu,\n  \"params\": {",
+              sw_point_hash(sw, i), (unsigned long long)sw_point_seed(sw, i));
     for (size_t k = 0; k < sw->ncols; k++) {
         sb_puts(&b, k ? ", " : "");
         sb_quoted(&b, sw->cols[k].key);
@@ -1447,7 +1523,8 @@ int sw_point_run(const sw_sweep *sw, const char *dir, size_t i, sw_command_fn fn
     return sw_point_reap(sw, dir, i, pid, st, es_host_seconds() - t0, res, err);
 }
 
-/* ---- results ------------------------------------------------------------------------------------ */
+/* ---- results ------------------------------------------------------------------------------------
+ */
 
 void sw_pareto(size_t n, size_t m, const double *vals, const int *goal, int *front)
 {
@@ -1460,8 +1537,10 @@ void sw_pareto(size_t n, size_t m, const double *vals, const int *goal, int *fro
                 /* signed so that larger is better for every objective */
                 double a = goal[k] == SW_GOAL_MIN ? -vals[p * m + k] : vals[p * m + k];
                 double b = goal[k] == SW_GOAL_MIN ? -vals[q * m + k] : vals[q * m + k];
-                if (b < a) no_worse = 0;
-                else if (b > a) better = 1;
+                if (b < a)
+                    no_worse = 0;
+                else if (b > a)
+                    better = 1;
             }
             if (no_worse && better) front[p] = 0;
         }
@@ -1476,7 +1555,8 @@ typedef struct stat_rows {
 
 static void rows_free(stat_rows *r)
 {
-    for (size_t k = 0; k < 3 * r->n; k++) free(r->f[k]);
+    for (size_t k = 0; k < 3 * r->n; k++)
+        free(r->f[k]);
     free(r->f);
     r->f = NULL;
     r->n = 0;
@@ -1503,7 +1583,8 @@ static char *csv_field(const char **pp, int *eol)
             }
         }
     } else {
-        while (*p && *p != ',' && *p != '\n' && *p != '\r') sb_add(&b, p++, 1);
+        while (*p && *p != ',' && *p != '\n' && *p != '\r')
+            sb_add(&b, p++, 1);
     }
     if (*p == '\r') p++;
     *eol = *p != ',';
@@ -1525,12 +1606,15 @@ static int read_stats(const char *path, stat_rows *rows)
         int nf = 0, eol = 0;
         while (!eol && *p) {
             char *s = csv_field(&p, &eol);
-            if (nf < 4) f[nf++] = s;
-            else free(s);
+            if (nf < 4)
+                f[nf++] = s;
+            else
+                free(s);
         }
         if (header || nf < 3) {
             header = 0;
-            for (int k = 0; k < nf; k++) free(f[k]);
+            for (int k = 0; k < nf; k++)
+                free(f[k]);
             continue;
         }
         free(f[3]);
@@ -1538,12 +1622,14 @@ static int read_stats(const char *path, stat_rows *rows)
             cap = cap ? cap * 2 : 256;
             char **nfp = realloc(rows->f, 3 * cap * sizeof *nfp);
             if (!nfp) {
-                for (int k = 0; k < 3; k++) free(f[k]);
+                for (int k = 0; k < 3; k++)
+                    free(f[k]);
                 break;
             }
             rows->f = nfp;
         }
-        for (int k = 0; k < 3; k++) rows->f[3 * rows->n + (size_t)k] = f[k];
+        for (int k = 0; k < 3; k++)
+            rows->f[3 * rows->n + (size_t)k] = f[k];
         rows->n++;
     }
     free(text);
@@ -1577,8 +1663,9 @@ static const char *metric_value(const stat_rows *r, const char *m)
 static void csv_cell(sbuf *b, const char *s)
 {
     if (!s) return;
-    int q = !*s ? 0 : (strpbrk(s, ",\"\n\r") != NULL || isspace((unsigned char)s[0]) ||
-                       isspace((unsigned char)s[strlen(s) - 1]));
+    int q = !*s ? 0
+                : (strpbrk(s, ",\"\n\r") != NULL || isspace((unsigned char)s[0]) ||
+                   isspace((unsigned char)s[strlen(s) - 1]));
     if (!q) {
         sb_puts(b, s);
         return;
@@ -1598,31 +1685,38 @@ static int is_json_number(const char *s)
     if (*p == '-') p++;
     if (!isdigit((unsigned char)*p)) return 0;
     if (*p == '0' && isdigit((unsigned char)p[1])) return 0;
-    while (isdigit((unsigned char)*p)) p++;
+    while (isdigit((unsigned char)*p))
+        p++;
     if (*p == '.') {
         p++;
         if (!isdigit((unsigned char)*p)) return 0;
-        while (isdigit((unsigned char)*p)) p++;
+        while (isdigit((unsigned char)*p))
+            p++;
     }
     if (*p == 'e' || *p == 'E') {
         p++;
         if (*p == '+' || *p == '-') p++;
         if (!isdigit((unsigned char)*p)) return 0;
-        while (isdigit((unsigned char)*p)) p++;
+        while (isdigit((unsigned char)*p))
+            p++;
     }
     return *p == '\0';
 }
 
 static void json_value(sbuf *b, const char *s)
 {
-    if (!s) sb_puts(b, "null");
-    else if (is_json_number(s)) sb_puts(b, s);
-    else if (!strcmp(s, "nan") || !strcmp(s, "inf") || !strcmp(s, "-inf")) sb_puts(b, "null");
-    else sb_quoted(b, s);
+    if (!s)
+        sb_puts(b, "null");
+    else if (is_json_number(s))
+        sb_puts(b, s);
+    else if (!strcmp(s, "nan") || !strcmp(s, "inf") || !strcmp(s, "-inf"))
+        sb_puts(b, "null");
+    else
+        sb_quoted(b, s);
 }
 
 typedef struct point_row {
-    int state;     /* 0 ok, 1 failed, 2 missing */
+    int state; /* 0 ok, 1 failed, 2 missing */
     int exit_code;
     char *error;
     stat_rows stats;
@@ -1676,9 +1770,11 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
     size_t ncand = 0, nmet = 0;
     const char *cand[64 + ES_ARRAY_LEN(default_metrics)];
     if (sw->metrics) {
-        for (size_t k = 0; k < sw->nmetrics && ncand < 64; k++) cand[ncand++] = sw->metrics[k];
+        for (size_t k = 0; k < sw->nmetrics && ncand < 64; k++)
+            cand[ncand++] = sw->metrics[k];
     } else {
-        for (size_t k = 0; k < ES_ARRAY_LEN(default_metrics); k++) cand[ncand++] = default_metrics[k];
+        for (size_t k = 0; k < ES_ARRAY_LEN(default_metrics); k++)
+            cand[ncand++] = default_metrics[k];
     }
     for (size_t k = 0; k < sw->nobj && ncand < ES_ARRAY_LEN(cand); k++) {
         size_t j;
@@ -1742,8 +1838,10 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
     }
     sb_puts(&csv, ",pareto,error\n");
     /* results.json */
-    sb_printf(&js, "{\n  \"command\": \"%s\",\n  \"seed\": %llu,\n  \"points\": %zu,\n  \"failed\": %zu,\n",
-              sw->command, (unsigned long long)sw->seed, n, failed);
+    sb_printf(
+        &js,
+        "{\n  \"command\": \"%s\",\n  \"seed\": %llu,\n  \"points\": %zu,\n  \"failed\": %zu,\n",
+        sw->command, (unsigned long long)sw->seed, n, failed);
     sb_puts(&js, "  \"columns\": [");
     for (size_t k = 0; k < sw->ncols; k++) {
         sb_puts(&js, k ? ", " : "");
@@ -1773,8 +1871,10 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
         if (r->exit_code >= 0) sb_printf(&csv, "%d", r->exit_code);
         sb_printf(&js, "%s\n    {\"index\": %zu, \"status\": \"%s\", \"exit\": ", i ? "," : "", i,
                   state[r->state]);
-        if (r->exit_code >= 0) sb_printf(&js, "%d", r->exit_code);
-        else sb_puts(&js, "null");
+        if (r->exit_code >= 0)
+            sb_printf(&js, "%d", r->exit_code);
+        else
+            sb_puts(&js, "null");
         sb_puts(&js, ", \"params\": {");
         for (size_t k = 0; k < sw->ncols; k++) {
             sb_puts(&csv, ",");
@@ -1799,9 +1899,14 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
         sb_printf(&csv, ",%s,", r->state ? "" : on_front ? "1" : "0");
         csv_cell(&csv, r->state ? r->error : NULL);
         sb_puts(&csv, "\n");
-        sb_printf(&js, "}, \"pareto\": %s, \"error\": ", r->state ? "null" : on_front ? "true" : "false");
-        if (r->state && r->error) sb_quoted(&js, r->error);
-        else sb_puts(&js, "null");
+        sb_printf(&js, "}, \"pareto\": %s, \"error\": ",
+                  r->state   ? "null"
+                  : on_front ? "true"
+                             : "false");
+        if (r->state && r->error)
+            sb_quoted(&js, r->error);
+        else
+            sb_puts(&js, "null");
         sb_puts(&js, "}");
     }
     sb_puts(&js, "\n  ]\n}\n");
@@ -1840,15 +1945,17 @@ int sw_write_meta(const sw_sweep *sw, const char *dir, const char *mode, const s
     sb_quoted(&b, command_line ? command_line : "");
     sb_puts(&b, ",\n  \"sweep\": ");
     sb_quoted(&b, sw->path);
-    sb_printf(&b, ",\n  \"mode\": \"%s\",\n  \"workers\": %d,\n  \"points\": %zu,\n  \"ran\": %zu,\n"
-                  "  \"skipped\": %zu,\n  \"failed\": %zu,\n  \"host_seconds\": %.6f,\n"
-                  "  \"point_seconds\": %.6f,\n  \"command_seconds\": %.6f,\n"
-                  "  \"overhead_ms_per_point\": %.3f,\n  \"points_per_second\": %.4f,\n"
-                  "  \"coordinator_messages\": %llu\n}\n",
+    sb_printf(&b,
+              ",\n  \"mode\": \"%s\",\n  \"workers\": %d,\n  \"points\": %zu,\n  \"ran\": %zu,\n"
+              "  \"skipped\": %zu,\n  \"failed\": %zu,\n  \"host_seconds\": %.6f,\n"
+              "  \"point_seconds\": %.6f,\n  \"command_seconds\": %.6f,\n"
+              "  \"overhead_ms_per_point\": %.3f,\n  \"points_per_second\": %.4f,\n"
+              "  \"coordinator_messages\": %llu,\n  \"coordinator_us_per_request\": %.2f\n}\n",
               mode, s->workers, s->total, s->ran, s->skipped, s->failed, s->host_seconds,
               s->point_seconds, s->cmd_seconds, 1000 * overhead,
               s->host_seconds > 0 ? (double)s->ran / s->host_seconds : 0.0,
-              (unsigned long long)s->messages);
+              (unsigned long long)s->messages,
+              s->messages ? 2e6 * s->coord_seconds / (double)s->messages : 0.0);
     char *text = sb_take(&b);
     if (!text) return es_fail(err, ES_ENOMEM, "out of memory");
     char path[PATH_MAX];

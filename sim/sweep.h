@@ -31,13 +31,18 @@ enum { SW_GOAL_MIN = -1, SW_GOAL_MAX = 1 };
  * ES_ECONFIG with "file:line:col: error: ...". Points are not validated yet. */
 int sw_load(const char *path, char *const *sets, int nsets, sw_sweep **out, es_err *err);
 /* Same from text; `name` is the file name used in messages and for relative paths. */
-int sw_load_string(const char *text, const char *name, char *const *sets, int nsets,
-                   sw_sweep **out, es_err *err);
+int sw_load_string(const char *text, const char *name, char *const *sets, int nsets, sw_sweep **out,
+                   es_err *err);
 void sw_destroy(sw_sweep *sw);
 
-/* Bind every point's configuration (and remember its config hash). The first invalid
- * point is reported as "point N (key=value, ...): <where>: error: ..." (ES_ECONFIG). */
-int sw_validate(sw_sweep *sw, es_err *err);
+/* A further check of a bound point configuration (the command layer builds the hardware
+ * model with it); doc places messages at the key's position. Returns ES_OK or an error. */
+typedef int (*sw_check_fn)(const essim_config *cfg, const cfg_doc *doc, es_err *err);
+
+/* Bind every point's configuration, run `check` on it (may be NULL) and remember its config
+ * hash. The first invalid point is reported as "point N (key=value, ...): <where>: error:
+ * ..." (ES_ECONFIG). */
+int sw_validate(sw_sweep *sw, sw_check_fn check, es_err *err);
 
 size_t sw_point_count(const sw_sweep *sw);
 /* The swept keys (axes, then random axes), in column order. */
@@ -82,19 +87,19 @@ int sw_out_prepare(const char *dir, es_err *err);
 int sw_point_finished(const sw_sweep *sw, const char *dir, size_t i, int clean);
 
 typedef struct sw_point_result {
-    int ok;              /* 1 when the command exited 0 */
-    int exit_code;       /* exit status, or 128 + signal number */
-    double seconds;      /* host seconds from spawn to reap */
-    double cmd_seconds;  /* host seconds inside the command (measured by the child) */
-    char error[512];     /* last error line of a failed point ("" when ok) */
+    int ok;             /* 1 when the command exited 0 */
+    int exit_code;      /* exit status, or 128 + signal number */
+    double seconds;     /* host seconds from spawn to reap */
+    double cmd_seconds; /* host seconds inside the command (measured by the child) */
+    char error[512];    /* last error line of a failed point ("" when ok) */
 } sw_point_result;
 
 /* Fork a child that runs point i into DIR/points/NNNN.tmp-<child pid>: it writes the
  * effective configuration, sends stdout/stderr to log.txt and calls fn with
- * "<command> <dir>/config.yaml --out <dir>" (and --trace for simulate). The parent gets
- * the child's pid and returns at once. */
-int sw_point_spawn(const sw_sweep *sw, const char *dir, size_t i, sw_command_fn fn,
-                   pid_t *pid, es_err *err);
+ * "train|run <dir>/config.yaml --out <dir>" or "simulate --config <dir>/config.yaml
+ * --trace TRACE --out <dir>". The parent gets the child's pid and returns at once. */
+int sw_point_spawn(const sw_sweep *sw, const char *dir, size_t i, sw_command_fn fn, pid_t *pid,
+                   es_err *err);
 /* After waitpid() gave `wstatus` for the child `pid` of point i: record the outcome in
  * point.json and rename the folder to its final name. */
 int sw_point_reap(const sw_sweep *sw, const char *dir, size_t i, pid_t pid, int wstatus,
@@ -124,21 +129,21 @@ int sw_range_expand(double from, double to, double step, int64_t count, int logs
 
 typedef struct sw_run_summary {
     size_t total, ran, skipped, failed;
-    double host_seconds;     /* wall time of the whole execution */
-    double point_seconds;    /* sum of the points' spawn-to-reap times */
-    double cmd_seconds;      /* sum of the time spent inside the commands */
+    double host_seconds;  /* wall time of the whole execution */
+    double point_seconds; /* sum of the points' spawn-to-reap times */
+    double cmd_seconds;   /* sum of the time spent inside the commands */
     int workers;
-    uint64_t messages;       /* coordinator messages sent and received (MPI) */
+    uint64_t messages;    /* coordinator messages sent and received (MPI) */
+    double coord_seconds; /* coordinator time spent serving requests (MPI) */
 } sw_run_summary;
 
 /* Run the sweep under mpirun: rank 0 hands out point indices and writes the results,
  * the other ranks run points. Returns the command's exit code (0, 1 or 2) on every rank. */
-int sw_mpi_main(sw_sweep *sw, const char *dir, sw_command_fn fn, int progress_mode,
-                int *handled);
+int sw_mpi_main(sw_sweep *sw, const char *dir, sw_command_fn fn, int progress_mode, int *handled);
 
 /* Write DIR/sweep.json: host timings and counts of one execution (not part of the
  * results, which stay byte-identical between runs). */
-int sw_write_meta(const sw_sweep *sw, const char *dir, const char *mode,
-                  const sw_run_summary *s, const char *command_line, es_err *err);
+int sw_write_meta(const sw_sweep *sw, const char *dir, const char *mode, const sw_run_summary *s,
+                  const char *command_line, es_err *err);
 
 #endif

@@ -58,6 +58,7 @@ static int coordinator(sw_sweep *sw, const char *dir, int size, int pmode, sw_ru
             nanosleep(&ts, NULL);
             continue;
         }
+        double tb = es_host_seconds();
         mpi_report r;
         MPI_Recv(&r, 5, MPI_DOUBLE, st.MPI_SOURCE, TAG_REPORT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         s->messages++;
@@ -68,8 +69,9 @@ static int coordinator(sw_sweep *sw, const char *dir, int size, int pmode, sw_ru
             s->cmd_seconds += r.cmd_seconds;
             if (!r.ok) {
                 s->failed++;
-                fprintf(stderr, "essim sweep: point %.0f failed (exit %.0f) on rank %d; see "
-                                "%s/points/%04.0f/log.txt\n",
+                fprintf(stderr,
+                        "essim sweep: point %.0f failed (exit %.0f) on rank %d; see "
+                        "%s/points/%04.0f/log.txt\n",
                         r.index, r.exit_code, st.MPI_SOURCE, dir, r.index);
             }
             snprintf(status, sizeof status, "%zu failed", s->failed);
@@ -78,6 +80,7 @@ static int coordinator(sw_sweep *sw, const char *dir, int size, int pmode, sw_ru
         long long work = next < nt ? (long long)todo[next++] : -1;
         MPI_Send(&work, 1, MPI_LONG_LONG, st.MPI_SOURCE, TAG_WORK, MPI_COMM_WORLD);
         s->messages++;
+        s->coord_seconds += es_host_seconds() - tb;
         if (work < 0) active--;
     }
     snprintf(status, sizeof status, "%zu failed", s->failed);

@@ -1,0 +1,105 @@
+#!/bin/sh
+# bench_sweep.sh - what the sweep machinery costs and how it scales (docs/sweeps.md,
+# "Scaling to many nodes"): per-point overhead with trivial points, points per second per
+# rank, coordinator messages per point, validation cost per point, and the parallel
+# efficiency of 2 workers locally (-j 2) and over MPI (mpirun -np 3: a coordinator and 2
+# workers) on points of about a second.
+#   sh bench/bench_sweep.sh [TRIVIAL_POINTS [HEAVY_POINTS]]      (defaults 200 and 8)
+# Uses $ESSIM (default ./essim) and a scratch folder under $TMPDIR.
+set -eu
+ESSIM=${ESSIM:-./essim}
+ESSIM=$(cd "$(dirname "$ESSIM")" && pwd)/$(basename "$ESSIM") # mpirun wants a full path
+NTRIV=${1:-200}
+NHEAVY=${2:-8}
+W=$(mktemp -d "${TMPDIR:-/tmp}/essim-bench-sweep-XXXXXX")
+trap 'rm -rf "$W"' EXIT
+MPIRUN="mpirun --allow-run-as-root --oversubscribe"
+
+field() { # field FILE KEY: a number from sweep.json
+    sed -n "s/^  \"$2\": \\([-0-9.e]*\\).*/\\1/p" "$1"
+}
+now() { date +%s.%N; }
+
+# Trivial points: a 2-layer MLP on 32 synthetic images, one iteration.
+cat >"$W/triv.yaml" <<EOF
+version: 1
+command: train
+base:
+  train: {network: mlp, dataset: synthetic, synthetic_train: 32, synthetic_test: 32, batch: 32,
+          epochs: 1}
+axes:
+  - key: train.lr
+    range: {from: 0.001, to: 0.1, count: $NTRIV}
+EOF
+# Heavy points: LeNet-5 on 4096 synthetic images, about a second each.
+cat >"$W/heavy.yaml" <<EOF
+version: 1
+command: train
+base:
+  train: {network: lenet5, dataset: synthetic, synthetic_train: 4096, synthetic_test: 256,
+          batch: 32, epochs: 1, lr: 0.01}
+axes:
+  - key: policy.density
+    range: {from: 0.05, to: 0.4, count: $NHEAVY}
+EOF
+
+echo "# essim sweep benchmark ($(nproc) cores, $(uname -m)), $NTRIV trivial and $NHEAVY heavy points"
+echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+# What the machine offers right now: two busy loops at once versus one (1.0 on an idle
+# 2-core machine; lower when other work shares the cores). The sweep's efficiency is bounded
+# by this.
+loop='i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'
+t0=$(now); sh -c "$loop"; t1=$(now)
+sh -c "$loop" & sh -c "$loop"; wait; t2=$(now)
+echo "machine_efficiency_2_busy_loops $(echo "($t1 - $t0) / ($t2 - $t1)" | bc -l | xargs printf '%.3f')"
+
+t0=$(now)
+"$ESSIM" sweep "$W/triv.yaml" --dry-run >/dev/null
+t1=$(now)
+echo "validation_ms_per_point $(echo "($t1 - $t0) * 1000 / $NTRIV" | bc -l | xargs printf '%.3f')"
+
+"$ESSIM" sweep "$W/triv.yaml" -j 1 -q -o "$W/t1" >/dev/null
+echo "trivial_j1_command_ms_per_point $(echo "$(field "$W/t1/sweep.json" command_seconds) * 1000 / $NTRIV" | bc -l | xargs printf '%.3f')"
+echo "trivial_j1_overhead_ms_per_point $(field "$W/t1/sweep.json" overhead_ms_per_point)"
+echo "trivial_j1_points_per_s $(field "$W/t1/sweep.json" points_per_second)"
+t0=$(now)
+"$ESSIM" sweep "$W/triv.yaml" -j 1 -q -o "$W/t1" >/dev/null
+t1=$(now)
+echo "rerun_all_skipped_ms_per_point $(echo "($t1 - $t0) * 1000 / $NTRIV" | bc -l | xargs printf '%.3f')"
+"$ESSIM" sweep "$W/triv.yaml" -j 2 -q -o "$W/t2" >/dev/null
+echo "trivial_j2_points_per_s $(field "$W/t2/sweep.json" points_per_second)"
+cmp -s "$W/t1/results.csv" "$W/t2/results.csv" && echo "trivial_j1_j2_results identical"
+
+"$ESSIM" sweep "$W/heavy.yaml" -j 1 -q -o "$W/h1" >/dev/null
+"$ESSIM" sweep "$W/heavy.yaml" -j 2 -q -o "$W/h2" >/dev/null
+T1=$(field "$W/h1/sweep.json" host_seconds)
+T2=$(field "$W/h2/sweep.json" host_seconds)
+echo "heavy_seconds_per_point $(echo "$T1 / $NHEAVY" | bc -l | xargs printf '%.3f')"
+echo "heavy_j1_seconds $T1"
+echo "heavy_j2_seconds $T2"
+echo "efficiency_local_2_workers $(echo "$T1 / (2 * $T2)" | bc -l | xargs printf '%.3f')"
+cmp -s "$W/h1/results.csv" "$W/h2/results.csv" && echo "heavy_j1_j2_results identical"
+
+if command -v mpirun >/dev/null 2>&1; then
+    $MPIRUN -np 3 "$ESSIM" sweep "$W/triv.yaml" -q -o "$W/tm" >/dev/null
+    msgs=$(field "$W/tm/sweep.json" coordinator_messages)
+    pps=$(field "$W/tm/sweep.json" points_per_second)
+    echo "mpi_trivial_points_per_s $pps"
+    echo "mpi_trivial_points_per_s_per_worker_rank $(echo "$pps / 2" | bc -l | xargs printf '%.2f')"
+    echo "mpi_coordinator_messages_per_point $(echo "$msgs / $NTRIV" | bc -l | xargs printf '%.3f')"
+    echo "mpi_trivial_overhead_ms_per_point $(field "$W/tm/sweep.json" overhead_ms_per_point)"
+    echo "mpi_coordinator_us_per_request $(field "$W/tm/sweep.json" coordinator_us_per_request)"
+    cmp -s "$W/t1/results.csv" "$W/tm/results.csv" && echo "mpi_trivial_results identical"
+    t0=$(now)
+    $MPIRUN -np 3 "$ESSIM" sweep "$W/heavy.yaml" -q -o "$W/hm" >/dev/null
+    t1=$(now)
+    TM=$(field "$W/hm/sweep.json" host_seconds)
+    TW=$(echo "$t1 - $t0" | bc -l)
+    echo "heavy_mpi_seconds $TM"
+    echo "heavy_mpi_wall_seconds_with_startup $(printf '%.3f' "$TW")"
+    echo "efficiency_mpi_2_workers $(echo "$T1 / (2 * $TM)" | bc -l | xargs printf '%.3f')"
+    echo "efficiency_mpi_2_workers_with_startup $(echo "$T1 / (2 * $TW)" | bc -l | xargs printf '%.3f')"
+    cmp -s "$W/h1/results.csv" "$W/hm/results.csv" && echo "heavy_mpi_results identical"
+else
+    echo "# mpirun not installed: MPI figures skipped"
+fi
