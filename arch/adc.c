@@ -33,6 +33,7 @@ void adc_config_from(const essim_config *cfg, const cfg_doc *doc, adc_config *c)
     c->power_w = cfg->arch.adc.power_w;
     c->leak_w = cfg->arch.adc.leakage_w;
     c->area_mm2 = cfg->arch.adc.area_mm2;
+    c->power_bits = cfg->arch.adc.power_bits;
     c->comparator_energy_pj = cfg->arch.adc.flash.comparator_energy_pj;
     c->comparator_area_mm2 = cfg->arch.adc.flash.comparator_area_mm2;
     c->comparator_leak_w = cfg->arch.adc.flash.comparator_leakage_w;

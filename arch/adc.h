@@ -1,8 +1,11 @@
 /* adc.h - the ADC that converts crossbar columns, shared by cols_per_adc columns of one
  * crossbar through the sample-and-holds (an IMA has xbars x cols / cols_per_adc of them).
  * Alternatives, selected by `arch.adc.impl`, are one file each behind adc_ops:
- *   sar (adc_sar.c)    power, leakage and area as given (ISAAC's measured 8-bit SAR);
- *       conversion_energy = (power - leakage) / sample_rate;
+ *   sar (adc_sar.c)    power, leakage and area as given at power_bits (ISAAC's measured 8-bit
+ *       SAR), scaled to `bits` by f = 2^(bits - power_bits) (Walden figure of merit: energy
+ *       per conversion step constant; the capacitive DAC doubles per bit):
+ *       power' = f power, leakage' = f leakage, area' = f area;
+ *       conversion_energy = (power' - leakage') / sample_rate;
  *       a conversion that resolves only k of the bits costs k / bits of that (one
  *       comparison per bit).
  *   flash (adc_flash.c)  2^bits - 1 comparators fire on every conversion:
@@ -27,7 +30,8 @@ typedef struct adc_config {
     double sample_rate_hz;
     int64_t cols_per_adc;
     int64_t xbar_cols;                /* columns of the crossbar it serves */
-    double power_w, leak_w, area_mm2; /* sar */
+    double power_w, leak_w, area_mm2; /* sar, at power_bits */
+    int64_t power_bits;
     double comparator_energy_pj, comparator_area_mm2, comparator_leak_w; /* flash */
     const cfg_doc *doc;
 } adc_config;

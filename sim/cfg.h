@@ -303,6 +303,7 @@ typedef struct essim_config {
             double power_w;
             double leakage_w;
             double area_mm2;
+            int64_t power_bits; /* sar: resolution the power, leakage and area are given at */
             struct {
                 double comparator_energy_pj;
                 double comparator_area_mm2;

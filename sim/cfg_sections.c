@@ -367,6 +367,10 @@ static const cfg_key schema[] = {
      "sar: its static part (puma: 0.2mW)"},
     {"arch.adc.area", CFG_T_QTY, CFG_DIM_AREA, OFF(arch.adc.area_mm2), MIN(0), "0.0012mm2", NULL,
      "sar: area of one ADC (ISAAC: 0.0096mm2 for 8)"},
+    {"arch.adc.power_bits", CFG_T_INT, 0, OFF(arch.adc.power_bits), RANGE(1, 16), "8", NULL,
+     "sar: the resolution at which arch.adc.power, leakage and area are given; at "
+     "arch.adc.bits they scale by 2^(bits - power_bits) (Walden figure of merit: constant "
+     "energy per conversion step; the capacitive DAC doubles per bit). ISAAC: 8"},
     {"arch.adc.flash.comparator_energy", CFG_T_QTY, CFG_DIM_ENERGY,
      OFF(arch.adc.flash.comparator_energy_pj), MIN(0), "0.1pJ", NULL,
      "flash: energy of one comparator decision (assumption)"},

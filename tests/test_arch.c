@@ -200,6 +200,18 @@ static void test_adc(void)
         CHECK_UINT(m.per_xbar, 1);
         CHECK_REL(m.cost.area_mm2, 0.0012, 1e-12);
     }
+    /* the same SAR at 6 bits: x 2^(6 - 8) = 1/4: 0.3515625 pJ, 0.5 mW, 0.05 mW, 0.0003 mm2 */
+    c.bits = 6;
+    if (CHECK(adc_init(&m, &c, &err) == ES_OK)) {
+        CHECK_REL(m.conversion_energy_pj, 0.3515625, 1e-12);
+        CHECK_REL(m.cost.power_w, 0.5e-3, 1e-12);
+        CHECK_REL(m.cost.leak_w, 0.05e-3, 1e-12);
+        CHECK_REL(m.cost.area_mm2, 0.0003, 1e-12);
+    }
+    /* and at 10 bits: x 4 */
+    c.bits = 10;
+    if (CHECK(adc_init(&m, &c, &err) == ES_OK)) CHECK_REL(m.conversion_energy_pj, 5.625, 1e-12);
+    c.bits = 8;
     /* flash, 6 bits: 63 comparators x 0.1 pJ = 6.3 pJ; area 63 x 50 um2 = 0.00315 mm2;
      * leakage 63 x 1 uW = 63 uW; power 6.3 pJ x 1.28 GS/s + 63 uW = 8.064 mW + 0.063 mW */
     c.impl = "flash";
