@@ -140,6 +140,8 @@ struct hw_sim {
     size_t *tq_cap;
     uint64_t *wfree_tile;
     uint64_t wfree_chip;
+    uint64_t *act; /* tiles with queued sessions, in the order they got work */
+    size_t nact;
     size_t sess_done, sess_started;
     sim_time writes_end;
     int sim_compute; /* this iteration simulates compute too */
@@ -410,6 +412,7 @@ static void tq_push(hw_sim *h, uint64_t t, size_t si)
             h->tq_cap[t] = nc;
         }
     }
+    if (h->tq_len[t] == 0) h->act[h->nact++] = t;
     h->tq[t][h->tq_head[t] + h->tq_len[t]++] = si;
 }
 
@@ -427,21 +430,31 @@ static void start_session(hw_sim *h, size_t si, sim_time now)
     sched(h, now + dur, ev_session_done, si);
 }
 
-/* Start what the driver budget allows, tile `first` first, then the others in order. */
+static void drain_tile(hw_sim *h, uint64_t t, int blocked_by_tile, sim_time now)
+{
+    while (h->tq_len[t] > 0 && h->wfree_tile[t] > 0 && h->wfree_chip > 0) {
+        size_t si = h->tq[t][h->tq_head[t]];
+        h->tq_head[t]++;
+        h->tq_len[t]--;
+        /* A session that waited was held up by its tile's drivers when they were all busy
+           until a session of its own tile ended just now, else by the chip's budget. */
+        h->sess[si].blocked = blocked_by_tile ? HW_C_WDRV_TILE : HW_C_WDRV_CHIP;
+        start_session(h, si, now);
+    }
+}
+
+/* Start what the driver budget allows: tile `first` first (when it has queued work), then
+ * the tiles with queued sessions in the order they got work. */
 static void dispatch(hw_sim *h, uint64_t first, int first_full, sim_time now)
 {
-    for (uint64_t i = 0; i < h->tiles && h->wfree_chip > 0; i++) {
-        uint64_t t = (first + i) % h->tiles;
-        while (h->tq_len[t] > 0 && h->wfree_tile[t] > 0 && h->wfree_chip > 0) {
-            size_t si = h->tq[t][h->tq_head[t]];
-            h->tq_head[t]++;
-            h->tq_len[t]--;
-            /* A session that waited was held up by its tile's drivers when they were all busy
-               until a session of its own tile ended just now, else by the chip's budget. */
-            h->sess[si].blocked = t == first && first_full ? HW_C_WDRV_TILE : HW_C_WDRV_CHIP;
-            start_session(h, si, now);
-        }
+    if (first < h->tiles && h->tq_len[first] > 0) drain_tile(h, first, first_full, now);
+    size_t k = 0;
+    for (size_t i = 0; i < h->nact; i++) {
+        uint64_t t = h->act[i];
+        if (h->wfree_chip > 0 && t != first) drain_tile(h, t, 0, now);
+        if (h->tq_len[t] > 0) h->act[k++] = t;
     }
+    h->nact = k;
 }
 
 static void release_layer(hw_sim *h, size_t l)
@@ -884,7 +897,8 @@ int hw_create(const chip_model *chip, const map_plan *plan, const lop_op *ops, s
     h->tq_len = calloc(h->tiles, sizeof *h->tq_len);
     h->tq_cap = calloc(h->tiles, sizeof *h->tq_cap);
     h->wfree_tile = calloc(h->tiles, sizeof *h->wfree_tile);
-    if (!h->ops || !h->layers || !h->tres || !h->links || !h->tq || !h->tq_head || !h->tq_len ||
+    h->act = calloc(h->tiles, sizeof *h->act);
+    if (!h->act || !h->ops || !h->layers || !h->tres || !h->links || !h->tq || !h->tq_head || !h->tq_len ||
         !h->tq_cap || !h->wfree_tile) {
         rc = es_fail(err, ES_ENOMEM, "out of memory");
         goto fail;
@@ -959,6 +973,7 @@ void hw_destroy(hw_sim *h)
     free(h->tq_len);
     free(h->tq_cap);
     free(h->wfree_tile);
+    free(h->act);
     free(h->barrier_ops);
     free(h->sess);
     sim_kernel_destroy(h->k);
@@ -1003,6 +1018,7 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
                                : 1;
         h->tq_head[t] = h->tq_len[t] = 0;
     }
+    h->nact = 0;
     h->wfree_chip = h->chip->write_concurrency ? h->chip->write_concurrency : 1;
     h->sim_compute = h->opt.detail == CFG_DETAIL_FULL || !h->have_compute;
     sim_time fwd, bwd, grad, comp;
