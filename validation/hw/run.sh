@@ -31,7 +31,7 @@ echo
 echo '```'
 $E config area-power configs/isaac.yaml | tail -n 3
 echo "--- isaac-train (adds the gradient unit, write drivers and the write budget):"
-$E config area-power configs/isaac-train.yaml | tail -n 3
+$E config area-power configs/isaac-train.yaml | tail -n 4
 echo '```'
 echo
 echo "## 2. Simulated compute time against the analytic pipeline bound (writes free)"
