@@ -30,10 +30,11 @@ while [ $# -gt 0 ]; do
 done
 
 # Build tools and libraries; the dataset; numpy checks the .npy/.npz files ESSIM writes;
-# Open MPI lets `essim sweep` spread points over machines.
+# Open MPI lets `essim sweep` spread points over machines; gnuplot draws the plots of
+# `essim report`, and headless Chromium checks in `make check` that its page renders.
 packages="build-essential autoconf automake libtool pkg-config libyaml-dev zlib1g-dev
 libopenblas-dev libdnnl-dev dataset-fashion-mnist python3 python3-numpy gnuplot-nox
-openmpi-bin libopenmpi-dev"
+openmpi-bin libopenmpi-dev chromium"
 [ -n "$bench" ] && packages="$packages python3-torch hyperfine"
 
 missing=

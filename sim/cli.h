@@ -42,5 +42,6 @@ struct hw_totals;
 void cli_hw_summary(FILE *fp, const struct hw_totals *t, double area_mm2);
 int cmd_simulate(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

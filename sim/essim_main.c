@@ -17,6 +17,7 @@ static const cli_command commands[] = {
     {"run", cmd_run, "train on the modelled chip: time, energy, writes, wear and lifetime"},
     {"simulate", cmd_simulate, "replay a layer-op trace on a hardware configuration"},
     {"sweep", cmd_sweep, "run a design-space sweep: many points, locally (-j N) or with MPI"},
+    {"report", cmd_report, "write an HTML report (tables, gnuplot plots) of a run or a sweep"},
     {"train", cmd_train, "train a network on a dataset (functional model, no hardware)"},
     {"trace", cmd_trace, "inspect, verify and dump write-policy traces (layer-op traces)"},
     {"config", cmd_config, "show, check and document configurations"},
