@@ -195,6 +195,8 @@ static void run_usage(FILE *fp)
             "  -o, --out DIR         output folder                        [essim-out/run]\n"
             "  --repeat N            train N times on the same chip (wear carries over);\n"
             "                        run k writes into DIR/run-k, DIR/repeat.csv lists them\n"
+            "  --margin POINTS       with --repeat: report the first run whose accuracy is\n"
+            "                        more than POINTS below run 1's             [1]\n"
             "  --trace FILE          also record the layer-op trace (first run)\n"
             "  --timeline FILE       Chrome trace-event JSON of the first iterations\n"
             "                        (sim.timeline_iterations), for Perfetto / chrome://tracing\n"
@@ -208,7 +210,7 @@ static void run_usage(FILE *fp)
 }
 
 enum { R_NETWORK = 256, R_DATASET, R_EPOCHS, R_BATCH, R_LR, R_SEED, R_POLICY, R_DENSITY,
-       R_REPEAT, R_TRACE, R_TIMELINE, R_DETAIL, R_PROGRESS, R_DATADIR };
+       R_REPEAT, R_TRACE, R_TIMELINE, R_DETAIL, R_PROGRESS, R_DATADIR, R_MARGIN };
 
 int cmd_run(int argc, char **argv)
 {
@@ -223,6 +225,7 @@ int cmd_run(int argc, char **argv)
         {"policy", required_argument, NULL, R_POLICY},
         {"density", required_argument, NULL, R_DENSITY},
         {"repeat", required_argument, NULL, R_REPEAT},
+        {"margin", required_argument, NULL, R_MARGIN},
         {"trace", required_argument, NULL, R_TRACE},
         {"timeline", required_argument, NULL, R_TIMELINE},
         {"detail", no_argument, NULL, R_DETAIL},
@@ -243,7 +246,8 @@ int cmd_run(int argc, char **argv)
     char **owned = calloc((size_t)argc + 2, sizeof *owned);
     int nsets = 0, nowned = 0, c, rc = CLI_EXIT_OK, quiet = 0, force = 0;
     const char *out = "essim-out/run", *trace = NULL, *timeline = NULL;
-    long repeat = 1;
+    long repeat = 1, drop_run = 0;
+    double margin = 1.0;
     if (!sets || !owned) return CLI_EXIT_FAIL;
     optind = 1;
     opterr = 0;
@@ -267,6 +271,15 @@ int cmd_run(int argc, char **argv)
         case R_TRACE: trace = optarg; break;
         case R_TIMELINE: timeline = optarg; break;
         case R_DETAIL: sets[nsets++] = "sim.detail=full"; break;
+        case R_MARGIN: {
+            char *end;
+            margin = strtod(optarg, &end);
+            if (*end || !(margin >= 0) || margin > 100) {
+                fprintf(stderr, "essim run: --margin needs accuracy points from 0 to 100\n");
+                rc = CLI_EXIT_USAGE;
+            }
+            break;
+        }
         case R_REPEAT: {
             char *end;
             repeat = strtol(optarg, &end, 10);
@@ -378,6 +391,7 @@ int cmd_run(int argc, char **argv)
                100 * res.test_accuracy_best);
         if (repeat > 1 && k > 1)
             printf(", %+.2f points against run 1", 100 * (res.test_accuracy_final - acc0));
+        if (k > 1 && !drop_run && 100 * (acc0 - res.test_accuracy_final) > margin) drop_run = k;
         printf("\n  writes      mean %.1f, max %.0f per weight; %.2fx / %.2fx fewer than SGD "
                "(mean / max)\n",
                res.writes_mean, res.writes_max,
@@ -409,7 +423,15 @@ int cmd_run(int argc, char **argv)
     if (rep) {
         if (rc == 0) {
             if (es_atomic_commit(&raf, &err) < 0) rc = cli_report(&err);
-            else printf("\nper run: %s/repeat.csv\n", out);
+            else {
+                printf("\nper run: %s/repeat.csv\n", out);
+                if (drop_run)
+                    printf("lifetime: accuracy fell more than %g points below run 1's in run %ld "
+                           "of %ld\n", margin, drop_run, repeat);
+                else
+                    printf("lifetime: accuracy stayed within %g points of run 1's for all %ld "
+                           "runs\n", margin, repeat);
+            }
         } else {
             es_atomic_abort(&raf);
         }

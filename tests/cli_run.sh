@@ -96,6 +96,7 @@ run_essim simulate --trace "$TMP/cut.trc" -o "$TMP/s6" -q; expect_rc "truncated 
 run_essim run $SYN -o "$TMP/w" --repeat 2 --set arch.cell.endurance_mean=3 --set arch.cell.endurance_sigma_log10=0 --policy sgd
 expect_rc "run --repeat 2 on a chip that wears out" 0
 expect_grep "repeat summary" "$TMP/out" "run         2 of 2 on the same chip"
+expect_grep "repeat: accuracy of a dead chip stays (at chance)" "$TMP/out" "lifetime: accuracy stayed within 1 points of run 1's for all 2 runs"
 ok "repeat.csv has two runs" sh -c "test \$(wc -l < '$TMP/w/repeat.csv') -eq 3"
 ok "cells failed (SGD writes every block 16 times per run, endurance 3)" $PY -c "
 import csv
@@ -107,6 +108,12 @@ import json
 l=json.load(open('$TMP/w/run-1/stats.json'))['lifetime']
 assert l['runs_to_first_failure'] < 1 and l['cells_failed'] > 0, l
 "
+
+# Endurance 30 (sigma 0.2 decades) with ESSENCE: run 1 trains, cells fail, run 2 on the same
+# chip loses accuracy.
+run_essim run $SYN -o "$TMP/w2" --repeat 2 --set arch.cell.endurance_mean=30 --set arch.cell.endurance_sigma_log10=0.2
+expect_rc "run --repeat 2, cells failing during run 2" 0
+expect_grep "repeat reports the accuracy drop" "$TMP/out" "lifetime: accuracy fell more than 1 points below run 1's in run 2 of 2"
 
 # The main job (the preset run-default) on a slice of Fashion-MNIST, if installed.
 if [ -d /usr/share/datasets/fashion-mnist ] || [ -n "$ESSIM_DATA_DIR" ]; then
