@@ -69,7 +69,7 @@ version: 1
 command: train
 seed: 5
 base:
-  train: {network: lenet5, dataset: synthetic, synthetic_train: 2048, synthetic_test: 64,
+  train: {network: lenet5, dataset: synthetic, synthetic_train: 4096, synthetic_test: 64,
           batch: 16, epochs: 1}
 axes:
   - key: policy.density
@@ -81,7 +81,7 @@ if command -v setsid >/dev/null 2>&1; then
     pid=$!
     n=0
     while [ ! -d "$TMP/kill/points/0000" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
-    kill -9 -- -"$pid" 2>/dev/null
+    kill -9 -"$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     ok "killed after the first point" test -f "$TMP/kill/points/0000/point.json"
     ok "killed midway: not every point finished" test ! -d "$TMP/kill/points/0003"
