@@ -190,6 +190,7 @@ static void run_usage(FILE *fp)
             "ESSENCE (rho 0.1), 5 epochs, on isaac-train (about a minute).\n"
             "\n"
             "  --network NAME|FILE  --dataset NAME  --epochs N  --batch N  --lr X  --seed N\n"
+            "  --threads N\n"
             "  --policy NAME  --density RHO      as for 'essim train'\n"
             "  -s, --set KEY=VALUE   any configuration key (see 'essim config reference')\n"
             "  -o, --out DIR         output folder                        [essim-out/run]\n"
@@ -210,7 +211,7 @@ static void run_usage(FILE *fp)
 }
 
 enum { R_NETWORK = 256, R_DATASET, R_EPOCHS, R_BATCH, R_LR, R_SEED, R_POLICY, R_DENSITY,
-       R_REPEAT, R_TRACE, R_TIMELINE, R_DETAIL, R_PROGRESS, R_DATADIR, R_MARGIN };
+       R_REPEAT, R_TRACE, R_TIMELINE, R_DETAIL, R_PROGRESS, R_DATADIR, R_MARGIN, R_THREADS };
 
 int cmd_run(int argc, char **argv)
 {
@@ -222,6 +223,7 @@ int cmd_run(int argc, char **argv)
         {"batch", required_argument, NULL, R_BATCH},
         {"lr", required_argument, NULL, R_LR},
         {"seed", required_argument, NULL, R_SEED},
+        {"threads", required_argument, NULL, R_THREADS},
         {"policy", required_argument, NULL, R_POLICY},
         {"density", required_argument, NULL, R_DENSITY},
         {"repeat", required_argument, NULL, R_REPEAT},
@@ -240,7 +242,7 @@ int cmd_run(int argc, char **argv)
         [R_EPOCHS - R_NETWORK] = "train.epochs",   [R_BATCH - R_NETWORK] = "train.batch",
         [R_LR - R_NETWORK] = "train.lr",           [R_SEED - R_NETWORK] = "seed",
         [R_POLICY - R_NETWORK] = "policy.name",    [R_DENSITY - R_NETWORK] = "policy.density",
-        [R_DATADIR - R_NETWORK] = "train.data_dir",
+        [R_DATADIR - R_NETWORK] = "train.data_dir", [R_THREADS - R_NETWORK] = "threads",
     };
     char **sets = calloc((size_t)argc + 2, sizeof *sets);
     char **owned = calloc((size_t)argc + 2, sizeof *owned);
