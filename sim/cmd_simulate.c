@@ -21,6 +21,7 @@
 #include "progress.h"
 #include "stats.h"
 #include "trace.h"
+#include "trace_hdr.h"
 #include "wear.h"
 
 static void sim_usage(FILE *fp)
@@ -49,56 +50,11 @@ static void sim_usage(FILE *fp)
             "geometry mismatch.\n");
 }
 
-/* The keys that fix the crossbar geometry of a trace. */
-static const char *const geometry_keys[] = {
-    "arch.xbar.rows",       "arch.xbar.cols",     "arch.xbar.bits_per_cell",
-    "arch.xbar.weight_bits", "arch.xbar.input_bits", "arch.xbar.slicing",
-    "arch.xbar.encoding",   "policy.granularity",
-};
-
-static int64_t geo_value(const essim_config *c, size_t i)
-{
-    switch (i) {
-    case 0: return c->arch.xbar.rows;
-    case 1: return c->arch.xbar.cols;
-    case 2: return c->arch.xbar.bits_per_cell;
-    case 3: return c->arch.xbar.weight_bits;
-    case 4: return c->arch.xbar.input_bits;
-    case 5: return c->arch.xbar.slicing;
-    case 6: return c->arch.xbar.encoding;
-    default: return c->policy.granularity;
-    }
-}
-
-/* Names the configuration keys that differ from the trace's: "arch.xbar.rows is 256 here,
- * 128 in the trace". */
-static void geometry_diff(const essim_config *cfg, const essim_config *tcfg, char *buf, size_t n)
-{
-    size_t len = 0;
-    buf[0] = 0;
-    for (size_t i = 0; i < ES_ARRAY_LEN(geometry_keys); i++) {
-        int64_t a = geo_value(cfg, i), b = geo_value(tcfg, i);
-        if (a == b) continue;
-        char va[32], vb[32];
-        if (i >= 5) {
-            snprintf(va, sizeof va, "%s", cfg_choice_name(geometry_keys[i], (int)a));
-            snprintf(vb, sizeof vb, "%s", cfg_choice_name(geometry_keys[i], (int)b));
-        } else {
-            snprintf(va, sizeof va, "%" PRId64, a);
-            snprintf(vb, sizeof vb, "%" PRId64, b);
-        }
-        len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s is %s here, %s in the trace",
-                                len ? "; " : "", geometry_keys[i], va, vb);
-        if (len >= n) break;
-    }
-}
-
 typedef struct sim_state {
     trace_reader *tr;
     essim_config tcfg;
     int tcfg_ok;
     map_plan *plan;
-    map_layer_spec *specs;
     lop_op *ops;
     size_t nops;
     chip_model chip;
@@ -112,7 +68,6 @@ static void sim_state_free(sim_state *s)
     hw_destroy(s->hw);
     wear_destroy(s->wear);
     map_destroy(s->plan);
-    free(s->specs);
     free(s->ops);
     free(s->bytes);
     if (s->tcfg_ok) cfg_free(&s->tcfg);
@@ -266,48 +221,12 @@ int cmd_simulate(int argc, char **argv)
     }
     /* Place the trace's layers on this configuration and compare the geometry. */
     if (rc == 0) {
-        s.specs = calloc(th->n_layers, sizeof *s.specs);
-        if (!s.specs) rc = CLI_EXIT_FAIL;
-        for (uint32_t l = 0; rc == 0 && l < th->n_layers; l++) {
-            s.specs[l].name = th->layers[l].name;
-            s.specs[l].k = th->layers[l].k_rows;
-            s.specs[l].n = th->layers[l].n_cols;
-        }
-        map_config mc;
-        if (rc == 0) {
-            map_config_from(&cfg, &mc);
-            if (map_create(&mc, s.specs, th->n_layers, &s.plan, &err) < 0) rc = cli_report(&err);
-        }
-        for (uint32_t l = 0; rc == 0 && l < th->n_layers; l++) {
-            const trace_layer *t = &th->layers[l];
-            const map_layer *L = map_layer_at(s.plan, l);
-            const char *field = NULL;
-            uint64_t tv = 0, cv = 0;
-#define GEO(f, a, b)                                                                               \
-    if (!field && (uint64_t)(a) != (uint64_t)(b)) field = f, tv = (uint64_t)(a), cv = (uint64_t)(b)
-            GEO("row_tiles", t->row_tiles, L->row_tiles);
-            GEO("col_tiles", t->col_tiles, L->col_tiles);
-            GEO("slices", t->slices, L->slices);
-            GEO("cells_per_slice", t->cells_per_slice, L->cells_per_slice);
-            GEO("n_w", t->n_w, L->weights_per_row);
-            GEO("granularity", t->granularity, L->granularity);
-            GEO("blocks", t->blocks, L->blocks);
-            GEO("crossbars", t->crossbars, L->xbars);
-#undef GEO
-            if (!field && s.tcfg.arch.xbar.input_bits != cfg.arch.xbar.input_bits)
-                field = "input_bits", tv = (uint64_t)s.tcfg.arch.xbar.input_bits,
-                cv = (uint64_t)cfg.arch.xbar.input_bits;
-            if (field) {
-                char diff[512];
-                geometry_diff(&cfg, &s.tcfg, diff, sizeof diff);
-                fprintf(stderr,
-                        "essim simulate: %s: layer %s was recorded with %s %" PRIu64
-                        " but this configuration gives %" PRIu64 "%s%s%s; replay needs the "
-                        "trace's crossbar geometry (train again for a new geometry)\n",
-                        path, t->name, field, tv, cv, diff[0] ? " (" : "", diff,
-                        diff[0] ? ")" : "");
-                rc = CLI_EXIT_USAGE;
-            }
+        int cr = th_check_replay(th, path, &s.tcfg, &cfg, &s.plan, &err);
+        if (cr == ES_ECONFIG) {
+            fprintf(stderr, "essim simulate: %s\n", err.msg);
+            rc = CLI_EXIT_USAGE;
+        } else if (cr < 0) {
+            rc = cli_report(&err);
         }
     }
     if (rc == 0 && ops_from_trace(th, path, &s, &err) < 0) rc = cli_report(&err);

@@ -34,4 +34,14 @@ int th_build_config(th_header *th, const essim_config *cfg, const char *net_name
                     const char *producer, es_err *err);
 void th_free(th_header *th);
 
+/* Can a trace (header th, recorded with the configuration tcfg, named path in messages)
+ * replay on cfg? Places the trace's layers with cfg's crossbar geometry and compares every
+ * layer's row and column tiles, slices, cells per slice, weights per row, block granularity,
+ * blocks and crossbars, and the input bits. ES_OK, with the placement in *plan_out when it is
+ * not NULL (map_destroy it); ES_ECONFIG with a message naming the layer, the field and the
+ * configuration keys that differ ("arch.xbar.rows is 256 here, 128 in the trace"); ES_ENOMEM
+ * or map_create's errors otherwise. */
+int th_check_replay(const trace_header *th, const char *path, const essim_config *tcfg,
+                    const essim_config *cfg, map_plan **plan_out, es_err *err);
+
 #endif

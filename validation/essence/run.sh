@@ -5,6 +5,7 @@
 #
 #   bash validation/essence/run.sh [NETWORK...]      (default: lenet5 resnet20)
 #   SEEDS="1 2 3" RHOS="0.05 0.1 0.2" JOBS=2 EPOCHS=10 bash validation/essence/run.sh lenet5
+#   SEEDS=1 EPOCHS=3 MILESTONES=2 bash validation/essence/run.sh resnet20   (the pilot)
 #
 # Runs are independent folders under validation/essence/out/NETWORK/; a finished run (one
 # with stats.json) is skipped, so an interrupted reproduction continues where it stopped.
@@ -20,7 +21,7 @@ policies=${POLICIES:-ssgp essence essence-aggressive}
 recipe() { # the training recipe of a network (identical for every policy)
     case $1 in
     lenet5) echo "--network lenet5 --epochs ${EPOCHS:-10} --batch 64 --lr 0.05 --momentum 0.9 --schedule step --milestones 5,8" ;;
-    resnet20) echo "--network resnet20 --epochs ${EPOCHS:-20} --batch 128 --lr 0.1 --momentum 0.9 --weight-decay 1e-4 --schedule step --milestones 10,15" ;;
+    resnet20) echo "--network resnet20 --epochs ${EPOCHS:-20} --batch 128 --lr 0.1 --momentum 0.9 --weight-decay 1e-4 --schedule step --milestones ${MILESTONES:-10,15}" ;;
     *) echo "unknown network $1" >&2; exit 2 ;;
     esac
 }
