@@ -61,6 +61,18 @@ static sw_command_fn command_fn(const char *name)
     return NULL;
 }
 
+/* What a point's child calls: the command named by argv[0] ("run" for a point of a simulate
+ * sweep that trains again). */
+static int point_command(int argc, char **argv)
+{
+    sw_command_fn fn = command_fn(argv[0]);
+    if (!fn) {
+        fprintf(stderr, "essim: command '%s' is not built into this essim\n", argv[0]);
+        return CLI_EXIT_USAGE;
+    }
+    return fn(argc, argv);
+}
+
 /* The local pool: at most `jobs` children at once; returns the summary. */
 static int run_local(sw_sweep *sw, const char *dir, sw_command_fn fn, int jobs, int pmode,
                      sw_run_summary *s, es_err *err)
@@ -215,14 +227,23 @@ int cmd_sweep(int argc, char **argv)
     if (rc == 0 && dry) {
         if (rank0) {
             size_t n = sw_point_count(sw);
-            printf("%s: %zu point%s, command '%s', sweep seed %llu\n", argv[optind], n,
-                   n == 1 ? "" : "s", sw_command(sw), (unsigned long long)sw_seed(sw));
+            char modes[128] = "";
+            size_t t = sw_train_count(sw);
+            if (!strcmp(sw_command(sw), "simulate"))
+                snprintf(modes, sizeof modes, "; %zu replay the trace, %zu train again%s", n - t, t,
+                         t ? " (geometry differs from the trace)" : "");
+            printf("%s: %zu point%s, command '%s', sweep seed %llu%s\n", argv[optind], n,
+                   n == 1 ? "" : "s", sw_command(sw), (unsigned long long)sw_seed(sw), modes);
             for (size_t i = 0; i < n; i++) {
                 char desc[1024];
+                const char *mode = sw_point_mode(sw, i), *why = sw_point_mode_reason(sw, i);
                 sw_point_describe(sw, i, desc, sizeof desc);
-                printf("  %04zu  %s%sseed=%llu  (config %s)\n", i, desc,
+                printf("  %04zu  %s%sseed=%llu  (config %s)", i, desc,
                        sw_column_count(sw) ? ", " : " ", (unsigned long long)sw_point_seed(sw, i),
                        sw_point_hash(sw, i));
+                if (mode) printf("  %s", mode);
+                if (why) printf(": %s", why);
+                putchar('\n');
             }
         }
         sw_destroy(sw);
@@ -233,7 +254,7 @@ int cmd_sweep(int argc, char **argv)
     if (rc == 0 && under_mpi) {
 #ifdef HAVE_MPI
         int handled = 0;
-        int mrc = sw_mpi_main(sw, dir, fn, pmode, &handled);
+        int mrc = sw_mpi_main(sw, dir, point_command, pmode, &handled);
         if (handled) {
             sw_destroy(sw);
             free(sets);
@@ -250,14 +271,16 @@ int cmd_sweep(int argc, char **argv)
     if (rc == 0) {
         sw_run_summary s;
         size_t failed = 0;
-        if (run_local(sw, dir, fn, jobs, pmode, &s, &err) < 0 ||
+        if (run_local(sw, dir, point_command, jobs, pmode, &s, &err) < 0 ||
             sw_write_results(sw, dir, &failed, &err) < 0 ||
             sw_write_meta(sw, dir, "local", &s, cli_command_line(), &err) < 0) {
             rc = cli_report(&err);
         } else {
-            printf("sweep: %zu points (%zu run, %zu already done), %zu failed; results in "
+            char modes[128];
+            sw_mode_summary(sw, modes, sizeof modes);
+            printf("sweep: %zu points (%zu run, %zu already done), %zu failed%s; results in "
                    "%s/results.csv\n",
-                   s.total, s.ran, s.skipped, failed, dir);
+                   s.total, s.ran, s.skipped, failed, modes, dir);
             rc = failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
         }
     }

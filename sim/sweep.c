@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "rng.h"
+#include "trace.h"
+#include "trace_hdr.h"
 
 #define SW_MAX_POINTS 10000000u
 
@@ -172,6 +174,13 @@ struct sw_sweep {
     int *obj_goal;
     size_t nobj;
     char (*hash)[17]; /* per point, after sw_validate */
+    /* command: simulate, after sw_validate: which points replay the trace and which, their
+     * crossbar geometry differing from the trace's, train again with `essim run`. */
+    char *trace_yaml;     /* the trace's recorded configuration (the recipe to train with) */
+    unsigned char *train; /* per point: 1 trains again, 0 replays */
+    char **reason;        /* per point: why it trains again (th_check_replay), else NULL */
+    size_t ntrain;
+    uint64_t trace_seed; /* the seed the trace was recorded with */
 };
 
 static const char *const default_metrics[] = {
@@ -224,6 +233,11 @@ void sw_destroy(sw_sweep *sw)
     free(sw->obj_metric);
     free(sw->obj_goal);
     free(sw->hash);
+    for (size_t i = 0; sw->reason && i < sw->npoints; i++)
+        free(sw->reason[i]);
+    free(sw->reason);
+    free(sw->train);
+    free(sw->trace_yaml);
     free(sw->base_text);
     free(sw->path);
     free(sw->command);
@@ -264,6 +278,35 @@ int sw_seed_swept(const sw_sweep *sw)
 {
     return sw->seed_swept;
 }
+int sw_point_trains(const sw_sweep *sw, size_t i)
+{
+    return sw->train ? sw->train[i] : 0;
+}
+const char *sw_point_mode(const sw_sweep *sw, size_t i)
+{
+    if (strcmp(sw->command, "simulate")) return NULL;
+    return sw_point_trains(sw, i) ? "train" : "replay";
+}
+const char *sw_point_mode_reason(const sw_sweep *sw, size_t i)
+{
+    return sw->reason ? sw->reason[i] : NULL;
+}
+size_t sw_train_count(const sw_sweep *sw)
+{
+    return sw->ntrain;
+}
+const char *sw_point_command(const sw_sweep *sw, size_t i)
+{
+    return sw_point_trains(sw, i) ? "run" : sw->command;
+}
+void sw_mode_summary(const sw_sweep *sw, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (strcmp(sw->command, "simulate")) return;
+    size_t t = sw->ntrain;
+    fmt_to(buf, len, "; %zu replayed, %zu trained again%s", sw->npoints - t, t,
+           t ? " (geometry differs from the trace)" : "");
+}
 
 /* Digit of point i in dimension d (the last dimension varies fastest). */
 static size_t point_digit(const sw_sweep *sw, size_t i, int d)
@@ -289,6 +332,7 @@ uint64_t sw_derive_seed(uint64_t sweep_seed, uint64_t index)
 
 uint64_t sw_point_seed(const sw_sweep *sw, size_t i)
 {
+    if (!sw->seed_swept && sw_point_trains(sw, i)) return sw->trace_seed;
     if (sw->seed_swept) {
         for (size_t k = 0; k < sw->ncols; k++)
             if (!strcmp(sw->cols[k].key, "seed"))
@@ -1103,10 +1147,144 @@ static int apply_set(cfg_doc *doc, const char *set, const cfg_node *origin, es_e
     return rc;
 }
 
-/* The document of point i (SIZE_MAX: the base with the --set overrides only), bound into
- * cfg. On a bind error the message is relocated to the sweep file where it can be. */
+/* Keys a point that trains again takes from its own configuration rather than from the
+ * trace's: the hardware (arch.*), the simulator's settings (sim.*), the block granularity
+ * (part of the crossbar geometry the write masks are laid out in) and the host's thread
+ * count (each point of a sweep shares the machine with -j others). */
+static int own_key(const char *path)
+{
+    return !strncmp(path, "arch.", 5) || !strncmp(path, "sim.", 4) ||
+           !strcmp(path, "policy.granularity") || !strcmp(path, "threads");
+}
+
+/* The node at dotted `path` below a mapping, or NULL. */
+static const cfg_node *node_at(const cfg_node *n, const char *path)
+{
+    char seg[256];
+    while (n && *path) {
+        const char *dot = strchr(path, '.');
+        size_t l = dot ? (size_t)(dot - path) : strlen(path);
+        if (l >= sizeof seg || n->kind != CFG_MAP) return NULL;
+        memcpy(seg, path, l);
+        seg[l] = '\0';
+        n = cfg_map_get(n, seg);
+        path += l + (dot ? 1 : 0);
+    }
+    return n;
+}
+
+int sw_train_config(const char *trace_yaml, const char *trace_name, const essim_config *point,
+                    char *const *overrides, size_t noverrides, essim_config *cfg, cfg_doc **doc_out,
+                    es_err *err)
+{
+    char *dump = NULL;
+    size_t dlen = 0;
+    cfg_doc *pdoc = NULL, *doc = NULL;
+    if (doc_out) *doc_out = NULL;
+    /* The point's values as its dump writes them: a value read back is the same value. */
+    FILE *mf = open_memstream(&dump, &dlen);
+    if (!mf) return es_fail(err, ES_ENOMEM, "out of memory");
+    int dr = cfg_dump(point, mf);
+    int rc = fclose(mf) != 0 || dr < 0 ? es_fail(err, ES_ENOMEM, "out of memory") : ES_OK;
+    if (rc == ES_OK) rc = cfg_doc_load_string(dump, "the point's configuration", &pdoc, err);
+    if (rc == ES_OK)
+        rc = cfg_doc_load_string(trace_yaml ? trace_yaml : "version: 1\n", trace_name, &doc, err);
+    size_t nkeys = 0;
+    const cfg_key *keys = cfg_schema(&nkeys);
+    for (size_t k = 0; rc == ES_OK && k < nkeys; k++) {
+        if (!own_key(keys[k].path)) continue;
+        const cfg_node *n = node_at(cfg_doc_root(pdoc), keys[k].path);
+        if (!n) {
+            rc = es_fail(err, ES_EINVAL, "'%s' is missing from the point's configuration dump",
+                         keys[k].path);
+            break;
+        }
+        sbuf b = {0};
+        sb_printf(&b, "%s=", keys[k].path);
+        flow_text(&b, n);
+        char *set = sb_take(&b);
+        rc = set ? cfg_doc_set(doc, set, err) : es_fail(err, ES_ENOMEM, "out of memory");
+        free(set);
+    }
+    for (size_t k = 0; rc == ES_OK && k < noverrides; k++)
+        rc = cfg_doc_set(doc, overrides[k], err);
+    if (rc == ES_OK) rc = cfg_bind(doc, cfg, err);
+    free(dump);
+    cfg_doc_destroy(pdoc);
+    if (rc == ES_OK && doc_out)
+        *doc_out = doc;
+    else
+        cfg_doc_destroy(doc);
+    return rc;
+}
+
+/* Find which override of point i (SIZE_MAX: of the base) a bind error names. */
+static void relocate_point_error(const sw_sweep *sw, size_t i, es_err *err)
+{
+    for (size_t k = 0; k < sw->nbase_sets; k++)
+        relocate_error(err, sw->base_sets[k].text, sw->base_sets[k].origin);
+    for (size_t k = 0; i != SIZE_MAX && k < sw->ncols; k++) {
+        const sw_column *c = &sw->cols[k];
+        size_t d = point_digit(sw, i, c->dim);
+        char s[600];
+        fmt_to(s, sizeof s, "%s=%s", c->key, c->set[d]);
+        relocate_error(err, s, c->origin[d]);
+    }
+}
+
+/* sw_validate's decision for one point of a simulate sweep: can it replay the trace? */
+typedef struct replay_check {
+    const trace_header *th;
+    const essim_config *tcfg;
+    const char *name; /* the trace in messages: its file name, so results name no folders */
+    int train;        /* out: 1 when the geometry differs (why.msg says how) */
+    es_err why;
+} replay_check;
+
+/* "key=value" of every swept key at point i (what a point that trains again applies on top
+ * of the trace's configuration and its own hardware). */
+static char **axis_sets(const sw_sweep *sw, size_t i)
+{
+    char **v = calloc(sw->ncols + 1, sizeof *v);
+    for (size_t k = 0; v && k < sw->ncols; k++) {
+        const sw_column *c = &sw->cols[k];
+        size_t d = point_digit(sw, i, c->dim);
+        size_t len = strlen(c->key) + strlen(c->set[d]) + 2;
+        if (!(v[k] = malloc(len))) {
+            for (size_t j = 0; j < k; j++)
+                free(v[j]);
+            free(v);
+            return NULL;
+        }
+        fmt_to(v[k], len, "%s=%s", c->key, c->set[d]);
+    }
+    return v;
+}
+
+/* The configuration a point of a simulate sweep that trains again runs with (own: its own
+ * bound configuration), checked like every point's. */
+static int bind_train(const sw_sweep *sw, size_t i, const essim_config *own, essim_config *cfg,
+                      sw_check_fn check, es_err *err)
+{
+    char **sets = axis_sets(sw, i);
+    if (!sets) return es_fail(err, ES_ENOMEM, "out of memory");
+    cfg_doc *doc = NULL;
+    int rc = sw_train_config(sw->trace_yaml, sw->trace, own, sets, sw->ncols, cfg, &doc, err);
+    if (rc == ES_OK && check && (rc = check(cfg, doc, err)) < 0) cfg_free(cfg);
+    if (rc < 0) relocate_point_error(sw, i, err);
+    cfg_doc_destroy(doc);
+    for (size_t k = 0; k < sw->ncols; k++)
+        free(sets[k]);
+    free(sets);
+    return rc;
+}
+
+/* The configuration point i runs with (SIZE_MAX: the base with the --set overrides only),
+ * bound into cfg: its own document (base, --set, axes, seed), or, for a point of a simulate
+ * sweep that trains again, the merge of bind_train. With rp, decide that first (sw_validate).
+ * On a bind error the message is relocated to the sweep file where it can be. */
 static int bind_point(const sw_sweep *sw, size_t i, essim_config *cfg, sw_check_fn check,
-                      es_err *err)
+                      replay_check *rp, es_err *err)
 {
     cfg_doc *doc = NULL;
     int rc = cfg_doc_load_string(sw->base_text, sw->path, &doc, err);
@@ -1136,54 +1314,125 @@ static int bind_point(const sw_sweep *sw, size_t i, essim_config *cfg, sw_check_
     if (rc == ES_OK) {
         rc = cfg_bind(doc, cfg, err);
         if (rc == ES_OK && check && (rc = check(cfg, doc, err)) < 0) cfg_free(cfg);
-        if (rc < 0) {
-            /* Find which override the message names. */
-            for (size_t k = 0; k < sw->nbase_sets; k++)
-                relocate_error(err, sw->base_sets[k].text, sw->base_sets[k].origin);
-            for (size_t k = 0; i != SIZE_MAX && k < sw->ncols; k++) {
-                const sw_column *c = &sw->cols[k];
-                size_t d = point_digit(sw, i, c->dim);
-                char s[600];
-                fmt_to(s, sizeof s, "%s=%s", c->key, c->set[d]);
-                relocate_error(err, s, c->origin[d]);
-            }
-        }
+        if (rc < 0) relocate_point_error(sw, i, err);
     }
     cfg_doc_destroy(doc);
+    if (rc < 0 || i == SIZE_MAX) return rc;
+    int train = sw_point_trains(sw, i);
+    if (rp) {
+        es_err_clear(&rp->why);
+        rp->train = 0;
+        int cr = th_check_replay(rp->th, rp->name, rp->tcfg, cfg, NULL, &rp->why);
+        if (cr == ES_ECONFIG) {
+            train = rp->train = 1;
+        } else if (cr < 0) {
+            cfg_free(cfg);
+            return es_fail(err, cr, "%s", rp->why.msg);
+        }
+    }
+    if (!train) return ES_OK;
+    essim_config own = *cfg;
+    rc = bind_train(sw, i, &own, cfg, check, err);
+    cfg_free(&own);
     return rc;
 }
 
 int sw_point_config(const sw_sweep *sw, size_t i, essim_config *cfg, es_err *err)
 {
     if (i >= sw->npoints) return es_fail(err, ES_EINVAL, "point %zu out of range", i);
-    return bind_point(sw, i, cfg, NULL, err);
+    return bind_point(sw, i, cfg, NULL, NULL, err);
+}
+
+/* Forget what an earlier sw_validate decided. */
+static void forget_points(sw_sweep *sw)
+{
+    for (size_t i = 0; sw->reason && i < sw->npoints; i++)
+        free(sw->reason[i]);
+    free(sw->reason);
+    free(sw->train);
+    free(sw->hash);
+    sw->reason = NULL;
+    sw->train = NULL;
+    sw->hash = NULL;
+    sw->ntrain = 0;
+}
+
+/* Open the trace of a simulate sweep and bind its recorded configuration into tcfg. */
+static int open_trace(sw_sweep *sw, trace_reader **tr, essim_config *tcfg, es_err *err)
+{
+    ES_TRY(trace_reader_open(sw->trace, NULL, tr, err));
+    const trace_header *th = trace_reader_header(*tr);
+    if (th->n_layers == 0)
+        return es_fail(err, ES_ECONFIG,
+                       "%s: the trace has no mapped layers to replay (a trace of bare synthetic "
+                       "layers cannot be swept)",
+                       sw->trace);
+    free(sw->trace_yaml);
+    sw->trace_yaml = es_strdup(th->config_yaml ? th->config_yaml : "version: 1\n");
+    if (!sw->trace_yaml) return es_fail(err, ES_ENOMEM, "out of memory");
+    cfg_doc *doc = NULL;
+    es_err e2;
+    es_err_clear(&e2);
+    int rc = cfg_doc_load_string(sw->trace_yaml, sw->trace, &doc, &e2);
+    if (rc == ES_OK) rc = cfg_bind(doc, tcfg, &e2);
+    cfg_doc_destroy(doc);
+    if (rc < 0)
+        return es_fail(err, rc, "%s: the trace's recorded configuration does not load: %s",
+                       sw->trace, e2.msg);
+    sw->trace_seed = (uint64_t)tcfg->seed;
+    return ES_OK;
 }
 
 int sw_validate(sw_sweep *sw, sw_check_fn check, es_err *err)
 {
     essim_config cfg;
-    int rc = bind_point(sw, SIZE_MAX, &cfg, NULL, err);
+    forget_points(sw);
+    int rc = bind_point(sw, SIZE_MAX, &cfg, NULL, NULL, err);
     if (rc < 0) return rc;
     cfg_free(&cfg);
-    free(sw->hash);
     sw->hash = calloc(sw->npoints, sizeof *sw->hash);
     if (!sw->hash) return es_fail(err, ES_ENOMEM, "out of memory");
-    for (size_t i = 0; i < sw->npoints; i++) {
+    trace_reader *tr = NULL;
+    essim_config tcfg;
+    int tcfg_ok = 0;
+    replay_check rp, *rpp = NULL;
+    if (sw->trace) {
+        rc = open_trace(sw, &tr, &tcfg, err);
+        tcfg_ok = rc == ES_OK;
+        sw->train = calloc(sw->npoints, sizeof *sw->train);
+        sw->reason = calloc(sw->npoints, sizeof *sw->reason);
+        if (rc == ES_OK && (!sw->train || !sw->reason))
+            rc = es_fail(err, ES_ENOMEM, "out of memory");
+        const char *slash = strrchr(sw->trace, '/');
+        memset(&rp, 0, sizeof rp);
+        rp.th = tr ? trace_reader_header(tr) : NULL;
+        rp.tcfg = &tcfg;
+        rp.name = slash ? slash + 1 : sw->trace;
+        rpp = &rp;
+    }
+    for (size_t i = 0; rc == ES_OK && i < sw->npoints; i++) {
         es_err e2;
         es_err_clear(&e2);
-        rc = bind_point(sw, i, &cfg, check, &e2);
+        rc = bind_point(sw, i, &cfg, check, rpp, &e2);
         if (rc < 0) {
             char desc[512];
             sw_point_describe(sw, i, desc, sizeof desc);
             es_fail(err, rc, "point %zu (%s): %s", i, desc, e2.msg);
-            free(sw->hash);
-            sw->hash = NULL;
-            return rc;
+            break;
+        }
+        if (rpp && rp.train) {
+            sw->train[i] = 1;
+            sw->ntrain++;
+            if (!(sw->reason[i] = es_strdup(rp.why.msg)))
+                rc = es_fail(err, ES_ENOMEM, "out of memory");
         }
         cfg_hash(&cfg, sw->hash[i]);
         cfg_free(&cfg);
     }
-    return ES_OK;
+    if (tcfg_ok) cfg_free(&tcfg);
+    trace_reader_close(tr);
+    if (rc < 0) forget_points(sw);
+    return rc;
 }
 
 /* ---- running points -------------------------------------------------------------------------- */
@@ -1288,7 +1537,7 @@ int sw_point_finished(const sw_sweep *sw, const char *dir, size_t i, int clean)
         char *cmd = json_string_field(json, "command");
         char *trace = json_string_field(json, "trace");
         done = status && !strcmp(status, "ok") && hash && !strcmp(hash, sw_point_hash(sw, i)) &&
-               cmd && !strcmp(cmd, sw->command) &&
+               cmd && !strcmp(cmd, sw_point_command(sw, i)) &&
                (sw->trace ? trace && !strcmp(trace, sw->trace) : !trace);
         free(status);
         free(hash);
@@ -1301,13 +1550,14 @@ int sw_point_finished(const sw_sweep *sw, const char *dir, size_t i, int clean)
 }
 
 /* argv of the command for a point whose folder is `pdir`. */
-static int point_argv(const sw_sweep *sw, const char *pdir, char *cfgpath, char **argv)
+static int point_argv(const sw_sweep *sw, size_t i, const char *pdir, char *cfgpath, char **argv)
 {
     int argc = 0;
-    argv[argc++] = sw->command;
-    if (!strcmp(sw->command, "simulate")) argv[argc++] = "--config";
+    const char *cmd = sw_point_command(sw, i);
+    argv[argc++] = (char *)cmd;
+    if (!strcmp(cmd, "simulate")) argv[argc++] = "--config";
     argv[argc++] = cfgpath;
-    if (sw->trace) {
+    if (!strcmp(cmd, "simulate")) {
         argv[argc++] = "--trace";
         argv[argc++] = sw->trace;
     }
@@ -1357,7 +1607,7 @@ static int child_main(const sw_sweep *sw, const char *dir, size_t i, sw_command_
         return 1;
     }
     char *argv[12];
-    int argc = point_argv(sw, pdir, cfgpath, argv);
+    int argc = point_argv(sw, i, pdir, cfgpath, argv);
     double t0 = es_host_seconds();
     int rc = fn(argc, argv);
     double t1 = es_host_seconds();
@@ -1479,11 +1729,18 @@ int sw_point_reap(const sw_sweep *sw, const char *dir, size_t i, pid_t pid, int 
         sb_puts(&b, "null");
     else
         sb_quoted(&b, res->error);
-    sb_printf(&b, ",\n  \"command\": \"%s\",\n  \"trace\": ", sw->command);
+    sb_printf(&b, ",\n  \"command\": \"%s\",\n  \"trace\": ", sw_point_command(sw, i));
     if (sw->trace)
         sb_quoted(&b, sw->trace);
     else
         sb_puts(&b, "null");
+    if (sw_point_mode(sw, i)) {
+        sb_printf(&b, ",\n  \"mode\": \"%s\",\n  \"mode_reason\": ", sw_point_mode(sw, i));
+        if (sw_point_mode_reason(sw, i))
+            sb_quoted(&b, sw_point_mode_reason(sw, i));
+        else
+            sb_puts(&b, "null");
+    }
     sb_printf(&b, ",\n  \"config_hash\": \"%s\",\n  \"seed\": %llu,\n  \"params\": {",
               sw_point_hash(sw, i), (unsigned long long)sw_point_seed(sw, i));
     for (size_t k = 0; k < sw->ncols; k++) {
@@ -1826,7 +2083,8 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
     }
     /* results.csv */
     sbuf csv = {0}, js = {0};
-    sb_puts(&csv, "index,status,exit");
+    int modes = !strcmp(sw->command, "simulate");
+    sb_puts(&csv, modes ? "index,status,exit,mode" : "index,status,exit");
     for (size_t k = 0; k < sw->ncols; k++) {
         sb_puts(&csv, ",");
         csv_cell(&csv, sw->cols[k].key);
@@ -1842,6 +2100,9 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
         &js,
         "{\n  \"command\": \"%s\",\n  \"seed\": %llu,\n  \"points\": %zu,\n  \"failed\": %zu,\n",
         sw->command, (unsigned long long)sw->seed, n, failed);
+    if (modes)
+        sb_printf(&js, "  \"replayed\": %zu,\n  \"trained_again\": %zu,\n", n - sw->ntrain,
+                  sw->ntrain);
     sb_puts(&js, "  \"columns\": [");
     for (size_t k = 0; k < sw->ncols; k++) {
         sb_puts(&js, k ? ", " : "");
@@ -1875,6 +2136,16 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
             sb_printf(&js, "%d", r->exit_code);
         else
             sb_puts(&js, "null");
+        if (modes) {
+            /* decided by sw_validate, so a point that never ran has its mode too */
+            const char *why = sw_point_mode_reason(sw, i);
+            sb_printf(&csv, ",%s", sw_point_mode(sw, i));
+            sb_printf(&js, ", \"mode\": \"%s\", \"mode_reason\": ", sw_point_mode(sw, i));
+            if (why)
+                sb_quoted(&js, why);
+            else
+                sb_puts(&js, "null");
+        }
         sb_puts(&js, ", \"params\": {");
         for (size_t k = 0; k < sw->ncols; k++) {
             sb_puts(&csv, ",");

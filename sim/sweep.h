@@ -5,10 +5,12 @@
  * Data flow: sw_load() parses the sweep YAML (through cfg_doc, so every error carries
  * file:line:col) and expands the axes; sw_validate() binds every point's configuration
  * (base, then --set overrides, then the point's axis values and seed) before anything
- * runs; the command layer (cmd_sweep.c, sweep_mpi.c) schedules sw_point_spawn() /
- * sw_point_reap() on a local process pool or over MPI; sw_write_results() reads the
- * finished point directories and writes results.csv and results.json. Results depend only
- * on the sweep and the point outputs, never on scheduling or host time. */
+ * runs, and for replay sweeps decides which points replay the trace and which train again
+ * (their crossbar geometry differing from the trace's); the command layer (cmd_sweep.c,
+ * sweep_mpi.c) schedules sw_point_spawn() / sw_point_reap() on a local process pool or over
+ * MPI; sw_write_results() reads the finished point directories and writes results.csv and
+ * results.json. Results depend only on the sweep and the point outputs, never on scheduling
+ * or host time. */
 #ifndef ES_SWEEP_H
 #define ES_SWEEP_H
 
@@ -21,7 +23,9 @@
 
 typedef struct sw_sweep sw_sweep;
 
-/* An essim command as the command layer implements it (cmd_train, ...). */
+/* An essim command as the command layer implements it (cmd_train, ...). Points are run with
+ * argv[0] = the command's name: "run" for the points of a simulate sweep that train again,
+ * so the function given to sw_point_spawn() dispatches on it. */
 typedef int (*sw_command_fn)(int argc, char **argv);
 
 enum { SW_GOAL_MIN = -1, SW_GOAL_MAX = 1 };
@@ -41,8 +45,38 @@ typedef int (*sw_check_fn)(const essim_config *cfg, const cfg_doc *doc, es_err *
 
 /* Bind every point's configuration, run `check` on it (may be NULL) and remember its config
  * hash. The first invalid point is reported as "point N (key=value, ...): <where>: error:
- * ..." (ES_ECONFIG). */
+ * ..." (ES_ECONFIG). For command: simulate it also opens the trace and decides each point's
+ * mode: a point whose configuration can replay the trace (th_check_replay) replays it; a point
+ * whose crossbar geometry differs trains again with `essim run` on the configuration of
+ * sw_train_config() (which `check` then sees, and whose hash is the point's). */
 int sw_validate(sw_sweep *sw, sw_check_fn check, es_err *err);
+
+/* The configuration a point of a simulate sweep trains again with. Lowest precedence first:
+ * the trace's recorded configuration trace_yaml (named trace_name in messages: the training
+ * recipe, network, dataset, policy and seed); then, from the point's own effective
+ * configuration `point`, every key under arch. and sim., policy.granularity and threads; then
+ * `overrides` in order ("KEY=VALUE": the point's axis values, whatever their key, a swept seed
+ * included). Bound into *cfg (cfg_free it); *doc_out (may be NULL) gets the document, which
+ * the caller destroys. */
+int sw_train_config(const char *trace_yaml, const char *trace_name, const essim_config *point,
+                    char *const *overrides, size_t noverrides, essim_config *cfg, cfg_doc **doc_out,
+                    es_err *err);
+
+/* After sw_validate of a simulate sweep: 1 when point i trains again, 0 when it replays (0
+ * for the other commands). */
+int sw_point_trains(const sw_sweep *sw, size_t i);
+/* "replay" or "train" for the points of a simulate sweep, NULL for the other commands. */
+const char *sw_point_mode(const sw_sweep *sw, size_t i);
+/* Why point i trains again (th_check_replay's message, naming the trace by its file name),
+ * NULL when it replays. */
+const char *sw_point_mode_reason(const sw_sweep *sw, size_t i);
+/* How many points train again. */
+size_t sw_train_count(const sw_sweep *sw);
+/* The command point i runs: sw_command(), or "run" for a point that trains again. */
+const char *sw_point_command(const sw_sweep *sw, size_t i);
+/* "; N replayed, M trained again (geometry differs from the trace)" for a simulate sweep
+ * (the end of the summary line), "" for the other commands. */
+void sw_mode_summary(const sw_sweep *sw, char *buf, size_t len);
 
 size_t sw_point_count(const sw_sweep *sw);
 /* The swept keys (axes, then random axes), in column order. */
@@ -51,7 +85,7 @@ const char *sw_column_key(const sw_sweep *sw, size_t k);
 /* Value of column k at point i, as it appears in the results ("64", "0.1", "sgd"). */
 const char *sw_point_value(const sw_sweep *sw, size_t i, size_t k);
 /* The seed the point runs with: derived from the sweep seed and i, unless `seed` is swept
- * (then the swept value). */
+ * (then the swept value) or the point trains again in a simulate sweep (then the trace's). */
 uint64_t sw_point_seed(const sw_sweep *sw, size_t i);
 /* Whether `seed` is one of the swept keys. */
 int sw_seed_swept(const sw_sweep *sw);
@@ -59,7 +93,8 @@ int sw_seed_swept(const sw_sweep *sw);
  * stream "sweep" indexed by `index`. Depends on nothing else, so it is the same however
  * the points are scheduled. */
 uint64_t sw_derive_seed(uint64_t sweep_seed, uint64_t index);
-/* The point's effective configuration (the caller cfg_free()s it). */
+/* The point's effective configuration, the one it runs with (for a point that trains again,
+ * sw_train_config's; the caller cfg_free()s it). */
 int sw_point_config(const sw_sweep *sw, size_t i, essim_config *cfg, es_err *err);
 /* Config hash of point i (after sw_validate), "" before. */
 const char *sw_point_hash(const sw_sweep *sw, size_t i);
@@ -83,7 +118,8 @@ const char *sw_path(const sw_sweep *sw);
 /* Create DIR/points and remove leftover DIR/points/ *.tmp-* folders of killed runs. */
 int sw_out_prepare(const char *dir, es_err *err);
 /* 1 when DIR/points/NNNN holds a successful run of exactly point i (same config hash,
- * command and trace), else 0. A stale or failed folder is removed when `clean` != 0. */
+ * command (sw_point_command) and trace), else 0. A stale or failed folder is removed when
+ * `clean` != 0. */
 int sw_point_finished(const sw_sweep *sw, const char *dir, size_t i, int clean);
 
 typedef struct sw_point_result {
@@ -97,7 +133,8 @@ typedef struct sw_point_result {
 /* Fork a child that runs point i into DIR/points/NNNN.tmp-<child pid>: it writes the
  * effective configuration, sends stdout/stderr to log.txt and calls fn with
  * "train|run <dir>/config.yaml --out <dir>" or "simulate --config <dir>/config.yaml
- * --trace TRACE --out <dir>". The parent gets the child's pid and returns at once. */
+ * --trace TRACE --out <dir>" (a point that trains again: "run <dir>/config.yaml --out <dir>").
+ * The parent gets the child's pid and returns at once. */
 int sw_point_spawn(const sw_sweep *sw, const char *dir, size_t i, sw_command_fn fn, pid_t *pid,
                    es_err *err);
 /* After waitpid() gave `wstatus` for the child `pid` of point i: record the outcome in

@@ -137,9 +137,11 @@ int sw_mpi_main(sw_sweep *sw, const char *dir, sw_command_fn fn, int progress_mo
             sw_write_meta(sw, dir, "mpi", &s, cli_command_line(), &err) < 0) {
             rc = cli_report(&err);
         } else {
-            printf("sweep: %zu points (%zu run, %zu already done) on %d MPI workers, %zu failed; "
+            char modes[128];
+            sw_mode_summary(sw, modes, sizeof modes);
+            printf("sweep: %zu points (%zu run, %zu already done) on %d MPI workers, %zu failed%s; "
                    "results in %s/results.csv\n",
-                   s.total, s.ran, s.skipped, size - 1, failed, dir);
+                   s.total, s.ran, s.skipped, size - 1, failed, modes, dir);
             rc = failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
         }
     } else {

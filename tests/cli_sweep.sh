@@ -3,7 +3,8 @@
 # identical results with -j 1, -j 2 and mpirun -np 3; a sweep killed with SIGKILL (parent
 # and children) after its first point, then rerun, ends with the same results as an
 # uninterrupted one; a point that fails at run time is reported while the others complete;
-# sweep-file errors are located and exit 2.
+# sweep-file errors are located and exit 2; a replay sweep over the crossbar geometry replays
+# the points with the trace's geometry and trains the others again.
 . "${ES_SRCDIR:-.}/tests/tap.sh"
 
 cat >"$TMP/s.yaml" <<'EOF'
@@ -135,6 +136,76 @@ ok "replay: 12 points, all ok" sh -c "[ \$(grep -c ',ok,0,' '$TMP/replay/results
 expect_grep "replay: hardware metrics" "$TMP/replay/results.csv" "hw.time_s,hw.energy_j"
 ok "replay: some point on the Pareto front" sh -c "grep -q ',1,\$' '$TMP/replay/results.csv'"
 
+# A replay sweep over the crossbar geometry: the 128-row points have the trace's geometry and
+# replay it; the 256-row points cannot, so they train again (essim run with the trace's recipe
+# on the point's hardware), and the sweep says so.
+run_essim run --dataset synthetic --set train.synthetic_train=256 --set train.synthetic_test=64 \
+    --batch 32 --epochs 1 -q --trace "$TMP/r.trc" -o "$TMP/rrec"
+expect_rc "record a trace with essim run" 0
+cat >"$TMP/geo.yaml" <<EOF
+version: 1
+command: simulate
+trace: $TMP/r.trc
+base:
+  preset: isaac-train
+axes:
+  - key: arch.xbar.rows
+    values: [128, 256]
+  - key: arch.wdrv.per_tile
+    values: [1, 2]
+EOF
+# col NAME INDEX FILE: the value of column NAME in the row of point INDEX of a results.csv
+col() { awk -F, -v name="$1" -v row="$2" 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
+                                          $1 == row {print $c[name]}' "$3"; }
+run_essim sweep "$TMP/geo.yaml" --dry-run -o "$TMP/gdry"; expect_rc "geometry sweep: dry run" 0
+expect_grep "dry run counts the modes" "$TMP/out" \
+    "4 points, command 'simulate', sweep seed 1; 2 replay the trace, 2 train again (geometry differs from the trace)"
+ok "dry run: the 128-row points replay" \
+    sh -c "[ \$(grep -c '^  000[01]  arch.xbar.rows=128, .*)  replay\$' '$TMP/out') -eq 2 ]"
+ok "dry run: the 256-row points train again, saying why" \
+    sh -c "[ \$(grep -c '^  000[23]  arch.xbar.rows=256, .*)  train: r.trc: layer .*(arch.xbar.rows is 256 here, 128 in the trace)' '$TMP/out') -eq 2 ]"
+ok "dry run writes nothing" test ! -e "$TMP/gdry"
+run_essim sweep "$TMP/geo.yaml" -j 1 -q -o "$TMP/g1"; expect_rc "geometry sweep -j 1" 0
+run_essim sweep "$TMP/geo.yaml" -j 2 -q -o "$TMP/g2"; expect_rc "geometry sweep -j 2" 0
+expect_grep "summary says how many trained again" "$TMP/out" \
+    "4 points (4 run, 0 already done), 0 failed; 2 replayed, 2 trained again (geometry differs from the trace)"
+ok "geometry sweep: results.csv identical with -j 1 and -j 2" cmp "$TMP/g1/results.csv" "$TMP/g2/results.csv"
+ok "geometry sweep: results.json identical with -j 1 and -j 2" cmp "$TMP/g1/results.json" "$TMP/g2/results.json"
+expect_grep "geometry sweep: mode column" "$TMP/g2/results.csv" \
+    "index,status,exit,mode,arch.xbar.rows,arch.wdrv.per_tile,seed,hw.time_s,hw.energy_j,"
+ok "the 128-row points replayed" sh -c "[ \$(grep -c '^[01],ok,0,replay,128,' '$TMP/g2/results.csv') -eq 2 ]"
+ok "the 256-row points trained again" sh -c "[ \$(grep -c '^[23],ok,0,train,256,' '$TMP/g2/results.csv') -eq 2 ]"
+for r in 2 3; do
+    ok "trained point $r: hw.time_s, hw.energy_j and an accuracy" test \
+        -n "$(col hw.time_s $r "$TMP/g2/results.csv")" -a -n "$(col hw.energy_j $r "$TMP/g2/results.csv")" \
+        -a -n "$(col train.test_accuracy_final $r "$TMP/g2/results.csv")"
+done
+ok "a replayed point has no accuracy (empty cell)" test -z "$(col train.test_accuracy_final 1 "$TMP/g2/results.csv")"
+expect_grep "results.json: why a point trains again" "$TMP/g2/results.json" \
+    '"mode": "train", "mode_reason": "r.trc: layer '
+expect_grep "results.json: a replayed point" "$TMP/g2/results.json" '"mode": "replay", "mode_reason": null'
+expect_grep "point.json: a trained point ran essim run" "$TMP/g2/points/0002/point.json" '"command": "run"'
+expect_grep "point.json: its mode" "$TMP/g2/points/0002/point.json" '"mode": "train"'
+expect_grep "point.json: a replayed point's mode" "$TMP/g2/points/0001/point.json" '"mode": "replay"'
+ok "a trained point has its training outputs" test -s "$TMP/g2/points/0002/epochs.csv"
+# A replayed point gives exactly what essim simulate gives on the same hardware.
+run_essim simulate --config "$ES_SRCDIR/configs/isaac-train.yaml" --set arch.wdrv.per_tile=2 \
+    --set seed="$(col seed 1 "$TMP/g2/results.csv")" --trace "$TMP/r.trc" -q -o "$TMP/gsim"
+expect_rc "direct essim simulate of point 1" 0
+t_direct=$(awk -F, '$1 == "hw.time_s" && $2 == "" {print $3}' "$TMP/gsim/stats.csv")
+ok "replayed point: hw.time_s equals the direct essim simulate's ($t_direct)" \
+    test -n "$t_direct" -a "$t_direct" = "$(col hw.time_s 1 "$TMP/g2/results.csv")"
+ok "replayed point: lifetime equals the direct essim simulate's" test \
+    "$(awk -F, '$1 == "lifetime.runs_to_first_failure" && $2 == "" {print $3}' "$TMP/gsim/stats.csv")" = \
+    "$(col lifetime.runs_to_first_failure 1 "$TMP/g2/results.csv")"
+# A trained point's config.yaml is the trace's recipe on the point's hardware.
+ok "trained point: the trace's recipe" grep -q '^  synthetic_train: 256$' "$TMP/g2/points/0003/config.yaml"
+ok "trained point: the point's crossbars" grep -q '^    rows: 256$' "$TMP/g2/points/0003/config.yaml"
+ok "trained point: the point's write drivers" grep -q '^    per_tile: 2$' "$TMP/g2/points/0003/config.yaml"
+run_essim sweep "$TMP/geo.yaml" -j 2 -q -o "$TMP/g2"; expect_rc "geometry sweep rerun" 0
+expect_grep "geometry sweep rerun skips every point" "$TMP/out" "(0 run, 4 already done)"
+ok "geometry sweep rerun: same results" cmp "$TMP/g1/results.csv" "$TMP/g2/results.csv"
+
 # The shipped examples are valid.
 for f in "$ES_SRCDIR"/configs/sweeps/*.yaml; do
     g=$f
@@ -162,6 +233,14 @@ if command -v mpirun >/dev/null 2>&1; then
         ok "MPI results.csv identical to -j 2" cmp "$TMP/j2.csv" "$TMP/mpi/results.csv"
         ok "MPI results.json identical to -j 2" cmp "$TMP/j1/results.json" "$TMP/mpi/results.json"
         expect_grep "two messages per point plus two per worker" "$TMP/mpi/sweep.json" '"coordinator_messages": 12'
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+            mpirun --allow-run-as-root --oversubscribe -x ASAN_OPTIONS -np 3 "$ESSIM" sweep \
+            "$TMP/geo.yaml" -q -o "$TMP/gmpi" >"$TMP/out" 2>"$TMP/err"
+        rc=$?
+        expect_rc "mpirun -np 3 geometry sweep" 0
+        expect_grep "MPI summary says how many trained again" "$TMP/out" "2 replayed, 2 trained again"
+        ok "MPI geometry sweep: results.csv identical to -j 1" cmp "$TMP/g1/results.csv" "$TMP/gmpi/results.csv"
+        ok "MPI geometry sweep: results.json identical to -j 1" cmp "$TMP/g1/results.json" "$TMP/gmpi/results.json"
     fi
 else
     tap_n=$((tap_n + 1)); echo "ok $tap_n - mpirun -np 3 # SKIP mpirun not installed"

@@ -1,9 +1,10 @@
 /* test_sweep.c - sweep files: axis expansion (grid, zip, ranges, log counts, random samples)
  * against hand-written lists, per-point seeds independent of order, per-point
- * configurations, the Pareto front on a hand-made set, and sweep-file errors with
- * line:column. */
+ * configurations, the configuration of a replay point that trains again, the Pareto front
+ * on a hand-made set, and sweep-file errors with line:column. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,6 +266,80 @@ static void test_pareto(void)
     CHECK(front[0] && front[1] && front[2]);
 }
 
+/* A point of a simulate sweep that trains again: the trace's recipe, the point's hardware,
+ * the axis values on top. */
+static void test_train_config(void)
+{
+    const char *trace = "version: 1\nseed: 42\nthreads: 2\n"
+                        "train: {epochs: 3, batch: 16, dataset: synthetic}\n"
+                        "policy: {name: essence, density: 0.3, granularity: crossbar}\n"
+                        "arch: {xbar: {rows: 64, cols: 64}, wdrv: {per_tile: 4}}\n"
+                        "sim: {chunk: 8}\n";
+    cfg_doc *pd = NULL;
+    essim_config pt, c;
+    es_err err;
+    es_err_clear(&err);
+    if (!CHECK_INT(cfg_doc_load_string("version: 1\nseed: 7\ntrain: {epochs: 1, batch: 64}\n"
+                                       "policy: {name: sgd, density: 0.1, granularity: row}\n"
+                                       "arch: {xbar: {rows: 256}}\n",
+                                       "p.yaml", &pd, &err),
+                   ES_OK) ||
+        !CHECK_INT(cfg_bind(pd, &pt, &err), ES_OK)) {
+        cfg_doc_destroy(pd);
+        return;
+    }
+    char *ov[] = {"policy.density=0.05", "train.batch=8"};
+    int rc = sw_train_config(trace, "t.trc", &pt, ov, 2, &c, NULL, &err);
+    if (CHECK_MSG(rc == ES_OK, "%s", err.msg)) {
+        /* the point's hardware, simulator settings, granularity and threads */
+        CHECK_INT(c.arch.xbar.rows, 256);
+        CHECK_INT(c.arch.xbar.cols, pt.arch.xbar.cols);
+        CHECK_INT(c.arch.wdrv.per_tile, pt.arch.wdrv.per_tile);
+        CHECK(pt.arch.wdrv.per_tile != 4);
+        CHECK_INT(c.sim.chunk, pt.sim.chunk);
+        CHECK_INT(c.policy.granularity, CFG_GRAN_ROW);
+        CHECK_INT(c.threads, pt.threads);
+        /* the trace's recipe and seed */
+        CHECK_INT(c.train.epochs, 3);
+        CHECK_INT(c.train.dataset, CFG_DS_SYNTHETIC);
+        CHECK_INT(c.policy.name, CFG_POL_ESSENCE);
+        CHECK_INT(c.seed, 42);
+        /* the axis values over both */
+        CHECK_NEAR(c.policy.density, 0.05, 1e-12);
+        CHECK_INT(c.train.batch, 8);
+        cfg_free(&c);
+    }
+    /* a swept seed wins over the trace's */
+    char *ov2[] = {"seed=9"};
+    if (CHECK_INT(sw_train_config(trace, "t.trc", &pt, ov2, 1, &c, NULL, &err), ES_OK)) {
+        CHECK_INT(c.seed, 9);
+        cfg_free(&c);
+    }
+    /* with the point's own configuration as the trace's, the merge changes nothing: every
+     * value read back from the dump is the same value */
+    char *dump = NULL, h1[17], h2[17];
+    size_t dlen = 0;
+    FILE *mf = open_memstream(&dump, &dlen);
+    if (CHECK(mf != NULL)) {
+        cfg_dump(&pt, mf);
+        fclose(mf);
+        if (CHECK_INT(sw_train_config(dump, "t.trc", &pt, NULL, 0, &c, NULL, &err), ES_OK)) {
+            cfg_hash(&pt, h1);
+            cfg_hash(&c, h2);
+            CHECK_STR(h2, h1);
+            cfg_free(&c);
+        }
+        free(dump);
+    }
+    /* an invalid recorded configuration is reported where it is */
+    rc =
+        sw_train_config("version: 1\ntrain: {epochs: -1}\n", "t.trc", &pt, NULL, 0, &c, NULL, &err);
+    CHECK_INT(rc, ES_ECONFIG);
+    CHECK_CONTAINS(err.msg, "t.trc:2:");
+    cfg_free(&pt);
+    cfg_doc_destroy(pd);
+}
+
 static void test_errors(void)
 {
     CHECK_CONTAINS(load_error("version: 1\ncommand: train\naxes:\n  - key: arch.xbar.nope\n"
@@ -302,9 +377,11 @@ static void test_errors(void)
 int main(int argc, char **argv)
 {
     static const tap_test tests[] = {
-        {"grid", test_grid},     {"zip", test_zip},       {"ranges", test_ranges},
-        {"seeds", test_seeds},   {"random", test_random}, {"base_and_sets", test_base_and_sets},
-        {"pareto", test_pareto}, {"errors", test_errors},
+        {"grid", test_grid},     {"zip", test_zip},
+        {"ranges", test_ranges}, {"seeds", test_seeds},
+        {"random", test_random}, {"base_and_sets", test_base_and_sets},
+        {"pareto", test_pareto}, {"train_config", test_train_config},
+        {"errors", test_errors},
     };
     return tap_main(tests, ES_ARRAY_LEN(tests), argc, argv);
 }
