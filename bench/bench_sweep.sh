@@ -43,6 +43,7 @@ axes:
     range: {from: 0.05, to: 0.4, count: $NHEAVY}
 EOF
 
+calc() { awk "BEGIN { printf \"%.${2:-6}f\", $1 }"; } # calc EXPR [DECIMALS]
 echo "# essim sweep benchmark ($(nproc) cores, $(uname -m)), $NTRIV trivial and $NHEAVY heavy points"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 # What the machine offers right now: two busy loops at once versus one (1.0 on an idle
@@ -51,21 +52,21 @@ echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 loop='i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'
 t0=$(now); sh -c "$loop"; t1=$(now)
 sh -c "$loop" & sh -c "$loop"; wait; t2=$(now)
-echo "machine_efficiency_2_busy_loops $(echo "($t1 - $t0) / ($t2 - $t1)" | bc -l | xargs printf '%.3f')"
+echo "machine_efficiency_2_busy_loops $(calc "($t1 - $t0) / ($t2 - $t1)" 3)"
 
 t0=$(now)
 "$ESSIM" sweep "$W/triv.yaml" --dry-run >/dev/null
 t1=$(now)
-echo "validation_ms_per_point $(echo "($t1 - $t0) * 1000 / $NTRIV" | bc -l | xargs printf '%.3f')"
+echo "validation_ms_per_point $(calc "($t1 - $t0) * 1000 / $NTRIV" 3)"
 
 "$ESSIM" sweep "$W/triv.yaml" -j 1 -q -o "$W/t1" >/dev/null
-echo "trivial_j1_command_ms_per_point $(echo "$(field "$W/t1/sweep.json" command_seconds) * 1000 / $NTRIV" | bc -l | xargs printf '%.3f')"
+echo "trivial_j1_command_ms_per_point $(calc "$(field "$W/t1/sweep.json" command_seconds) * 1000 / $NTRIV" 3)"
 echo "trivial_j1_overhead_ms_per_point $(field "$W/t1/sweep.json" overhead_ms_per_point)"
 echo "trivial_j1_points_per_s $(field "$W/t1/sweep.json" points_per_second)"
 t0=$(now)
 "$ESSIM" sweep "$W/triv.yaml" -j 1 -q -o "$W/t1" >/dev/null
 t1=$(now)
-echo "rerun_all_skipped_ms_per_point $(echo "($t1 - $t0) * 1000 / $NTRIV" | bc -l | xargs printf '%.3f')"
+echo "rerun_all_skipped_ms_per_point $(calc "($t1 - $t0) * 1000 / $NTRIV" 3)"
 "$ESSIM" sweep "$W/triv.yaml" -j 2 -q -o "$W/t2" >/dev/null
 echo "trivial_j2_points_per_s $(field "$W/t2/sweep.json" points_per_second)"
 cmp -s "$W/t1/results.csv" "$W/t2/results.csv" && echo "trivial_j1_j2_results identical"
@@ -74,19 +75,37 @@ cmp -s "$W/t1/results.csv" "$W/t2/results.csv" && echo "trivial_j1_j2_results id
 "$ESSIM" sweep "$W/heavy.yaml" -j 2 -q -o "$W/h2" >/dev/null
 T1=$(field "$W/h1/sweep.json" host_seconds)
 T2=$(field "$W/h2/sweep.json" host_seconds)
-echo "heavy_seconds_per_point $(echo "$T1 / $NHEAVY" | bc -l | xargs printf '%.3f')"
+echo "heavy_seconds_per_point $(calc "$T1 / $NHEAVY" 3)"
 echo "heavy_j1_seconds $T1"
 echo "heavy_j2_seconds $T2"
-echo "efficiency_local_2_workers $(echo "$T1 / (2 * $T2)" | bc -l | xargs printf '%.3f')"
+echo "efficiency_local_2_workers $(calc "$T1 / (2 * $T2)" 3)"
 cmp -s "$W/h1/results.csv" "$W/h2/results.csv" && echo "heavy_j1_j2_results identical"
+# The peer: the same heavy points as plain `essim train` processes, one at a time and two at a
+# time, no sweep machinery. Its efficiency is what this machine gives two such processes; the
+# sweep's efficiency divided by it is what the machinery itself keeps.
+t0=$(now)
+for c in "$W"/h1/points/*/config.yaml; do "$ESSIM" train "$c" -q -o "$W/peer1" >/dev/null; done
+t1=$(now)
+set -- "$W"/h1/points/*/config.yaml
+while [ $# -gt 0 ]; do
+    "$ESSIM" train "$1" -q -o "$W/peer2a" >/dev/null &
+    if [ $# -gt 1 ]; then "$ESSIM" train "$2" -q -o "$W/peer2b" >/dev/null; shift; fi
+    wait; shift
+done
+t2=$(now)
+PE=$(calc "($t1 - $t0) / (2 * ($t2 - $t1))" 3)
+echo "peer_plain_processes_1_at_a_time_seconds $(calc "$t1 - $t0" 3)"
+echo "peer_plain_processes_2_at_a_time_seconds $(calc "$t2 - $t1" 3)"
+echo "peer_efficiency_2_plain_processes $PE"
+echo "efficiency_local_2_workers_vs_peer $(calc "$T1 / (2 * $T2) / $PE" 3)"
 
 if command -v mpirun >/dev/null 2>&1; then
     $MPIRUN -np 3 "$ESSIM" sweep "$W/triv.yaml" -q -o "$W/tm" >/dev/null
     msgs=$(field "$W/tm/sweep.json" coordinator_messages)
     pps=$(field "$W/tm/sweep.json" points_per_second)
     echo "mpi_trivial_points_per_s $pps"
-    echo "mpi_trivial_points_per_s_per_worker_rank $(echo "$pps / 2" | bc -l | xargs printf '%.2f')"
-    echo "mpi_coordinator_messages_per_point $(echo "$msgs / $NTRIV" | bc -l | xargs printf '%.3f')"
+    echo "mpi_trivial_points_per_s_per_worker_rank $(calc "$pps / 2" 2)"
+    echo "mpi_coordinator_messages_per_point $(calc "$msgs / $NTRIV" 3)"
     echo "mpi_trivial_overhead_ms_per_point $(field "$W/tm/sweep.json" overhead_ms_per_point)"
     echo "mpi_coordinator_us_per_request $(field "$W/tm/sweep.json" coordinator_us_per_request)"
     cmp -s "$W/t1/results.csv" "$W/tm/results.csv" && echo "mpi_trivial_results identical"
@@ -94,11 +113,12 @@ if command -v mpirun >/dev/null 2>&1; then
     $MPIRUN -np 3 "$ESSIM" sweep "$W/heavy.yaml" -q -o "$W/hm" >/dev/null
     t1=$(now)
     TM=$(field "$W/hm/sweep.json" host_seconds)
-    TW=$(echo "$t1 - $t0" | bc -l)
+    TW=$(calc "$t1 - $t0" 6)
     echo "heavy_mpi_seconds $TM"
     echo "heavy_mpi_wall_seconds_with_startup $(printf '%.3f' "$TW")"
-    echo "efficiency_mpi_2_workers $(echo "$T1 / (2 * $TM)" | bc -l | xargs printf '%.3f')"
-    echo "efficiency_mpi_2_workers_with_startup $(echo "$T1 / (2 * $TW)" | bc -l | xargs printf '%.3f')"
+    echo "efficiency_mpi_2_workers $(calc "$T1 / (2 * $TM)" 3)"
+    echo "efficiency_mpi_2_workers_with_startup $(calc "$T1 / (2 * $TW)" 3)"
+    echo "efficiency_mpi_2_workers_vs_peer $(calc "$T1 / (2 * $TM) / $PE" 3)"
     cmp -s "$W/h1/results.csv" "$W/hm/results.csv" && echo "heavy_mpi_results identical"
 else
     echo "# mpirun not installed: MPI figures skipped"
