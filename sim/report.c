@@ -1749,6 +1749,34 @@ static void sec_training(rep_ctx *c, const run_data *runs, size_t nr)
     section_close(c);
 }
 
+/* The effective configuration the run used (config.yaml beside its statistics), folded. */
+static void sec_config(rep_ctx *c, const run_data *r)
+{
+    sbuf *h = &c->html;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.yaml", r->dir);
+    FILE *f = fopen(path, "r");
+    section_open(c, "config", "Configuration");
+    if (!f) {
+        note(h, "No config.yaml in this run's folder (written by essim run, train and simulate "
+                "since they record the effective configuration).");
+        section_close(c);
+        return;
+    }
+    note(h, "The effective configuration of the run, every key with its value: a valid input "
+            "file (essim run config.yaml reproduces the run).");
+    sb_puts(h, "<details><summary>config.yaml</summary><pre>");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf - 1, f)) > 0) {
+        buf[n] = 0;
+        sb_html(h, buf);
+    }
+    fclose(f);
+    sb_puts(h, "</pre></details>\n");
+    section_close(c);
+}
+
 static void sec_repeat(rep_ctx *c, const csv_doc *rep)
 {
     sbuf *h = &c->html;
@@ -2545,10 +2573,12 @@ static int report_runs(rep_ctx *c, const char *dir, rep_kind kind, const rep_opt
                      "%d, the last one",
                      nr, dir, last->k);
         static const char *const ids[] = {"summary",  "energy",   "time",     "writes",
-                                          "heatmaps", "lifetime", "training", "repeat"};
-        static const char *const names[] = {"Summary",   "Energy",   "Time",     "Writes",
-                                            "Heat maps", "Lifetime", "Training", "Runs"};
-        page_head(c, title, sub, ids, names, has_rep ? 8 : 7);
+                                          "heatmaps", "lifetime", "training", "config",
+                                          "repeat"};
+        static const char *const names[] = {"Summary",   "Energy",   "Time",
+                                            "Writes",    "Heat maps", "Lifetime",
+                                            "Training",  "Configuration", "Runs"};
+        page_head(c, title, sub, ids, names, has_rep ? 9 : 8);
         sec_summary(c, runs, nr);
         sec_energy(c, last);
         sec_time(c, last);
@@ -2556,6 +2586,7 @@ static int report_runs(rep_ctx *c, const char *dir, rep_kind kind, const rep_opt
         sec_heatmaps(c, last);
         sec_lifetime(c, last);
         sec_training(c, runs, nr);
+        sec_config(c, last);
         if (has_rep) sec_repeat(c, &rep);
         page_tail(c, opt);
     }

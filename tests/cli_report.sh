@@ -60,7 +60,7 @@ ok "gnuplot missing from PATH is the same error" sh -c \
 run_essim report "$TMP/rr"; expect_rc "report of a repeated run" 0
 expect_grep "says what it wrote" "$TMP/out" "repeated-run report of $TMP/rr written to $TMP/rr/report.html"
 H="$TMP/rr/report.html"
-for id in summary energy time writes heatmaps lifetime training repeat; do
+for id in summary energy time writes heatmaps lifetime training config repeat; do
     expect_grep "section id=$id" "$H" "<section id=\"$id\">"
 done
 expect_grep "title from the run" "$H" "<title>ESSIM report: lenet5 on synthetic, essence</title>"
@@ -176,7 +176,7 @@ if [ -n "$CHROMIUM" ]; then
     }
     chrome --dump-dom "file://$H" >"$TMP/dom.html"
     ok "Chromium loads the page" test -s "$TMP/dom.html"
-    for id in summary energy time writes heatmaps lifetime training repeat; do
+    for id in summary energy time writes heatmaps lifetime training config repeat; do
         expect_grep "rendered DOM has section $id" "$TMP/dom.html" "<section id=\"$id\">"
     done
     expect_grep "every image decoded in Chromium (13+ images)" "$TMP/dom.html" 'data-images-ok="yes"'

@@ -54,6 +54,7 @@ assert {'forward','backward','gradient','write'} <= cats, cats
 assert all(e['dur'] >= 0 for e in ev if e['ph']=='X')
 "
 ok "no timeline temporary left" test ! -e "$TMP/tl.json.tmp"
+ok "the effective configuration is written and is a valid input" "$ESSIM" config check "$TMP/r/config.yaml"
 ok "heat map of conv1" test -s "$TMP/r/heatmap-conv1.csv"
 ok "heat map has one line per weight row (25 for conv1)" sh -c "test \$(grep -vc '^#' '$TMP/r/heatmap-conv1.csv') -eq 25"
 

@@ -271,6 +271,20 @@ static int evaluate(trainer *t, double *loss_out, double *acc_out, es_err *err)
     return ES_OK;
 }
 
+/* The effective configuration of the run (a valid input file), next to its results. */
+static int write_config_yaml(const trainer *t, es_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.yaml", t->opt->out_dir);
+    es_atomic_file af;
+    ES_TRY(es_atomic_open(&af, path, err));
+    if (cfg_dump(t->cfg, af.fp) < 0) {
+        es_atomic_abort(&af);
+        return es_fail(err, ES_EIO, "%s: cannot write the configuration", path);
+    }
+    return es_atomic_commit(&af, err);
+}
+
 static int write_epochs_csv(const trainer *t, es_err *err)
 {
     char path[4200];
@@ -655,6 +669,7 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
         rc = t.tw ? close_trace(&t, err) : ES_OK;
         if (rc == ES_OK) rc = export_weights(&t, path, err);
         if (rc == ES_OK) rc = write_epochs_csv(&t, err);
+        if (rc == ES_OK) rc = write_config_yaml(&t, err);
         if (rc == ES_OK) rc = write_stats(&t, res, t.host_seconds_before, err);
     }
     trainer_free(&t);
