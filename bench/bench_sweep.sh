@@ -13,7 +13,10 @@ NTRIV=${1:-200}
 NHEAVY=${2:-8}
 W=$(mktemp -d "${TMPDIR:-/tmp}/essim-bench-sweep-XXXXXX")
 trap 'rm -rf "$W"' EXIT
-MPIRUN="mpirun --allow-run-as-root --oversubscribe"
+# --bind-to none: ranks fork point processes, which inherit the rank's binding; with the
+# coordinator taking a slot, Open MPI's default binding can put both workers' points on one core.
+MPIRUN="mpirun --allow-run-as-root --oversubscribe --bind-to none"
+REPS=${REPS:-3} # timed heavy runs are repeated; the median is reported
 
 field() { # field FILE KEY: a number from sweep.json
     sed -n "s/^  \"$2\": \\([-0-9.e]*\\).*/\\1/p" "$1"
@@ -71,10 +74,17 @@ echo "rerun_all_skipped_ms_per_point $(calc "($t1 - $t0) * 1000 / $NTRIV" 3)"
 echo "trivial_j2_points_per_s $(field "$W/t2/sweep.json" points_per_second)"
 cmp -s "$W/t1/results.csv" "$W/t2/results.csv" && echo "trivial_j1_j2_results identical"
 
-"$ESSIM" sweep "$W/heavy.yaml" -j 1 -q -o "$W/h1" >/dev/null
-"$ESSIM" sweep "$W/heavy.yaml" -j 2 -q -o "$W/h2" >/dev/null
-T1=$(field "$W/h1/sweep.json" host_seconds)
-T2=$(field "$W/h2/sweep.json" host_seconds)
+median() { printf "%s\n" "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+t1s=; t2s=
+for r in $(seq "$REPS"); do
+    rm -rf "$W/h1" "$W/h2"
+    "$ESSIM" sweep "$W/heavy.yaml" -j 1 -q -o "$W/h1" >/dev/null
+    "$ESSIM" sweep "$W/heavy.yaml" -j 2 -q -o "$W/h2" >/dev/null
+    t1s="$t1s $(field "$W/h1/sweep.json" host_seconds)"
+    t2s="$t2s $(field "$W/h2/sweep.json" host_seconds)"
+done
+T1=$(median $t1s)
+T2=$(median $t2s)
 echo "heavy_seconds_per_point $(calc "$T1 / $NHEAVY" 3)"
 echo "heavy_j1_seconds $T1"
 echo "heavy_j2_seconds $T2"
@@ -83,19 +93,25 @@ cmp -s "$W/h1/results.csv" "$W/h2/results.csv" && echo "heavy_j1_j2_results iden
 # The peer: the same heavy points as plain `essim train` processes, one at a time and two at a
 # time, no sweep machinery. Its efficiency is what this machine gives two such processes; the
 # sweep's efficiency divided by it is what the machinery itself keeps.
-t0=$(now)
-for c in "$W"/h1/points/*/config.yaml; do "$ESSIM" train "$c" -q -o "$W/peer1" >/dev/null; done
-t1=$(now)
-set -- "$W"/h1/points/*/config.yaml
-while [ $# -gt 0 ]; do
-    "$ESSIM" train "$1" -q -o "$W/peer2a" >/dev/null &
-    if [ $# -gt 1 ]; then "$ESSIM" train "$2" -q -o "$W/peer2b" >/dev/null; shift; fi
-    wait; shift
+p1s=; p2s=
+for r in $(seq "$REPS"); do
+    t0=$(now)
+    for c in "$W"/h1/points/*/config.yaml; do "$ESSIM" train "$c" -q -o "$W/peer1" >/dev/null; done
+    t1=$(now)
+    set -- "$W"/h1/points/*/config.yaml
+    while [ $# -gt 0 ]; do
+        "$ESSIM" train "$1" -q -o "$W/peer2a" >/dev/null &
+        if [ $# -gt 1 ]; then "$ESSIM" train "$2" -q -o "$W/peer2b" >/dev/null; shift; fi
+        wait; shift
+    done
+    t2=$(now)
+    p1s="$p1s $(calc "$t1 - $t0" 6)"
+    p2s="$p2s $(calc "$t2 - $t1" 6)"
 done
-t2=$(now)
-PE=$(calc "($t1 - $t0) / (2 * ($t2 - $t1))" 3)
-echo "peer_plain_processes_1_at_a_time_seconds $(calc "$t1 - $t0" 3)"
-echo "peer_plain_processes_2_at_a_time_seconds $(calc "$t2 - $t1" 3)"
+P1=$(median $p1s); P2=$(median $p2s)
+PE=$(calc "$P1 / (2 * $P2)" 3)
+echo "peer_plain_processes_1_at_a_time_seconds $(calc "$P1" 3)"
+echo "peer_plain_processes_2_at_a_time_seconds $(calc "$P2" 3)"
 echo "peer_efficiency_2_plain_processes $PE"
 echo "efficiency_local_2_workers_vs_peer $(calc "$T1 / (2 * $T2) / $PE" 3)"
 
@@ -109,11 +125,17 @@ if command -v mpirun >/dev/null 2>&1; then
     echo "mpi_trivial_overhead_ms_per_point $(field "$W/tm/sweep.json" overhead_ms_per_point)"
     echo "mpi_coordinator_us_per_request $(field "$W/tm/sweep.json" coordinator_us_per_request)"
     cmp -s "$W/t1/results.csv" "$W/tm/results.csv" && echo "mpi_trivial_results identical"
-    t0=$(now)
-    $MPIRUN -np 3 "$ESSIM" sweep "$W/heavy.yaml" -q -o "$W/hm" >/dev/null
-    t1=$(now)
-    TM=$(field "$W/hm/sweep.json" host_seconds)
-    TW=$(calc "$t1 - $t0" 6)
+    tms=; tws=
+    for r in $(seq "$REPS"); do
+        rm -rf "$W/hm"
+        t0=$(now)
+        $MPIRUN -np 3 "$ESSIM" sweep "$W/heavy.yaml" -q -o "$W/hm" >/dev/null
+        t1=$(now)
+        tms="$tms $(field "$W/hm/sweep.json" host_seconds)"
+        tws="$tws $(calc "$t1 - $t0" 6)"
+    done
+    TM=$(median $tms)
+    TW=$(median $tws)
     echo "heavy_mpi_seconds $TM"
     echo "heavy_mpi_wall_seconds_with_startup $(printf '%.3f' "$TW")"
     echo "efficiency_mpi_2_workers $(calc "$T1 / (2 * $TM)" 3)"
