@@ -344,7 +344,6 @@ static void ev_chunk_done(sim_kernel *k, void *arg, uint64_t data)
 }
 
 static void release_layer(hw_sim *h, size_t l);
-static void check_iteration_end(hw_sim *h);
 
 static void ev_img_done(sim_kernel *k, void *arg, uint64_t data)
 {
@@ -387,7 +386,6 @@ static void ev_img_done(sim_kernel *k, void *arg, uint64_t data)
         if (h->fwd_end == h->t0 && h->fwd_jobs == 0) h->fwd_end = now;
         if (!h->opt.overlap_writes)
             for (size_t l = 0; l < h->nlayers; l++) release_layer(h, l);
-        check_iteration_end(h);
     }
 }
 
@@ -490,12 +488,6 @@ static void ev_session_done(sim_kernel *k, void *arg, uint64_t data)
     h->sess_done++;
     if (now > h->writes_end) h->writes_end = now;
     dispatch(h, s->tile, full, now);
-    check_iteration_end(h);
-}
-
-static void check_iteration_end(hw_sim *h)
-{
-    (void)h; /* the kernel runs until its queue is empty: every event belongs to the iteration */
 }
 
 static void ev_noop(sim_kernel *k, void *arg, uint64_t data)
@@ -1039,10 +1031,8 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
                 memset(h->ops[h->barrier_ops[i]].ready, 1, (size_t)h->batch);
                 try_issue(h, (size_t)h->barrier_ops[i]);
             }
-        if (h->compute_done) {
+        if (h->compute_done)
             for (size_t l = 0; l < h->nlayers; l++) release_layer(h, l);
-            check_iteration_end(h);
-        }
     } else {
         /* Replay the cached compute: release the layers' writes at their times. */
         h->compute_done = 0;
