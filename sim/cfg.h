@@ -347,6 +347,8 @@ void cfg_free(essim_config *cfg);
 
 /* Write the effective configuration as YAML that is itself a valid input file. */
 int cfg_dump(const essim_config *cfg, FILE *fp);
+/* cfg_dump into `path`, atomically (temporary file, then rename). ES_EIO with a message. */
+int cfg_dump_file(const essim_config *cfg, const char *path, es_err *err);
 /* 16-hex-digit hash of the effective configuration (FNV-1a of its dump). */
 void cfg_hash(const essim_config *cfg, char out[17]);
 /* The reference: every key with type, unit, range, default and help. markdown != 0 writes

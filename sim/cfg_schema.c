@@ -592,3 +592,14 @@ int cfg_reference(FILE *fp, int markdown)
     }
     return ferror(fp) ? ES_EIO : ES_OK;
 }
+
+int cfg_dump_file(const essim_config *cfg, const char *path, es_err *err)
+{
+    es_atomic_file af;
+    ES_TRY(es_atomic_open(&af, path, err));
+    if (cfg_dump(cfg, af.fp) < 0) {
+        es_atomic_abort(&af);
+        return es_fail(err, ES_EIO, "%s: cannot write the configuration", path);
+    }
+    return es_atomic_commit(&af, err);
+}

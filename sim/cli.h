@@ -24,6 +24,9 @@ int cli_load_config(const char *file, char *const *sets, int nsets, essim_config
  * *doc_out is set only on success and is the caller's to cfg_doc_destroy. */
 int cli_load_config_doc(const char *file, char *const *sets, int nsets, essim_config *cfg,
                         cfg_doc **doc_out, es_err *err);
+/* A command-line shorthand as the --set assignment it stands for: "KEY=VALUE", or
+ * "KEY=[VALUE]" for a list; malloc'ed (NULL when out of memory). */
+char *cli_assignment(const char *key, const char *value, int list);
 /* Print "essim: <message>" to stderr and return the exit code for the error's status
  * (2 for configuration and usage errors, 1 otherwise). */
 int cli_report(const es_err *err);

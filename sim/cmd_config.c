@@ -306,12 +306,7 @@ int cmd_config(int argc, char **argv)
             printf("%s: ok (config hash %s)\n", file, hash);
         }
     } else if (output) {
-        es_atomic_file af;
-        if (es_atomic_open(&af, output, &err) < 0 || cfg_dump(&cfg, af.fp) < 0 ||
-            es_atomic_commit(&af, &err) < 0) {
-            if (af.fp) es_atomic_abort(&af);
-            rc = cli_report(&err);
-        }
+        if (cfg_dump_file(&cfg, output, &err) < 0) rc = cli_report(&err);
     } else if (cfg_dump(&cfg, stdout) < 0) {
         rc = CLI_EXIT_FAIL;
     }

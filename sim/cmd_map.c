@@ -259,14 +259,11 @@ int cmd_map(int argc, char **argv)
         case O_GRAN:
         case O_BATCH: {
             /* Shorthands become --set strings, so the schema validates them like the rest. */
-            const char *key = keys[c - O_NETWORK];
-            size_t len = strlen(key) + strlen(optarg) + 2;
-            char *s = malloc(len);
+            char *s = cli_assignment(keys[c - O_NETWORK], optarg, 0);
             if (!s) {
                 rc = CLI_EXIT_FAIL;
                 break;
             }
-            snprintf(s, len, "%s=%s", key, optarg);
             owned[nowned++] = s;
             sets[nsets++] = s;
             break;

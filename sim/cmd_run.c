@@ -255,14 +255,11 @@ int cmd_run(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "s:o:qh", opts, NULL)) != -1) {
         if (c >= R_NETWORK && c < R_NETWORK + (int)ES_ARRAY_LEN(keys) && keys[c - R_NETWORK]) {
-            const char *key = keys[c - R_NETWORK];
-            size_t len = strlen(key) + strlen(optarg) + 2;
-            char *s = malloc(len);
+            char *s = cli_assignment(keys[c - R_NETWORK], optarg, 0);
             if (!s) {
                 rc = CLI_EXIT_FAIL;
                 break;
             }
-            snprintf(s, len, "%s=%s", key, optarg);
             owned[nowned++] = s;
             sets[nsets++] = s;
             continue;

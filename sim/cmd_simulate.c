@@ -288,16 +288,7 @@ int cmd_simulate(int argc, char **argv)
     if (rc == 0) { /* the effective configuration, next to the results */
         char cpath[4200];
         snprintf(cpath, sizeof cpath, "%s/config.yaml", out);
-        es_atomic_file af;
-        if (es_atomic_open(&af, cpath, &err) < 0) {
-            rc = cli_report(&err);
-        } else if (cfg_dump(&cfg, af.fp) < 0) {
-            es_atomic_abort(&af);
-            fprintf(stderr, "essim simulate: %s: cannot write the configuration\n", cpath);
-            rc = CLI_EXIT_FAIL;
-        } else if (es_atomic_commit(&af, &err) < 0) {
-            rc = cli_report(&err);
-        }
+        if (cfg_dump_file(&cfg, cpath, &err) < 0) rc = cli_report(&err);
     }
     if (rc == 0) {
         stat_registry *r = NULL;

@@ -114,18 +114,12 @@ int cmd_train(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "s:o:qh", opts, NULL)) != -1) {
         if (c >= O_NETWORK && c < O_NETWORK + (int)ES_ARRAY_LEN(keys) && keys[c - O_NETWORK]) {
-            const char *key = keys[c - O_NETWORK];
-            const char *val = c == O_NESTEROV ? "true" : optarg;
-            size_t len = strlen(key) + strlen(val) + 4;
-            char *s = malloc(len);
+            char *s = cli_assignment(keys[c - O_NETWORK], c == O_NESTEROV ? "true" : optarg,
+                                     c == O_MILESTONES);
             if (!s) {
                 rc = CLI_EXIT_FAIL;
                 break;
             }
-            if (c == O_MILESTONES)
-                snprintf(s, len, "%s=[%s]", key, val);
-            else
-                snprintf(s, len, "%s=%s", key, val);
             owned[nowned++] = s;
             sets[nsets++] = s;
             continue;

@@ -64,6 +64,14 @@ int cli_load_config_doc(const char *file, char *const *sets, int nsets, essim_co
     return rc;
 }
 
+char *cli_assignment(const char *key, const char *value, int list)
+{
+    size_t len = strlen(key) + strlen(value) + 4;
+    char *s = malloc(len);
+    if (s) snprintf(s, len, list ? "%s=[%s]" : "%s=%s", key, value);
+    return s;
+}
+
 int cli_load_config(const char *file, char *const *sets, int nsets, essim_config *cfg,
                     es_err *err)
 {

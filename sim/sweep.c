@@ -1598,12 +1598,10 @@ static int child_main(const sw_sweep *sw, const char *dir, size_t i, sw_command_
     }
     char cfgpath[PATH_MAX];
     fmt_to(cfgpath, sizeof cfgpath, "%s/config.yaml", pdir);
-    FILE *fp = fopen(cfgpath, "w");
-    int bad = !fp || cfg_dump(&cfg, fp) < 0;
-    if (fp && fclose(fp) != 0) bad = 1;
+    int bad = cfg_dump_file(&cfg, cfgpath, &err) < 0;
     cfg_free(&cfg);
     if (bad) {
-        fprintf(stderr, "essim: %s: cannot write: %s\n", cfgpath, strerror(errno));
+        fprintf(stderr, "essim: %s\n", err.msg);
         return 1;
     }
     char *argv[12];
@@ -1614,7 +1612,8 @@ static int child_main(const sw_sweep *sw, const char *dir, size_t i, sw_command_
     fflush(stdout);
     fflush(stderr);
     fmt_to(path, sizeof path, "%s/.command_seconds", pdir);
-    if ((fp = fopen(path, "w"))) {
+    FILE *fp = fopen(path, "w");
+    if (fp) {
         fprintf(fp, "%.9f\n", t1 - t0);
         fclose(fp);
     }

@@ -276,13 +276,7 @@ static int write_config_yaml(const trainer *t, es_err *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/config.yaml", t->opt->out_dir);
-    es_atomic_file af;
-    ES_TRY(es_atomic_open(&af, path, err));
-    if (cfg_dump(t->cfg, af.fp) < 0) {
-        es_atomic_abort(&af);
-        return es_fail(err, ES_EIO, "%s: cannot write the configuration", path);
-    }
-    return es_atomic_commit(&af, err);
+    return cfg_dump_file(t->cfg, path, err);
 }
 
 static int write_epochs_csv(const trainer *t, es_err *err)
