@@ -106,6 +106,7 @@ typedef struct hw_layer {
     uint64_t *pos_rows;  /* scratch: rows per position this iteration */
     int pending;         /* compute ops of this layer still running (backward, gradient) */
     int pending_init;
+    size_t sess0, nsess; /* this iteration's write sessions of the layer: sess[sess0 ..) */
     sim_time ready_rel;  /* fast mode: release time relative to the iteration start */
     hw_res ima;          /* the layer's IMAs, in lockstep */
 } hw_layer;
@@ -116,6 +117,7 @@ struct hw_sim {
     hw_options opt;
     int batch;
     uint64_t tiles;
+    uint64_t xbars_per_tile; /* crossbar slots per tile: slot / xbars_per_tile is the tile */
     hw_op *ops;
     size_t nops;
     hw_layer *layers;
@@ -142,9 +144,8 @@ struct hw_sim {
     uint64_t wfree_chip;
     uint64_t *act; /* tiles with queued sessions, in the order they got work */
     size_t nact;
-    size_t sess_done, sess_started;
+    size_t sess_done;
     sim_time writes_end;
-    int sim_compute; /* this iteration simulates compute too */
     /* cached compute (fast mode) */
     int have_compute;
     sim_time c_fwd, c_bwd, c_grad, c_comp;
@@ -421,7 +422,6 @@ static void start_session(hw_sim *h, size_t si, sim_time now)
     sim_time dur = (sim_time)s->rows * im->xbar.row_write_latency_ps;
     h->wfree_tile[s->tile]--;
     h->wfree_chip--;
-    h->sess_started++;
     if (now > s->release) h->it_stall[s->blocked] += (double)(now - s->release);
     h->it_write_busy += (double)dur;
     if (h->tl_on) tl_event(h, h->layers[s->layer].L->name, "write", s->tile, 50, now, dur);
@@ -458,17 +458,12 @@ static void dispatch(hw_sim *h, uint64_t first, int first_full, sim_time now)
 static void release_layer(hw_sim *h, size_t l)
 {
     sim_time now = sim_now(h->k);
-    int any = 0;
-    uint64_t first = h->tiles;
-    for (size_t i = 0; i < h->nsess; i++) {
-        hw_session *s = &h->sess[i];
-        if (s->layer != l) continue;
-        s->release = now;
-        tq_push(h, s->tile, i);
-        if (first == h->tiles) first = s->tile;
-        any = 1;
+    const hw_layer *L = &h->layers[l];
+    for (size_t i = L->sess0; i < L->sess0 + L->nsess; i++) {
+        h->sess[i].release = now;
+        tq_push(h, h->sess[i].tile, i);
     }
-    if (any) dispatch(h, first, 0, now);
+    if (L->nsess) dispatch(h, h->sess[L->sess0].tile, 0, now);
 }
 
 static void ev_release(sim_kernel *k, void *arg, uint64_t data)
@@ -503,6 +498,8 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
     for (size_t l = 0; l < h->nlayers; l++) {
         hw_layer *L = &h->layers[l];
         const uint8_t *m = masks ? masks[l] : NULL;
+        L->sess0 = h->nsess;
+        L->nsess = 0;
         if (!m) continue;
         uint64_t G = L->L->blocks;
         memset(L->pos_rows, 0, L->positions * sizeof *L->pos_rows);
@@ -531,11 +528,10 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
                     h->sess_cap = nc;
                 }
                 uint64_t slot = map_xbar_slot(L->L, rt, ct, s);
-                uint64_t per_tile = (uint64_t)h->chip->cfg.tile.imas *
-                                    (uint64_t)h->chip->cfg.tile.ima.xbars;
                 hw_session *se = &h->sess[h->nsess++];
+                L->nsess++;
                 se->layer = (uint32_t)l;
-                se->tile = (uint32_t)(slot / per_tile);
+                se->tile = (uint32_t)(slot / h->xbars_per_tile);
                 se->slot = slot;
                 se->rows = L->pos_rows[p];
                 se->release = 0;
@@ -824,18 +820,17 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
 
 static int build_layers(hw_sim *h, es_err *err)
 {
-    uint64_t per_tile = (uint64_t)h->chip->cfg.tile.imas * (uint64_t)h->chip->cfg.tile.ima.xbars;
     for (size_t l = 0; l < h->nlayers; l++) {
         hw_layer *L = &h->layers[l];
         const map_layer *ml = map_layer_at(h->plan, l);
         L->L = ml;
         L->positions = ml->row_tiles * ml->col_tiles;
         uint64_t last = ml->xbar0 + ml->xbars - 1;
-        if (last / per_tile >= h->tiles)
+        if (last / h->xbars_per_tile >= h->tiles)
             return es_fail(err, ES_ECONFIG,
                            "layer %s needs crossbars up to tile %" PRIu64 " but the chip has %" PRIu64
                            " tiles: raise arch.chip.tiles or use larger crossbars",
-                           ml->name, last / per_tile, h->tiles);
+                           ml->name, last / h->xbars_per_tile, h->tiles);
         uint64_t G = ml->blocks;
         L->blk_pos = malloc(G * sizeof *L->blk_pos);
         L->blk_rows = malloc(G * sizeof *L->blk_rows);
@@ -867,6 +862,7 @@ int hw_create(const chip_model *chip, const map_plan *plan, const lop_op *ops, s
     h->opt = *opt;
     h->batch = batch;
     h->tiles = (uint64_t)chip->cfg.tiles;
+    h->xbars_per_tile = (uint64_t)chip->cfg.tile.imas * (uint64_t)chip->cfg.tile.ima.xbars;
     h->nops = nops;
     h->nlayers = map_num_layers(plan);
     const map_totals *mt = map_plan_totals(plan);
@@ -1002,7 +998,7 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
     h->tl_on = h->tl && h->tot.iterations < h->tl_iters;
     memset(h->it_stall, 0, sizeof h->it_stall);
     h->it_write_busy = 0;
-    h->sess_done = h->sess_started = 0;
+    h->sess_done = 0;
     h->writes_end = t0;
     for (uint64_t t = 0; t < h->tiles; t++) {
         h->wfree_tile[t] = h->chip->cfg.tile.wdrv.per_tile > 0
@@ -1012,9 +1008,9 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
     }
     h->nact = 0;
     h->wfree_chip = h->chip->write_concurrency ? h->chip->write_concurrency : 1;
-    h->sim_compute = h->opt.detail == CFG_DETAIL_FULL || !h->have_compute;
+    int sim_compute = h->opt.detail == CFG_DETAIL_FULL || !h->have_compute;
     sim_time fwd, bwd, grad, comp;
-    if (h->sim_compute) {
+    if (sim_compute) {
         reset_compute(h);
         h->fwd_end = h->bwd_end = h->grad_end = h->comp_end = t0;
         h->compute_done = 0;
@@ -1054,7 +1050,7 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
         return es_fail(err, f, "hardware simulation failed in iteration %" PRIu64 " (%s)",
                        h->tot.iterations, f == ES_ENOMEM ? "out of memory" : "time overflow");
     }
-    if (h->sim_compute) {
+    if (sim_compute) {
         fwd = h->fwd_end - t0;
         bwd = (h->bwd_end > h->fwd_end ? h->bwd_end : h->fwd_end) - t0;
         grad = (h->grad_end > t0 + bwd ? h->grad_end - t0 : bwd);
@@ -1164,32 +1160,6 @@ void hw_get_totals(const hw_sim *h, hw_totals *t)
 const uint64_t *hw_block_counts(const hw_sim *h, size_t l)
 {
     return l < h->nlayers ? h->layers[l].counts : NULL;
-}
-
-size_t hw_num_ops(const hw_sim *h)
-{
-    return h->nops;
-}
-
-void hw_op_get(const hw_sim *h, size_t i, hw_op_info *info)
-{
-    const hw_op *o = &h->ops[i];
-    memset(info, 0, sizeof *info);
-    info->phase = o->phase;
-    info->kind = o->kind;
-    info->layer = o->layer;
-    info->tile = o->tile;
-    info->vectors_per_image = o->vpi;
-    info->chunks_per_image = o->nchunks;
-    for (int s = 0; s < o->nst; s++) {
-        double img = o->st[s].occ_per_vec * (double)o->vpi;
-        if (img > info->bottleneck_ps_per_image) info->bottleneck_ps_per_image = img;
-        info->chunk_path_ps += (double)ps_round(o->st[s].occ_per_vec * (double)o->chunk) +
-                               (double)o->st[s].lat;
-    }
-    if (o->xfer)
-        info->xfer_ps = (double)noc_transfer_latency_ps(&h->chip->noc, o->tile, o->xfer_dst,
-                                                         o->xfer_bytes);
 }
 
 /* Isolated one-image latency of op o: its chunks stream through the stages behind the busiest

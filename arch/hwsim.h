@@ -166,20 +166,6 @@ void hw_reset_totals(hw_sim *h);
 /* Per-block write counts of layer l seen by hw_iteration (NULL when out of range). */
 const uint64_t *hw_block_counts(const hw_sim *h, size_t l);
 
-/* Per (op, image) of the compute phases, for tests and the analytic bound: the op's
- * occupancy of its busiest resource for one image, in ps, and the sum of its stages'
- * latencies and transfer for one chunk. */
-typedef struct hw_op_info {
-    int phase, kind, layer;
-    uint64_t tile;
-    uint64_t vectors_per_image, chunks_per_image;
-    double bottleneck_ps_per_image;
-    double chunk_path_ps; /* one chunk through every stage with no waiting */
-    double xfer_ps;       /* NoC transfer of one image's output with no waiting (0 if none) */
-} hw_op_info;
-size_t hw_num_ops(const hw_sim *h);
-void hw_op_get(const hw_sim *h, size_t i, hw_op_info *info);
-
 /* The analytic pipeline bound of one iteration's compute phases, in s: per phase chain, op k
  * takes D_k for one image alone (its chunks behind its busiest stage, the last chunk's path,
  * the NoC transfer) and occupies its busiest resource S_k per image, so image b leaves op k
