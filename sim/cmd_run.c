@@ -80,9 +80,7 @@ static void run_layer_written(void *vctx, const ws_sched *ws, size_t l, float *w
 {
     run_ctx *c = vctx;
     (void)numel;
-    const uint8_t *m = ws_mask(ws, l, NULL);
-    c->masks[l] = m;
-    wear_record(c->wear, l, m);
+    wear_record(c->wear, l, ws_mask(ws, l, NULL));
     if (wear_failed_cells(c->wear, l)) wear_apply(c->wear, l, w);
 }
 

@@ -392,11 +392,8 @@ static void test_errors(void)
         CHECK(hw_create(&f.chip, f.plan, ops, n, 2, &o, &f.hw, &err) == ES_ECONFIG);
         CHECK_CONTAINS(err.msg, "arch.chip.tiles");
         CHECK(f.hw == NULL);
-        /* a timeline that cannot be created */
-        fx_free(&f);
-    } else {
-        fx_free(&f);
     }
+    fx_free(&f);
     fixture g;
     memset(&g, 0, sizeof g);
     CHECK(cfg_defaults(&g.cfg, &err) == ES_OK);
@@ -405,6 +402,7 @@ static void test_errors(void)
     map_config_from(&g.cfg, &mc);
     CHECK(lop_map_net(&mc, g.net, &g.plan, &err) == ES_OK);
     CHECK(lop_compile(g.plan, g.net, 2, &g.ops, &err) == ES_OK);
+    /* a timeline that cannot be created */
     size_t n;
     const lop_op *ops = lop_ops(g.ops, &n);
     hw_options o;
