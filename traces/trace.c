@@ -25,8 +25,12 @@ enum {
     HDR_PREFIX = 20,  /* magic, version, flags, body length */
     CHUNK_HDR = 44,   /* magic .. header CRC */
     TRAILER = 16,     /* footer offset, end magic */
-    REC_FIXED = 24,   /* a record's fixed fields: iteration, epoch, lr, loss */
-    MAX_FIXED = 4096, /* fixed-record size a reader accepts (later minor versions grow it) */
+    REC_FIXED = 24,   /* 1.x: a record's fixed fields: iteration, epoch, lr, loss */
+    MAX_FIXED = 4096, /* 1.x: fixed-record size a reader accepts (later minor versions grow it) */
+    V1_CLOSE = 4,     /* 1.x: the fixed-record size word that closes a chunk's data */
+    V2_CLOSE = 16,    /* 2.x: the four section sizes that close a chunk's data */
+    V2_FIXED_MIN = 14, /* 2.x: fewest column bytes of a record (two 1-byte varints, 12 bytes) */
+    V2_FIXED_MAX = 32, /* 2.x: most column bytes of a record (two 10-byte varints, 12 bytes) */
     ENC_NONE = 0,
     ENC_ALL = 1,
     ENC_BITMAP = 2,
@@ -188,11 +192,12 @@ static uint64_t masks_bound(const uint32_t *g, uint32_t n_layers)
     return b;
 }
 
-/* Largest chunk holding one record: its masks, its fixed fields and the chunk's fixed-size
- * word. A chunk is never larger than this or the writer's chunk size, whichever is larger. */
+/* Largest chunk holding one record: its masks, its fixed fields and the words that close
+ * the chunk's data (the larger of the 1.x and 2.x layouts). A chunk is never larger than this
+ * or the writer's chunk size, whichever is larger. */
 static uint64_t record_bound(const uint32_t *g, uint32_t n_layers)
 {
-    return masks_bound(g, n_layers) + REC_FIXED + 4;
+    return masks_bound(g, n_layers) + ES_MAX(REC_FIXED + V1_CLOSE, V2_FIXED_MAX + V2_CLOSE);
 }
 
 /* ---- a growable byte buffer (header and footer encoding) ---------------------------------- */
@@ -449,9 +454,17 @@ struct trace_reader {
     int in_chunk;
     uint8_t *cbuf, *ubuf; /* compressed and uncompressed chunk (freed between chunks) */
     size_t ucap_max;
-    const uint8_t *cur, *mend; /* next record's masks; end of the mask section */
-    const uint8_t *fixed;      /* the chunk's fixed-field table */
-    uint32_t fsize;            /* bytes per fixed record */
+    unsigned major; /* format major version: 1 (one mask stream, fixed table) or 2 (sections) */
+    /* Mask cursors and their ends. 1.x reads tags, counts and payloads from ma alone; 2.x reads
+     * tags and counts from ma, sparse gaps from mb and bitmaps from mc. */
+    const uint8_t *ma, *mae, *mb, *mbe, *mc, *mce;
+    const uint8_t *fixed; /* 1.x: the chunk's fixed-field table */
+    uint32_t fsize;       /* 1.x: bytes per fixed record */
+    /* 2.x: cursors into the iteration and epoch columns, the lr and loss byte planes, and the
+     * last record taken from them */
+    const uint8_t *itc, *ite, *epc, *epe, *lrc, *lossc;
+    uint64_t prev_it;
+    uint32_t prev_ep;
     uint32_t recs_left, rec_in_chunk;
     z_stream zs;
     int zinit;
@@ -707,10 +720,12 @@ static int read_header(trace_reader *r, es_err *err)
         return es_fail(err, ES_EFORMAT, "%s: truncated in the header (file has %ld bytes)", r->path,
                        got);
     unsigned major = get_u16(pre + 8), minor = get_u16(pre + 10);
-    if (major != TRACE_VERSION_MAJOR)
+    if (major < 1 || major > TRACE_VERSION_MAJOR)
         return es_fail(err, ES_EFORMAT,
-                       "%s: trace format version %u.%u is not supported (this build reads %d.x)",
+                       "%s: trace format version %u.%u is not supported (this build reads 1.x "
+                       "to %d.x)",
                        r->path, major, minor, TRACE_VERSION_MAJOR);
+    r->major = major;
     r->hdr.version_major = (uint16_t)major;
     r->hdr.version_minor = (uint16_t)minor;
     r->hdr.flags = get_u32(pre + 12);
@@ -890,8 +905,9 @@ static int read_chunk_header(trace_reader *r, chunk_info *c, es_err *err)
     /* Every record takes at least its fixed fields and one tag byte per layer, and zlib
      * cannot shrink data by more than about 1032:1 - so a length that breaks either is
      * damage, caught before it sizes an allocation. */
-    uint64_t min_rec = REC_FIXED + r->hdr.n_layers;
-    if (c->usize > r->chunk_limit || (uint64_t)c->usize < c->records * min_rec + 4 ||
+    uint64_t min_rec = (r->major == 1 ? REC_FIXED : V2_FIXED_MIN) + r->hdr.n_layers;
+    uint32_t close = r->major == 1 ? V1_CLOSE : V2_CLOSE;
+    if (c->usize > r->chunk_limit || (uint64_t)c->usize < c->records * min_rec + close ||
         c->csize < 8 || (uint64_t)c->csize > compressBound(c->usize) + 64 ||
         (uint64_t)c->usize > (uint64_t)c->csize * 1040)
         return rd_damage(r, err, "%s: bad lengths (compressed %u, uncompressed %u, limit %llu)", nm,
@@ -901,34 +917,196 @@ static int read_chunk_header(trace_reader *r, chunk_info *c, es_err *err)
     return 1;
 }
 
-/* The end of one record's masks starting at p (structure only: tags, counts, lengths), or
- * NULL if they do not fit before end. */
-static const uint8_t *skip_masks(const trace_reader *r, const uint8_t *p, const uint8_t *end)
+/* Where a record's masks are read from: tags and counts at *a, sparse gaps at *b, bitmaps at
+ * *c, each with its end. In a 1.x chunk the three point at one cursor (a record is tag, count
+ * and payload in a row); in 2.x they are the chunk's three mask sections. */
+typedef struct mcur {
+    const uint8_t **a, **b, **c;
+    const uint8_t *ae, *be, *ce;
+} mcur;
+
+static mcur reader_mcur(trace_reader *r)
+{
+    mcur m;
+    if (r->major == 1) {
+        m.a = m.b = m.c = &r->ma;
+        m.ae = m.be = m.ce = r->mae;
+    } else {
+        m.a = &r->ma, m.b = &r->mb, m.c = &r->mc;
+        m.ae = r->mae, m.be = r->mbe, m.ce = r->mce;
+    }
+    return m;
+}
+
+/* Step over one record's masks (structure only: tags, counts, lengths); 0, or -1 if they do
+ * not fit their sections. */
+static int skip_record(const trace_reader *r, mcur *m)
 {
     for (uint32_t l = 0; l < r->hdr.n_layers; l++) {
-        if (p >= end) return NULL;
-        uint8_t enc = *p++;
+        if (*m->a >= m->ae) return -1;
+        uint8_t enc = *(*m->a)++;
         if (enc == ENC_NONE || enc == ENC_ALL) continue;
-        if (enc != ENC_BITMAP && enc != ENC_SPARSE) return NULL;
+        if (enc != ENC_BITMAP && enc != ENC_SPARSE) return -1;
         uint64_t cnt;
-        size_t k = get_varint(p, end, &cnt);
-        if (!k || cnt == 0 || cnt > r->g[l]) return NULL;
-        p += k;
+        size_t k = get_varint(*m->a, m->ae, &cnt);
+        if (!k || cnt == 0 || cnt > r->g[l]) return -1;
+        *m->a += k;
         if (enc == ENC_BITMAP) {
-            if ((size_t)(end - p) < bitmap_bytes(r->g[l])) return NULL;
-            p += bitmap_bytes(r->g[l]);
+            if ((size_t)(m->ce - *m->c) < bitmap_bytes(r->g[l])) return -1;
+            *m->c += bitmap_bytes(r->g[l]);
         } else {
+            const uint8_t *p = *m->b;
             for (uint64_t j = 0; j < cnt; j++) {
                 /* a varint ends at the first byte below 0x80 */
                 const uint8_t *q = p;
-                while (q < end && (*q & 0x80) && q - p < 10)
+                while (q < m->be && (*q & 0x80) && q - p < 10)
                     q++;
-                if (q >= end || (*q & 0x80)) return NULL;
+                if (q >= m->be || (*q & 0x80)) return -1;
                 p = q + 1;
             }
+            *m->b = p;
         }
     }
-    return p;
+    return 0;
+}
+
+/* A 1.x chunk's data: the masks of every record, then the fixed-field table and its record
+ * size. Check the table and walk the masks once, so a chunk whose records do not tile the
+ * space exactly is rejected before any of its records is handed out. */
+static int layout_v1(trace_reader *r, const char *nm, es_err *err)
+{
+    const chunk_info *c = &r->ck;
+    const uint8_t *end = r->ubuf + c->usize;
+    uint32_t fsize = get_u32(end - 4);
+    if (fsize < REC_FIXED || fsize > MAX_FIXED ||
+        (uint64_t)fsize * c->records > (uint64_t)c->usize - 4)
+        return rd_damage(r, err, "%s: bad fixed-record size %u", nm, fsize);
+    const uint8_t *fixed = end - 4 - (size_t)fsize * c->records;
+    r->ma = r->ubuf;
+    r->mae = fixed;
+    mcur m = reader_mcur(r);
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < c->records; i++) {
+        uint64_t it = get_u64(fixed + (size_t)i * fsize);
+        if (i && it <= prev)
+            return rd_damage(r, err, "%s: record %u (iteration %llu) is out of order", nm, i,
+                             (unsigned long long)it);
+        if ((i == 0 && it != c->first) || (i == c->records - 1 && it != c->last))
+            return rd_damage(r, err, "%s: its records do not start and end at those iterations",
+                             nm);
+        prev = it;
+        if (skip_record(r, &m) != 0)
+            return rd_damage(r, err, "%s: the masks of record %u (iteration %llu) are malformed",
+                             nm, i, (unsigned long long)it);
+    }
+    if (r->ma != fixed)
+        return rd_damage(r, err, "%s: %ld bytes between its last mask and its fixed fields", nm,
+                         (long)(fixed - r->ma));
+    r->ma = r->ubuf;
+    r->fixed = fixed;
+    r->fsize = fsize;
+    return 1;
+}
+
+/* A 2.x chunk's data: four sections - tags and counts, sparse gaps, bitmaps, fixed columns -
+ * then their four sizes. Check the sizes and the columns, and walk the masks once. */
+static int layout_v2(trace_reader *r, const char *nm, es_err *err)
+{
+    const chunk_info *c = &r->ck;
+    const uint8_t *end = r->ubuf + c->usize;
+    uint32_t sz[4];
+    for (int k = 0; k < 4; k++)
+        sz[k] = get_u32(end - V2_CLOSE + 4 * k);
+    if ((uint64_t)sz[0] + sz[1] + sz[2] + sz[3] + V2_CLOSE != c->usize)
+        return rd_damage(r, err, "%s: its section sizes (%u, %u, %u, %u) do not add up to its %u "
+                         "bytes", nm, sz[0], sz[1], sz[2], sz[3], c->usize);
+    const uint8_t *sa = r->ubuf, *sb = sa + sz[0], *sc = sb + sz[1], *sd = sc + sz[2],
+                  *se = sd + sz[3];
+    r->ma = sa, r->mae = sb, r->mb = sb, r->mbe = sc, r->mc = sc, r->mce = sd;
+    mcur m = reader_mcur(r);
+    /* the iteration column, walked together with the masks */
+    const uint8_t *q = sd;
+    uint64_t it = 0;
+    for (uint32_t i = 0; i < c->records; i++) {
+        uint64_t d, base = i ? it + 1 : c->first;
+        size_t k = get_varint(q, se, &d);
+        if (!k || d > UINT64_MAX - base || (i && it == UINT64_MAX))
+            return rd_damage(r, err, "%s: its iteration column is malformed at record %u", nm, i);
+        q += k;
+        it = base + d;
+        if ((i == 0 && it != c->first) || (i == c->records - 1 && it != c->last))
+            return rd_damage(r, err, "%s: its records do not start and end at those iterations",
+                             nm);
+        if (skip_record(r, &m) != 0)
+            return rd_damage(r, err, "%s: the masks of record %u (iteration %llu) are malformed",
+                             nm, i, (unsigned long long)it);
+    }
+    if (r->ma != sb || r->mb != sc || r->mc != sd)
+        return rd_damage(r, err, "%s: %ld, %ld and %ld bytes left over in its mask sections", nm,
+                         (long)(sb - r->ma), (long)(sc - r->mb), (long)(sd - r->mc));
+    r->itc = sd;
+    r->ite = r->epc = q;
+    int64_t ep = 0;
+    for (uint32_t i = 0; i < c->records; i++) {
+        uint64_t z;
+        size_t k = get_varint(q, se, &z);
+        ep += (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+        if (!k || z > UINT32_MAX * 2ull + 1 || ep < 0 || ep > (int64_t)UINT32_MAX)
+            return rd_damage(r, err, "%s: its epoch column is malformed at record %u", nm, i);
+        q += k;
+    }
+    r->epe = q;
+    /* Column bytes past the four columns belong to a newer minor version: ignored by design. */
+    if ((uint64_t)(se - q) < 12ull * c->records)
+        return rd_damage(r, err, "%s: its learning-rate and loss columns are short", nm);
+    r->lrc = q;
+    r->lossc = q + 8ull * c->records;
+    r->ma = sa, r->mb = sb, r->mc = sc;
+    r->prev_it = 0;
+    r->prev_ep = 0;
+    return 1;
+}
+
+/* The iteration of the record next() returns next (the chunk is loaded, records remain). */
+static uint64_t next_iteration(const trace_reader *r)
+{
+    if (r->major == 1) return get_u64(r->fixed + (size_t)r->rec_in_chunk * r->fsize);
+    uint64_t d = 0;
+    get_varint(r->itc, r->ite, &d); /* layout_v2 checked the column */
+    return (r->rec_in_chunk ? r->prev_it + 1 : r->ck.first) + d;
+}
+
+/* Take the next record's fixed fields (iteration, epoch, lr, loss) into rec. */
+static void take_fixed(trace_reader *r, trace_record *rec)
+{
+    size_t i = r->rec_in_chunk;
+    if (r->major == 1) {
+        const uint8_t *f = r->fixed + i * r->fsize;
+        rec->iteration = get_u64(f);
+        rec->epoch = get_u32(f + 8);
+        uint64_t lrbits = get_u64(f + 12);
+        uint32_t lossbits = get_u32(f + 20);
+        memcpy(&rec->lr, &lrbits, 8);
+        memcpy(&rec->loss, &lossbits, 4);
+        /* Fixed-record bytes past REC_FIXED belong to a newer minor version: ignored. */
+        return;
+    }
+    uint64_t d = 0, z = 0;
+    r->itc += get_varint(r->itc, r->ite, &d); /* layout_v2 checked the column */
+    rec->iteration = (i ? r->prev_it + 1 : r->ck.first) + d;
+    r->epc += get_varint(r->epc, r->epe, &z);
+    rec->epoch = (uint32_t)((int64_t)r->prev_ep + ((int64_t)(z >> 1) ^ -(int64_t)(z & 1)));
+    size_t n = r->ck.records;
+    uint64_t lrbits = 0;
+    uint32_t lossbits = 0;
+    for (int k = 0; k < 8; k++)
+        lrbits |= (uint64_t)r->lrc[k * n + i] << (8 * k);
+    for (int k = 0; k < 4; k++)
+        lossbits |= (uint32_t)r->lossc[k * n + i] << (8 * k);
+    memcpy(&rec->lr, &lrbits, 8);
+    memcpy(&rec->loss, &lossbits, 4);
+    r->prev_it = rec->iteration;
+    r->prev_ep = rec->epoch;
 }
 
 /* Decompress and check the chunk whose header is in r->ck; r->pos is at its payload. */
@@ -989,37 +1167,8 @@ static int load_chunk(trace_reader *r, es_err *err)
     if (crc != c->crc)
         return rd_damage(r, err, "%s: CRC mismatch (stored 0x%08x, computed 0x%08x)", nm, c->crc,
                          crc);
-    /* The fixed-field table sits at the end (see docs/trace-format.md, "Chunks"); check it and
-     * walk the masks once, so a chunk whose records do not tile it exactly is rejected before
-     * any of its records is handed out. */
-    const uint8_t *end = r->ubuf + c->usize;
-    uint32_t fsize = get_u32(end - 4);
-    if (fsize < REC_FIXED || fsize > MAX_FIXED ||
-        (uint64_t)fsize * c->records > (uint64_t)c->usize - 4)
-        return rd_damage(r, err, "%s: bad fixed-record size %u", nm, fsize);
-    const uint8_t *fixed = end - 4 - (size_t)fsize * c->records, *p = r->ubuf;
-    uint64_t prev = 0;
-    for (uint32_t i = 0; i < c->records; i++) {
-        uint64_t it = get_u64(fixed + (size_t)i * fsize);
-        if (i && it <= prev)
-            return rd_damage(r, err, "%s: record %u (iteration %llu) is out of order", nm, i,
-                             (unsigned long long)it);
-        if ((i == 0 && it != c->first) || (i == c->records - 1 && it != c->last))
-            return rd_damage(r, err, "%s: its records do not start and end at those iterations",
-                             nm);
-        prev = it;
-        p = skip_masks(r, p, fixed);
-        if (!p)
-            return rd_damage(r, err, "%s: the masks of record %u (iteration %llu) are malformed",
-                             nm, i, (unsigned long long)it);
-    }
-    if (p != fixed)
-        return rd_damage(r, err, "%s: %ld bytes between its last mask and its fixed fields", nm,
-                         (long)(fixed - p));
-    r->cur = r->ubuf;
-    r->mend = fixed;
-    r->fixed = fixed;
-    r->fsize = fsize;
+    int rc = r->major == 1 ? layout_v1(r, nm, err) : layout_v2(r, nm, err);
+    if (rc < 0 || r->state != RS_CHUNKS) return rc;
     r->recs_left = c->records;
     r->rec_in_chunk = 0;
     r->in_chunk = 1;
@@ -1029,12 +1178,12 @@ static int load_chunk(trace_reader *r, es_err *err)
     return 1;
 }
 
-/* Decode one layer's mask at *pp into r->masks[l] and r->counts[l]; returns 0 or -1 with
- * why filled. Counting is left to the caller, once the whole record has decoded. */
-static int decode_mask(trace_reader *r, uint32_t l, const uint8_t **pp, const uint8_t *end,
-                       uint8_t *enc_out, char *why, size_t wlen)
+/* Decode one layer's mask at the cursors mc into r->masks[l] and r->counts[l]; returns 0 or
+ * -1 with why filled. Counting is left to the caller, once the whole record has decoded. */
+static int decode_mask(trace_reader *r, uint32_t l, mcur *mc, uint8_t *enc_out, char *why,
+                       size_t wlen)
 {
-    const uint8_t *p = *pp;
+    const uint8_t *p = *mc->a, *end = mc->ae;
     uint32_t g = r->g[l];
     size_t nb = bitmap_bytes(g);
     uint8_t *m = r->masks[l];
@@ -1044,6 +1193,7 @@ static int decode_mask(trace_reader *r, uint32_t l, const uint8_t **pp, const ui
     }
     uint8_t enc = *p++;
     *enc_out = enc;
+    *mc->a = p;
     uint64_t cnt = 0;
     if (enc == ENC_NONE) {
         memset(m, 0, nb);
@@ -1058,13 +1208,16 @@ static int decode_mask(trace_reader *r, uint32_t l, const uint8_t **pp, const ui
             return -1;
         }
         p += k;
+        *mc->a = p; /* tag and count taken; the payload is in the gap or bitmap section */
         if (enc == ENC_BITMAP) {
+            p = *mc->c, end = mc->ce;
             if ((size_t)(end - p) < nb) {
                 snprintf(why, wlen, "bitmap runs past the record");
                 return -1;
             }
             memcpy(m, p, nb);
             p += nb;
+            *mc->c = p;
             if (m[nb - 1] & tail_mask(g)) {
                 snprintf(why, wlen, "bitmap has bits past block %u", g - 1);
                 return -1;
@@ -1075,6 +1228,7 @@ static int decode_mask(trace_reader *r, uint32_t l, const uint8_t **pp, const ui
                 return -1;
             }
         } else {
+            p = *mc->b, end = mc->be;
             memset(m, 0, nb);
             uint64_t idx = 0;
             for (uint64_t j = 0; j < cnt; j++) {
@@ -1095,13 +1249,13 @@ static int decode_mask(trace_reader *r, uint32_t l, const uint8_t **pp, const ui
                 idx = next + d;
                 m[idx >> 3] |= (uint8_t)(1u << (idx & 7));
             }
+            *mc->b = p;
         }
     } else {
         snprintf(why, wlen, "unknown mask encoding %u", enc);
         return -1;
     }
     r->counts[l] = (uint32_t)cnt;
-    *pp = p;
     return 0;
 }
 
@@ -1186,18 +1340,11 @@ int trace_reader_next(trace_reader *r, trace_record *rec, es_err *err)
         if (rc < 0) return rc;
     }
     if (r->state != RS_CHUNKS) return 0;
-    const uint8_t *p = r->cur, *end = r->mend;
-    const uint8_t *f = r->fixed + (size_t)r->rec_in_chunk * r->fsize;
-    rec->iteration = get_u64(f);
-    rec->epoch = get_u32(f + 8);
-    uint64_t lrbits = get_u64(f + 12);
-    uint32_t lossbits = get_u32(f + 20);
-    memcpy(&rec->lr, &lrbits, 8);
-    memcpy(&rec->loss, &lossbits, 4);
-    /* Fixed-record bytes past REC_FIXED belong to a newer minor version: ignored by design. */
+    take_fixed(r, rec);
+    mcur mc = reader_mcur(r);
     for (uint32_t l = 0; l < r->hdr.n_layers; l++) {
         char why[160], nm[96];
-        if (decode_mask(r, l, &p, end, &r->encs[l], why, sizeof why) != 0)
+        if (decode_mask(r, l, &mc, &r->encs[l], why, sizeof why) != 0)
             return rd_damage(r, err, "%s: iteration %llu, layer %s: %s",
                              ck_name(&r->ck, nm, sizeof nm), (unsigned long long)rec->iteration,
                              r->layers[l].name, why);
@@ -1215,7 +1362,6 @@ int trace_reader_next(trace_reader *r, trace_record *rec, es_err *err)
             for (uint32_t i = trace_mask_next(m, g, 0); i < g; i = trace_mask_next(m, g, i + 1))
                 bc[i]++;
     }
-    r->cur = p;
     r->recs_left--;
     r->rec_in_chunk++;
     if (r->records == 0) r->first = rec->iteration;
@@ -1353,11 +1499,6 @@ void trace_reader_stats_get(const trace_reader *r, trace_reader_stats *st)
 }
 
 /* The iteration of the next record of the loaded chunk. */
-static uint64_t next_iteration(const trace_reader *r)
-{
-    return get_u64(r->fixed + (size_t)r->rec_in_chunk * r->fsize);
-}
-
 int trace_reader_seek(trace_reader *r, uint64_t iteration, es_err *err)
 {
     if (r->state == RS_FAILED) return es_fail(err, ES_ESTATE, "%s: the reader failed", r->path);
@@ -1392,7 +1533,10 @@ int trace_reader_seek(trace_reader *r, uint64_t iteration, es_err *err)
     }
     while (r->recs_left > 0) {
         if (next_iteration(r) >= iteration) break;
-        r->cur = skip_masks(r, r->cur, r->mend); /* load_chunk walked them: never NULL */
+        trace_record skipped;
+        take_fixed(r, &skipped);
+        mcur mc = reader_mcur(r);
+        skip_record(r, &mc); /* load_chunk walked the masks: cannot fail */
         r->recs_left--;
         r->rec_in_chunk++;
     }
@@ -1440,14 +1584,21 @@ struct trace_writer {
     uint32_t chunk_bytes, chunk_records;
     z_stream zs;
     int zinit;
-    uint8_t *rec; /* one record's encoded masks */
+    uint8_t *rec; /* one record's encoded masks (tag, count, payload per layer, as in 1.x) */
     size_t rec_cap;
-    uint8_t *fixed; /* the current chunk's fixed-field table (chunk_records x REC_FIXED) */
-    uint8_t *comp;  /* the current chunk, compressed */
+    /* The current chunk, uncompressed: its three mask sections (tags and counts, sparse gaps,
+     * bitmaps), and per record the fields that become its columns when the chunk ends. */
+    bbuf sec[3];
+    bbuf cols; /* the columns and the section sizes, built when the chunk ends */
+    uint64_t *c_it;
+    uint32_t *c_ep;
+    double *c_lr;
+    float *c_loss;
+    uint8_t *comp; /* the current chunk, compressed */
     size_t comp_cap;
     /* current chunk */
-    uint32_t ck_records, ck_crc;
-    uint64_t ck_raw, ck_first, ck_last;
+    uint32_t ck_records;
+    uint64_t ck_cols, ck_first, ck_last; /* ck_cols: bytes its columns will take */
     uint32_t ck_index;
     /* totals (the footer) */
     uint64_t records, first, last, raw, compb, enc[4];
@@ -1481,7 +1632,13 @@ static void writer_free(trace_writer *w)
     free(w->writes);
     free(w->g);
     free(w->rec);
-    free(w->fixed);
+    for (int k = 0; k < 3; k++)
+        free(w->sec[k].p);
+    free(w->cols.p);
+    free(w->c_it);
+    free(w->c_ep);
+    free(w->c_lr);
+    free(w->c_loss);
     free(w->comp);
     free(w->path);
     free(w->tmp);
@@ -1529,7 +1686,10 @@ static int writer_alloc(const trace_header *h, const char *path, const trace_wri
     }
     w->rec_cap = (size_t)masks_bound(w->g, w->n_layers);
     w->rec = malloc(w->rec_cap);
-    w->fixed = malloc((size_t)chunk_records * REC_FIXED + 4);
+    w->c_it = malloc((size_t)chunk_records * sizeof *w->c_it);
+    w->c_ep = malloc((size_t)chunk_records * sizeof *w->c_ep);
+    w->c_lr = malloc((size_t)chunk_records * sizeof *w->c_lr);
+    w->c_loss = malloc((size_t)chunk_records * sizeof *w->c_loss);
     /* Level 4 is the lowest that honours Z_FILTERED (1-3 use deflate_fast, which ignores the
      * strategy); above it the ratio on masks does not improve but bitmaps take twice as long. */
     int level = opt && opt->level ? opt->level : 4;
@@ -1541,7 +1701,8 @@ static int writer_alloc(const trace_header *h, const char *path, const trace_wri
      * many accidental 3-5 byte matches that cost more than the literals they replace (1.15x
      * the entropy at rho = 0.1 with the default strategy, 1.05x with this), while long repeats -
      * identical masks on consecutive iterations, runs of 0xff - are still found. */
-    if (!w->rec || !w->fixed || deflateInit2(&w->zs, level, Z_DEFLATED, 15, 8, Z_FILTERED) != Z_OK)
+    if (!w->rec || !w->c_it || !w->c_ep || !w->c_lr || !w->c_loss ||
+        deflateInit2(&w->zs, level, Z_DEFLATED, 15, 8, Z_FILTERED) != Z_OK)
         goto oom;
     w->zinit = 1;
     w->comp_cap = deflateBound(&w->zs, ES_MAX(chunk_bytes, (uLong)rb)) + 64;
@@ -1605,57 +1766,114 @@ int trace_writer_create(const char *path, const trace_header *hdr, const trace_w
     return ES_OK;
 }
 
-/* Compress what the chunk holds so far and write it out (header, payload), then start a new
+/* Feed len bytes to deflate with the given flush (Z_NO_FLUSH, Z_BLOCK or Z_FINISH), growing
+ * the output buffer when it fills. */
+static int zfeed(trace_writer *w, const uint8_t *p, size_t len, int flush, es_err *err)
+{
+    w->zs.next_in = (Bytef *)p;
+    w->zs.avail_in = (uInt)len;
+    for (;;) {
+        if (w->zs.avail_out == 0) {
+            size_t used = w->comp_cap;
+            uint8_t *q = realloc(w->comp, w->comp_cap * 2);
+            if (!q) {
+                w->failed = 1;
+                return es_fail(err, ES_ENOMEM, "out of memory");
+            }
+            w->comp = q;
+            w->comp_cap *= 2;
+            w->zs.next_out = w->comp + used;
+            w->zs.avail_out = (uInt)(w->comp_cap - used);
+        }
+        int zr = deflate(&w->zs, flush);
+        if (zr == Z_STREAM_ERROR) {
+            w->failed = 1;
+            return es_fail(err, ES_EIO, "trace: zlib: deflate failed");
+        }
+        if (flush == Z_FINISH ? zr == Z_STREAM_END : w->zs.avail_in == 0 && w->zs.avail_out != 0)
+            return ES_OK;
+    }
+}
+
+static void bb_varint(bbuf *b, uint64_t v)
+{
+    uint8_t *q = bb_grow(b, varint_len(v));
+    if (q) put_varint(q, v);
+}
+
+/* An epoch difference as an unsigned varint value (zigzag: 0, -1, 1, -2 ... -> 0, 1, 2, 3). */
+static uint64_t zigzag(int64_t d)
+{
+    return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+}
+
+/* Build the chunk's columns, compress its four sections as one zlib stream - each section in
+ * deflate blocks of its own, so that tags, gaps, bitmaps and columns each get their own
+ * Huffman tables - and write the chunk out (header, payload). The next chunk starts a new
  * zlib stream: chunks are independent so any one can be read or lost alone. */
 static int finish_chunk(trace_writer *w, es_err *err)
 {
     if (w->ck_records == 0) return ES_OK;
-    /* The fixed-field table and its record size close the chunk's data. */
-    size_t flen = (size_t)w->ck_records * REC_FIXED;
-    put_u32(w->fixed + flen, REC_FIXED);
-    flen += 4;
-    w->ck_crc = (uint32_t)crc32(w->ck_crc, w->fixed, (uInt)flen);
-    w->ck_raw += flen;
-    w->zs.next_in = w->fixed;
-    w->zs.avail_in = (uInt)flen;
-    int zr;
-    for (;;) {
-        zr = deflate(&w->zs, Z_FINISH);
-        if (zr == Z_STREAM_END) break;
-        if (zr != Z_OK && zr != Z_BUF_ERROR) {
-            w->failed = 1;
-            return es_fail(err, ES_EIO, "trace: zlib: deflate failed (%d)", zr);
+    uint32_t n = w->ck_records;
+    bbuf *d = &w->cols;
+    d->len = 0;
+    for (uint32_t i = 0; i < n; i++)
+        bb_varint(d, i ? w->c_it[i] - w->c_it[i - 1] - 1 : w->c_it[0] - w->ck_first);
+    for (uint32_t i = 0; i < n; i++)
+        bb_varint(d, zigzag((int64_t)w->c_ep[i] - (i ? (int64_t)w->c_ep[i - 1] : 0)));
+    uint8_t *q = bb_grow(d, 12 * (size_t)n);
+    if (q) {
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t lrbits;
+            uint32_t lossbits;
+            memcpy(&lrbits, &w->c_lr[i], 8);
+            memcpy(&lossbits, &w->c_loss[i], 4);
+            for (int k = 0; k < 8; k++)
+                q[(size_t)k * n + i] = (uint8_t)(lrbits >> (8 * k));
+            for (int k = 0; k < 4; k++)
+                q[(size_t)(8 + k) * n + i] = (uint8_t)(lossbits >> (8 * k));
         }
-        /* Out of room (a chunk that compresses worse than deflateBound promised cannot
-         * happen, but growing is cheap insurance). */
-        size_t used = w->comp_cap - w->zs.avail_out;
-        uint8_t *p = realloc(w->comp, w->comp_cap * 2);
-        if (!p) return es_fail(err, ES_ENOMEM, "out of memory");
-        w->comp = p;
-        w->comp_cap *= 2;
-        w->zs.next_out = w->comp + used;
-        w->zs.avail_out = (uInt)(w->comp_cap - used);
     }
+    uint32_t dlen = (uint32_t)d->len;
+    for (int k = 0; k < 3; k++)
+        bb_u32(d, (uint32_t)w->sec[k].len);
+    bb_u32(d, dlen);
+    if (d->oom || w->sec[0].oom || w->sec[1].oom || w->sec[2].oom) {
+        w->failed = 1;
+        return es_fail(err, ES_ENOMEM, "out of memory");
+    }
+    uint64_t raw = w->sec[0].len + w->sec[1].len + w->sec[2].len + d->len;
+    uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    w->zs.next_out = w->comp;
+    w->zs.avail_out = (uInt)w->comp_cap;
+    for (int k = 0; k < 3; k++) {
+        if (!w->sec[k].len) continue;
+        crc = (uint32_t)crc32(crc, w->sec[k].p, (uInt)w->sec[k].len);
+        ES_TRY(zfeed(w, w->sec[k].p, w->sec[k].len, Z_BLOCK, err));
+    }
+    crc = (uint32_t)crc32(crc, d->p, (uInt)d->len);
+    ES_TRY(zfeed(w, d->p, d->len, Z_FINISH, err));
     size_t clen = w->comp_cap - w->zs.avail_out;
     uint8_t h[CHUNK_HDR];
     memcpy(h, CHUNK_MAGIC, 4);
     put_u32(h + 4, w->ck_index);
-    put_u32(h + 8, w->ck_records);
+    put_u32(h + 8, n);
     put_u64(h + 12, w->ck_first);
     put_u64(h + 20, w->ck_last);
     put_u32(h + 28, (uint32_t)clen);
-    put_u32(h + 32, (uint32_t)w->ck_raw);
-    put_u32(h + 36, w->ck_crc);
+    put_u32(h + 32, (uint32_t)raw);
+    put_u32(h + 36, crc);
     put_u32(h + 40, crc32_of(h, 40));
     /* One fflush per chunk: a crash then loses at most the chunk being filled. */
     if (fwrite(h, 1, CHUNK_HDR, w->fp) != CHUNK_HDR || fwrite(w->comp, 1, clen, w->fp) != clen ||
         fflush(w->fp) != 0)
         return wr_io(w, err);
-    w->raw += w->ck_raw;
+    w->raw += raw;
     w->compb += clen;
     w->ck_index++;
     w->ck_records = 0;
-    w->ck_raw = 0;
+    for (int k = 0; k < 3; k++)
+        w->sec[k].len = 0;
     deflateReset(&w->zs);
     return ES_OK;
 }
@@ -1787,32 +2005,6 @@ static void count_blocks(trace_writer *w, uint32_t l, const uint8_t *enc_at)
     }
 }
 
-/* Feed len bytes of the current chunk to deflate, growing the output buffer if needed. */
-static int deflate_bytes(trace_writer *w, const uint8_t *p, size_t len, es_err *err)
-{
-    w->zs.next_in = (Bytef *)p;
-    w->zs.avail_in = (uInt)len;
-    while (w->zs.avail_in > 0) {
-        if (w->zs.avail_out == 0) {
-            size_t used = w->comp_cap;
-            uint8_t *q = realloc(w->comp, w->comp_cap * 2);
-            if (!q) {
-                w->failed = 1;
-                return es_fail(err, ES_ENOMEM, "out of memory");
-            }
-            w->comp = q;
-            w->comp_cap *= 2;
-            w->zs.next_out = w->comp + used;
-            w->zs.avail_out = (uInt)(w->comp_cap - used);
-        }
-        if (deflate(&w->zs, Z_NO_FLUSH) == Z_STREAM_ERROR) {
-            w->failed = 1;
-            return es_fail(err, ES_EIO, "trace: zlib: deflate failed");
-        }
-    }
-    return ES_OK;
-}
-
 int trace_writer_append(trace_writer *w, const trace_iter *it, const trace_mask *masks, es_err *err)
 {
     if (w->failed) return es_fail(err, ES_ESTATE, "%s: an earlier write failed", w->path);
@@ -1828,33 +2020,42 @@ int trace_writer_append(trace_writer *w, const trace_iter *it, const trace_mask 
         encs[e]++;
     }
     size_t len = (size_t)(p - w->rec);
-    /* A chunk ends before the record that would take it past chunk_bytes (counting the
-     * fixed fields and the size word that close it), or when it holds chunk_records. */
-    if (w->ck_records > 0 &&
-        (w->ck_raw + len + (w->ck_records + 1) * (uint64_t)REC_FIXED + 4 > w->chunk_bytes ||
-         w->ck_records >= w->chunk_records))
-        ES_TRY(finish_chunk(w, err));
-    if (w->ck_records == 0) {
-        w->ck_crc = (uint32_t)crc32(0L, Z_NULL, 0);
-        w->ck_raw = 0;
-        w->ck_first = it->iteration;
-        w->zs.next_out = w->comp;
-        w->zs.avail_out = (uInt)w->comp_cap;
+    /* A chunk ends before the record that would take its data past chunk_bytes (counting the
+     * record's columns and the section sizes that close the data), or when it holds
+     * chunk_records. */
+    if (w->ck_records > 0) {
+        uint32_t pe = w->c_ep[w->ck_records - 1];
+        uint64_t cols = varint_len(it->iteration - w->ck_last - 1) +
+                        varint_len(zigzag((int64_t)it->epoch - pe)) + 12;
+        uint64_t total = w->sec[0].len + w->sec[1].len + w->sec[2].len + len + w->ck_cols + cols +
+                         V2_CLOSE;
+        if (total > w->chunk_bytes || w->ck_records >= w->chunk_records)
+            ES_TRY(finish_chunk(w, err));
     }
-    /* Masks go to deflate now (the cost is spread over the iterations); the fixed fields wait
-     * in their table until the chunk ends, so they never share a Huffman table with masks. */
-    w->ck_crc = (uint32_t)crc32(w->ck_crc, w->rec, (uInt)len);
-    ES_TRY(deflate_bytes(w, w->rec, len, err));
-    uint8_t *f = w->fixed + (size_t)w->ck_records * REC_FIXED;
-    uint64_t lrbits;
-    uint32_t lossbits;
-    memcpy(&lrbits, &it->lr, 8);
-    memcpy(&lossbits, &it->loss, 4);
-    put_u64(f, it->iteration);
-    put_u32(f + 8, it->epoch);
-    put_u64(f + 12, lrbits);
-    put_u32(f + 20, lossbits);
-    w->ck_raw += len;
+    if (w->ck_records == 0) {
+        w->ck_first = it->iteration;
+        w->ck_cols = 0;
+    }
+    uint32_t i = w->ck_records;
+    w->ck_cols += varint_len(i ? it->iteration - w->ck_last - 1 : 0) +
+                  varint_len(zigzag((int64_t)it->epoch - (i ? (int64_t)w->c_ep[i - 1] : 0))) + 12;
+    /* The record's masks go to the chunk's sections: tags and counts to the first, the sparse
+     * gaps to the second, bitmaps to the third (docs/trace-format.md, "Chunks"). */
+    for (uint32_t l = 0; l < w->n_layers; l++) {
+        const uint8_t *at = w->layer_at[l], *to = l + 1 < w->n_layers ? w->layer_at[l + 1] : p;
+        size_t head = *at == ENC_BITMAP || *at == ENC_SPARSE ? 1 + varint_len(w->cnts[l]) : 1;
+        bb_bytes(&w->sec[0], at, head);
+        if (*at == ENC_SPARSE) bb_bytes(&w->sec[1], at + head, (size_t)(to - at) - head);
+        if (*at == ENC_BITMAP) bb_bytes(&w->sec[2], at + head, (size_t)(to - at) - head);
+    }
+    if (w->sec[0].oom || w->sec[1].oom || w->sec[2].oom) {
+        w->failed = 1;
+        return es_fail(err, ES_ENOMEM, "out of memory");
+    }
+    w->c_it[i] = it->iteration;
+    w->c_ep[i] = it->epoch;
+    w->c_lr[i] = it->lr;
+    w->c_loss[i] = it->loss;
     w->ck_records++;
     w->ck_last = it->iteration;
     if (w->records == 0) w->first = it->iteration;
@@ -1982,6 +2183,13 @@ int trace_writer_resume(const char *path, const trace_header *hdr, const trace_w
     trace_writer *w = NULL;
     int rc = trace_reader_open(file, &ro, &r, err);
     if (rc < 0) goto done;
+    if (r->hdr.version_major != TRACE_VERSION_MAJOR) {
+        rc = es_fail(err, ES_EFORMAT,
+                     "%s: recorded in trace format %u.%u, and this build writes %d.x; cannot "
+                     "continue it (start the trace again)",
+                     file, r->hdr.version_major, r->hdr.version_minor, TRACE_VERSION_MAJOR);
+        goto done;
+    }
     if (!same_header(&r->hdr, hdr)) {
         rc = es_fail(err, ES_EFORMAT,
                      "%s: recorded with another network, configuration or mapping; cannot "

@@ -15,7 +15,8 @@
 
 #include "es_common.h"
 
-#define TRACE_VERSION_MAJOR 1
+/* The format this build writes; it reads 1.x and 2.x. */
+#define TRACE_VERSION_MAJOR 2
 #define TRACE_VERSION_MINOR 0
 
 /* Default chunking: a chunk ends when its uncompressed records would pass chunk_bytes or it

@@ -9,7 +9,8 @@
 #
 # Runs are independent folders under validation/essence/out/NETWORK/; a finished run (one
 # with stats.json) is skipped, so an interrupted reproduction continues where it stopped.
-# OUTROOT=DIR puts the runs elsewhere; EXTRA="--set ..." adds options to every run (smoke tests).
+# OUTROOT=DIR puts the runs elsewhere; ESSIM=PATH runs another binary (a copy, so that
+# rebuilding the tree does not change a long reproduction half-way); EXTRA="--set ..." adds options to every run (smoke tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 nets=${*:-lenet5 resnet20}
@@ -45,7 +46,7 @@ run_one() {
     shift
     [ -f "$out/stats.json" ] && return 0
     mkdir -p "$out"
-    if ./essim train "$@" --dataset fashion-mnist --threads 1 -q ${EXTRA:-} -o "$out" >"$out/summary.txt" 2>"$out/stderr.txt"; then
+    if "${ESSIM:-./essim}" train "$@" --dataset fashion-mnist --threads 1 -q ${EXTRA:-} -o "$out" >"$out/summary.txt" 2>"$out/stderr.txt"; then
         echo "done $out: $(sed -n 2p "$out/summary.txt")"
     else
         echo "FAILED $out (see $out/stderr.txt)"
