@@ -1185,6 +1185,7 @@ static void t_format_1_0(void)
         CHECK_INT(trace_reader_header(r2)->version_major, TRACE_VERSION_MAJOR);
         trace_reader_close(r);
         CHECK(trace_reader_open(path, NULL, &r, &err) == 0);
+        h = trace_reader_header(r); /* the first reader's header went with it */
         trace_record a, b;
         int same = 1, k = 0;
         while (trace_reader_next(r, &a, &err) > 0 && trace_reader_next(r2, &b, &err) > 0) {
