@@ -222,6 +222,24 @@ uint64_t wear_record(wear_model *w, size_t l, const uint8_t *mask)
     return failed;
 }
 
+uint64_t wear_record_bits(wear_model *w, size_t l, const uint8_t *bits)
+{
+    assert(w && l < w->nl && bits);
+    if (!w || l >= w->nl || !bits) return 0;
+    wear_layer *wl = &w->ls[l];
+    const uint64_t G = wl->map->blocks;
+    uint64_t failed = 0;
+    for (uint64_t i = 0; i < (G + 7) / 8; i++) {
+        for (unsigned b = bits[i]; b; b &= b - 1) {
+            uint64_t g = i * 8 + (uint64_t)__builtin_ctz(b);
+            if (g >= G) break;
+            uint64_t n = ++wl->count[g];
+            if ((double)n > (double)wl->min_healthy[g]) failed += fail_block(w, wl, g);
+        }
+    }
+    return failed;
+}
+
 void wear_set_counts(wear_model *w, size_t l, const uint64_t *counts)
 {
     assert(w && l < w->nl && counts);

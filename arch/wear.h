@@ -84,6 +84,9 @@ void wear_destroy(wear_model *w); /* NULL is fine */
  * their endurance fail. Returns the number of cells that failed in this call. O(blocks) with
  * O(1) per kept block, except when a block's weakest healthy cell fails (then O(its cells)). */
 uint64_t wear_record(wear_model *w, size_t l, const uint8_t *mask);
+/* The same for a packed mask (block g is bit g mod 8 of byte g / 8, as in a trace record):
+ * O(set bits) plus a pass over the bytes. */
+uint64_t wear_record_bits(wear_model *w, size_t l, const uint8_t *bits);
 
 /* Impose layer l's failed cells on the functional weights (K x N, weight memory layout of
  * xbar_map.h: W[r][c] = data[c K + r]), as described at the top of this file. Only weights

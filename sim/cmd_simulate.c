@@ -60,7 +60,6 @@ typedef struct sim_state {
     chip_model chip;
     hw_sim *hw;
     wear_model *wear;
-    uint8_t *bytes; /* unpacked mask scratch */
 } sim_state;
 
 static void sim_state_free(sim_state *s)
@@ -69,7 +68,6 @@ static void sim_state_free(sim_state *s)
     wear_destroy(s->wear);
     map_destroy(s->plan);
     free(s->ops);
-    free(s->bytes);
     if (s->tcfg_ok) cfg_free(&s->tcfg);
     trace_reader_close(s->tr);
 }
@@ -240,10 +238,6 @@ int cmd_simulate(int argc, char **argv)
             wear_create(&cfg, s.plan, &s.wear, &err) < 0)
             rc = cli_report(&err);
     }
-    uint64_t gmax = 0;
-    for (uint32_t l = 0; rc == 0 && l < th->n_layers; l++)
-        if (th->layers[l].blocks > gmax) gmax = th->layers[l].blocks;
-    if (rc == 0 && !(s.bytes = malloc(gmax ? gmax : 1))) rc = CLI_EXIT_FAIL;
     if (rc == 0) rc = es_mkdir_p(out, &err) < 0 ? cli_report(&err) : 0;
     /* Replay. */
     uint64_t iters = 0, total = 0;
@@ -266,13 +260,8 @@ int cmd_simulate(int argc, char **argv)
             rc = cli_report(&err);
             break;
         }
-        for (uint32_t l = 0; l < th->n_layers; l++) {
-            if (!rec.counts[l]) continue;
-            uint32_t G = th->layers[l].blocks;
-            const uint8_t *m = rec.masks[l];
-            for (uint32_t g = 0; g < G; g++) s.bytes[g] = (m[g >> 3] >> (g & 7)) & 1;
-            wear_record(s.wear, l, s.bytes);
-        }
+        for (uint32_t l = 0; l < th->n_layers; l++)
+            if (rec.counts[l]) wear_record_bits(s.wear, l, rec.masks[l]);
         iters++;
         if (pg && (iters & 255) == 0) prog_update(pg, iters, NULL);
     }

@@ -440,6 +440,53 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* wear_record_bits (packed masks, as replay reads them) does exactly what wear_record does
+ * with the same masks as byte flags: same counts, same failed cells, call by call. Low
+ * endurance so that cells fail; layer sizes not multiples of 8 (bits past G stay clear). */
+static void test_record_bits(void)
+{
+    essim_config cfg;
+    base_cfg(&cfg, CFG_ENC_DIFFERENTIAL, CFG_GRAN_ROW);
+    cfg.arch.cell.endurance_mean = 30;
+    cfg.arch.cell.endurance_sigma_log10 = 0.3;
+    map_layer_spec specs[2] = {{"a", 37, 20}, {"b", 3, 7}};
+    map_plan *plan = make_plan(&cfg, specs, 2);
+    wear_model *wa = NULL, *wb = NULL;
+    es_err err;
+    if (!CHECK(plan && wear_create(&cfg, plan, &wa, &err) == ES_OK &&
+               wear_create(&cfg, plan, &wb, &err) == ES_OK))
+        return;
+    CHECK_UINT(map_layer_at(plan, 0)->blocks, 37); /* the scratch masks below hold 64 */
+    CHECK_UINT(map_layer_at(plan, 1)->blocks, 3);
+    rng_stream rs;
+    rng_init(&rs, 5, "masks");
+    int same = 1;
+    uint64_t failed = 0;
+    for (int it = 0; it < 60; it++)
+        for (size_t l = 0; l < 2; l++) {
+            const map_layer *L = map_layer_at(plan, l);
+            uint8_t flags[64], bits[8] = {0};
+            for (uint64_t g = 0; g < L->blocks; g++) {
+                flags[g] = (uint8_t)(rng_uniform(&rs) < 0.5);
+                if (flags[g]) bits[g >> 3] |= (uint8_t)(1u << (g & 7));
+            }
+            uint64_t fa = wear_record(wa, l, flags), fb = wear_record_bits(wb, l, bits);
+            same &= fa == fb;
+            failed += fa;
+        }
+    for (size_t l = 0; l < 2; l++) {
+        const uint64_t *ca = wear_counts(wa, l), *cb = wear_counts(wb, l);
+        same &= !memcmp(ca, cb, map_layer_at(plan, l)->blocks * sizeof *ca);
+        same &= wear_failed_cells(wa, l) == wear_failed_cells(wb, l);
+    }
+    CHECK_MSG(same, "packed and byte masks: same counts and failures");
+    CHECK_MSG(failed > 0, "cells failed on the way (%llu)", (unsigned long long)failed);
+    wear_destroy(wa);
+    wear_destroy(wb);
+    map_destroy(plan);
+    cfg_free(&cfg);
+}
+
 /* Quantiles over 240000 cells (more than the selection gathers at once) against a full sort;
  * sigma 0 with equal counts exercises the all-equal case. */
 static void check_quantiles(double sigma, int random_masks)
@@ -572,6 +619,7 @@ int main(int argc, char **argv)
         {"apply_gradual", test_apply_gradual},
         {"gradual_monotone", test_gradual_monotone},
         {"determinism", test_determinism},
+        {"record_bits", test_record_bits},
         {"stats_hand", test_stats_hand},
         {"stats_quantiles", test_stats_quantiles},
         {"rejects", test_rejects},
