@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "train.h"
@@ -191,6 +192,13 @@ int cmd_train(int argc, char **argv)
                    res.writes_max > 0 ? cfg.arch.cell.endurance_mean / res.writes_max : 0.0);
             printf("outputs: %s/{stats.json,stats.txt,stats.csv,epochs.csv,weights.npz}\n",
                    to.out_dir);
+            struct stat tst;
+            if (to.trace && stat(to.trace, &tst) == 0 && res.iterations > 0)
+                printf("trace: %s, %lld bytes for %llu iterations; writing it took %.2f%% of "
+                       "the training time\n",
+                       to.trace, (long long)tst.st_size, (unsigned long long)res.iterations,
+                       res.host_seconds > 0 ? 100 * res.trace_write_seconds / res.host_seconds
+                                            : 0.0);
         }
     }
     if (loaded) cfg_free(&cfg);

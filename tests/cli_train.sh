@@ -60,6 +60,8 @@ run_essim train $small --import-weights "$TMP/nothere.npz" -o "$TMP/e"; expect_r
 # Kill -9 at a random moment, resume, compare with an uninterrupted run.
 long="--dataset synthetic --set train.synthetic_train=2048 --set train.synthetic_test=128 --batch 16 --epochs 4 -q --checkpoint-every 7"
 run_essim train $long --policy essence -o "$TMP/full" --trace "$TMP/full.trc"; expect_rc "uninterrupted long run" 0
+expect_grep "summary names the trace and its writer's share" "$TMP/out" "trace: $TMP/full.trc, "
+expect_grep "stats.json has the writer's time" "$TMP/full/stats.json" '"trace_write_seconds"'
 "$ESSIM" train $long --policy essence -o "$TMP/killed" --trace "$TMP/killed.trc" >/dev/null 2>&1 &
 pid=$!
 sleep "0.$(( $(od -An -N1 -tu1 /dev/urandom) % 9 + 1 ))"

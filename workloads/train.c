@@ -665,11 +665,13 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
         res->writes_mean = wsum.mean;
         res->writes_max = (double)wsum.max;
         res->images_per_s = host_total > 0 ? (double)images_here / host_total : 0;
+        res->host_seconds = host_total;
     }
     if (rc == ES_OK && !res->stopped_early) {
         char path[4200];
         snprintf(path, sizeof path, "%s/weights.npz", opt->out_dir);
         rc = t.tw ? close_trace(&t, err) : ES_OK;
+        res->trace_write_seconds = t.trace_s;
         if (rc == ES_OK) rc = export_weights(&t, path, err);
         if (rc == ES_OK) rc = write_epochs_csv(&t, err);
         if (rc == ES_OK) rc = write_config_yaml(&t, err);

@@ -67,6 +67,8 @@ typedef struct tr_result {
     int stopped_early;         /* stop_after was reached */
     double writes_mean;        /* mean update count per mapped weight */
     double writes_max;         /* maximum block update count */
+    double host_seconds;       /* this process's training loop, host time */
+    double trace_write_seconds; /* of which in the trace writer (with --trace) */
 } tr_result;
 
 /* Run (or resume) training as configured; write the outputs into opt->out_dir. Returns
