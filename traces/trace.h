@@ -4,9 +4,11 @@
  * read by `essim simulate --trace` and `essim trace`. Format: docs/trace-format.md.
  *
  * The file is a header, then chunks (each an independent zlib stream of iteration records
- * with its own CRC-32), then a footer with totals. The writer streams chunk by chunk; the
- * reader never holds more than one chunk, so traces of ~100k iterations stream in bounded
- * memory. Depends only on sim/ (es_common) and zlib. */
+ * with its own CRC-32; in format 2.0 a chunk's data is four sections - tags and counts,
+ * sparse gaps, bitmaps, scalar columns - each deflated with its own Huffman tables), then a
+ * footer with totals. Writer and reader each hold one chunk at a time, so traces of ~100k
+ * iterations stream in bounded memory. The reader also reads format 1.0. Depends only on
+ * sim/ (es_common) and zlib. */
 #ifndef ES_TRACE_H
 #define ES_TRACE_H
 
