@@ -204,7 +204,8 @@ static void run_usage(FILE *fp)
             "  -h, --help\n"
             "\n"
             "Outputs: stats.json/.txt/.csv (train.*, writes.*, hw.*, lifetime.*), epochs.csv,\n"
-            "weights.npz, heatmap-LAYER.csv (write counts per crossbar row segment).\n"
+            "iterations.csv (written fraction per iteration), weights.npz, heatmap-LAYER.csv\n"
+            "(write counts per crossbar row segment).\n"
             "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
 }
 

@@ -19,7 +19,7 @@ static void train_usage(FILE *fp)
             "usage: essim train [CONFIG.yaml] [options]\n"
             "\n"
             "Train a network for real (float32, in C) and write stats.json, stats.txt,\n"
-            "stats.csv, epochs.csv and weights.npz into the output folder.\n"
+            "stats.csv, epochs.csv, iterations.csv and weights.npz into the output folder.\n"
             "\n"
             "recipe (each is a shorthand for --set train.KEY=VALUE):\n"
             "  --network NAME|FILE   lenet5, resnet20, resnet32, resnet56, vgg8, mlp, or a\n"
@@ -190,7 +190,8 @@ int cmd_train(int argc, char **argv)
                    res.writes_mean > 0 ? (double)res.iterations / res.writes_mean : 0.0,
                    res.writes_max > 0 ? (double)res.iterations / res.writes_max : 0.0,
                    res.writes_max > 0 ? cfg.arch.cell.endurance_mean / res.writes_max : 0.0);
-            printf("outputs: %s/{stats.json,stats.txt,stats.csv,epochs.csv,weights.npz}\n",
+            printf("outputs: %s/{stats.json,stats.txt,stats.csv,epochs.csv,iterations.csv,"
+                   "weights.npz}\n",
                    to.out_dir);
             struct stat tst;
             if (to.trace && stat(to.trace, &tst) == 0 && res.iterations > 0)

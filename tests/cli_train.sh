@@ -17,7 +17,7 @@ run_essim train --bogus; expect_rc "unknown option" 2
 
 run_essim train $small -o "$TMP/a"; expect_rc "train synthetic" 0
 expect_grep "summary line" "$TMP/out" "test accuracy: final"
-for f in stats.json stats.txt stats.csv epochs.csv weights.npz; do
+for f in stats.json stats.txt stats.csv epochs.csv iterations.csv weights.npz; do
     ok "$f written" test -s "$TMP/a/$f"
 done
 for k in '"network": "lenet5"' '"dataset": "synthetic"' '"epochs": 2' '"iterations": 32' \
@@ -26,6 +26,11 @@ for k in '"network": "lenet5"' '"dataset": "synthetic"' '"epochs": 2' '"iteratio
 done
 expect_grep "epochs.csv header" "$TMP/a/epochs.csv" "epoch,iterations,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds"
 ok "epochs.csv has a row per epoch" sh -c "[ \$(wc -l < '$TMP/a/epochs.csv') -eq 3 ]"
+expect_grep "iterations.csv header" "$TMP/a/iterations.csv" "iteration,epoch,lr,written_fraction"
+# 512 images in batches of 32: 16 iterations per epoch, 2 epochs; SGD writes every weight
+ok "iterations.csv: a row per iteration, epochs numbered, SGD writes everything" awk -F, '
+    NR > 1 { n++; if ($1 != NR - 2 || $2 != int((NR - 2) / 16) || $4 != 1) bad = 1 }
+    END { exit !(n == 32 && !bad) }' "$TMP/a/iterations.csv"
 expect_grep "stats.txt in gem5 layout" "$TMP/a/stats.txt" "---------- Begin Simulation Statistics ----------"
 
 # Same seed, same result (apart from host time).
@@ -62,6 +67,10 @@ long="--dataset synthetic --set train.synthetic_train=2048 --set train.synthetic
 run_essim train $long --policy essence -o "$TMP/full" --trace "$TMP/full.trc"; expect_rc "uninterrupted long run" 0
 expect_grep "summary names the trace and its writer's share" "$TMP/out" "trace: $TMP/full.trc, "
 expect_grep "stats.json has the writer's time" "$TMP/full/stats.json" '"trace_write_seconds"'
+# ESSENCE writes a fraction near policy.density; the per-iteration series averages to the
+# writes.fraction_mean of stats.json
+ok "iterations.csv averages to writes.fraction_mean" awk -F, -v want="$(sed -n 's/.*"fraction_mean": \([0-9.e+-]*\).*/\1/p' "$TMP/full/stats.json")" '
+    NR > 1 { s += $4; n++ } END { m = s / n; d = m - want; exit !(n > 0 && want > 0.02 && want < 0.5 && d < 1e-6 && d > -1e-6) }' "$TMP/full/iterations.csv"
 "$ESSIM" train $long --policy essence -o "$TMP/killed" --trace "$TMP/killed.trc" >/dev/null 2>&1 &
 pid=$!
 sleep "0.$(( $(od -An -N1 -tu1 /dev/urandom) % 9 + 1 ))"

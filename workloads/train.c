@@ -296,6 +296,24 @@ static int write_epochs_csv(const trainer *t, es_err *err)
     return es_atomic_commit(&af, err);
 }
 
+/* iterations.csv: per iteration its epoch, learning rate and the fraction of mapped weights
+ * the write policy wrote (kept by the write scheduler, so it survives a resume). */
+static int write_iterations_csv(const trainer *t, es_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/iterations.csv", t->opt->out_dir);
+    uint64_t n = 0;
+    const double *f = ws_fraction_series(t->ws, &n);
+    es_atomic_file af;
+    ES_TRY(es_atomic_open(&af, path, err));
+    fprintf(af.fp, "iteration,epoch,lr,written_fraction\n");
+    for (uint64_t i = 0; i < n; i++)
+        fprintf(af.fp, "%llu,%llu,%.9g,%.9g\n", (unsigned long long)i,
+                (unsigned long long)(t->iters_per_epoch ? i / t->iters_per_epoch : 0),
+                tr_lr_at(t->cfg, i, t->iters_per_epoch), f[i]);
+    return es_atomic_commit(&af, err);
+}
+
 /* Register and fill the train.* statistics, then write stats.{txt,json,csv}. */
 static int write_stats(const trainer *t, const tr_result *res, double host_seconds, es_err *err)
 {
@@ -674,6 +692,7 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
         res->trace_write_seconds = t.trace_s;
         if (rc == ES_OK) rc = export_weights(&t, path, err);
         if (rc == ES_OK) rc = write_epochs_csv(&t, err);
+        if (rc == ES_OK) rc = write_iterations_csv(&t, err);
         if (rc == ES_OK) rc = write_config_yaml(&t, err);
         if (rc == ES_OK) rc = write_stats(&t, res, t.host_seconds_before, err);
     }
