@@ -821,6 +821,8 @@ typedef struct run_data {
     stats st;
     csv_doc ep;
     int has_ep;
+    csv_doc it; /* iterations.csv: the written fraction per iteration */
+    int has_it;
     size_t nh;
     hmap *h;
 } run_data;
@@ -830,6 +832,7 @@ static void run_free(run_data *r)
     free(r->dir);
     stats_free(&r->st);
     if (r->has_ep) csv_free(&r->ep);
+    if (r->has_it) csv_free(&r->it);
     for (size_t i = 0; i < r->nh; i++) {
         free(r->h[i].name);
         free(r->h[i].v);
@@ -908,6 +911,20 @@ static int run_load(const char *dir, int k, run_data *r, es_err *err)
             return rc;
         }
         r->has_ep = 1;
+    }
+    if (file_exists(dir, "iterations.csv")) {
+        p = path_join(dir, "iterations.csv");
+        rc = p ? csv_load(p, 0, &r->it, err) : es_fail(err, ES_ENOMEM, "out of memory");
+        if (rc == ES_OK && (r->it.n == 0 || csv_col(&r->it, "iteration") < 0 ||
+                            csv_col(&r->it, "written_fraction") < 0))
+            rc = es_fail(err, ES_EFORMAT, "%s: no 'iteration' and 'written_fraction' columns",
+                         p);
+        free(p);
+        if (rc < 0) {
+            csv_free(&r->it);
+            return rc;
+        }
+        r->has_it = 1;
     }
     /* heatmap-LAYER.csv files, in network order. */
     DIR *d = opendir(dir);
@@ -1351,19 +1368,36 @@ static void sec_writes(rep_ctx *c, const run_data *r)
         sb_puts(s, "plot ");
         sb_gpstr(s, path);
         sb_puts(s, " using 1:3:2 with boxes lc rgb '#3b6ea5'\n");
-        /* fraction of the crossbar written in each epoch */
+        /* fraction of the weights written: per iteration when iterations.csv is there, else
+         * the per-epoch means of stats */
         size_t f2 = 0, ne = st_elems(&r->st, "writes.fraction_by_epoch", &f2);
-        if (ne) {
+        if (r->has_it && r->it.n > 1) {
+            FILE *f = gp_data(&c->gp, path, sizeof path);
+            if (f) {
+                int ci = csv_col(&r->it, "iteration"), cf = csv_col(&r->it, "written_fraction");
+                for (size_t k = 1; k < r->it.n; k++)
+                    fprintf(f, "%.17g %.17g\n", csv_num(&r->it, k, ci), csv_num(&r->it, k, cf));
+                fclose(f);
+                gp_plot(&c->gp, h, 460, 360, "Fraction of weights written per iteration",
+                        "Fraction of the mapped weights the write policy reprogrammed in each "
+                        "iteration (iterations.csv).");
+                sb_puts(s, "set title 'Weights written per iteration'\nset xlabel 'iteration'\n"
+                           "set ylabel 'fraction of mapped weights'\nset yrange [0:*]\n"
+                           "plot ");
+                sb_gpstr(s, path);
+                sb_puts(s, " using 1:2 with lines lw 1 lc rgb '#c0504d' notitle\n");
+            }
+        } else if (ne) {
             FILE *f = gp_data(&c->gp, path, sizeof path);
             if (f) {
                 for (size_t i = 0; i < ne; i++)
                     fprintf(f, "%zu %.17g\n", i + 1, r->st.r[f2 + i].num);
                 fclose(f);
-                gp_plot(&c->gp, h, 460, 360, "Fraction of row blocks written per epoch",
-                        "Mean fraction of the row blocks the write policy reprogrammed per "
+                gp_plot(&c->gp, h, 460, 360, "Fraction of weights written per epoch",
+                        "Mean fraction of the mapped weights the write policy reprogrammed per "
                         "iteration, by epoch.");
-                sb_puts(s, "set title 'Row blocks written per iteration'\nset xlabel 'epoch'\n"
-                           "set ylabel 'fraction of row blocks'\nset yrange [0:*]\n"
+                sb_puts(s, "set title 'Weights written per iteration'\nset xlabel 'epoch'\n"
+                           "set ylabel 'fraction of mapped weights'\nset yrange [0:*]\n"
                            "set xtics 1\nplot ");
                 sb_gpstr(s, path);
                 sb_puts(s, " using 1:2 with linespoints pt 7 lw 2 lc rgb '#c0504d'\n");

@@ -105,6 +105,14 @@ ok "quiet: nothing printed" test ! -s "$TMP/out"
 expect_grep "title escaped" "$TMP/one.html" "<title>Run &lt;1&gt; &amp; co</title>"
 ok "single run: no repeat section, the rest present" sh -c \
     "! grep -q 'id=\"repeat\"' '$TMP/one.html' && grep -q 'id=\"heatmaps\"' '$TMP/one.html' && grep -q 'id=\"lifetime\"' '$TMP/one.html'"
+expect_grep "written fraction per iteration (iterations.csv)" "$TMP/one.html" 'alt="Fraction of weights written per iteration"'
+# without iterations.csv (an output of an older essim) the per-epoch means stand in
+mkdir -p "$TMP/old" && cp "$TMP/rr/run-1/stats.csv" "$TMP/rr/run-1/epochs.csv" "$TMP/old/"
+run_essim report "$TMP/old" -q; expect_rc "report of a run without iterations.csv" 0
+expect_grep "written fraction per epoch instead" "$TMP/old/report.html" 'alt="Fraction of weights written per epoch"'
+printf 'iteration,epoch\n0,0\n' >"$TMP/old/iterations.csv"
+run_essim report "$TMP/old" -q; expect_rc "report of an iterations.csv without its column" 1
+expect_grep "names the missing column" "$TMP/err" "iterations.csv: no 'iteration' and 'written_fraction' columns"
 
 # ---- sweeps -----------------------------------------------------------------------------
 # A fake minimal sweep directory: results.csv only (no results.json, no points).
