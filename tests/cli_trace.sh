@@ -101,6 +101,8 @@ run_essim trace verify "$V1"; expect_rc "format 1.0 trace verifies" 0
 run_essim trace info "$V1"; expect_grep "info names format 1.0" "$TMP/out" "trace format 1.0, complete"
 run_essim trace dump "$V1"; expect_rc "format 1.0 trace dumps" 0
 ok "format 1.0 dump is the 1.0 reader's" cmp "$TMP/out" "$ES_SRCDIR/tests/data/trace-v1.0.dump"
+run_essim simulate --trace "$V1" -o "$TMP/simv1" -q; expect_rc "format 1.0 trace replays" 0
+expect_grep "replay read all 40 iterations" "$TMP/out" "(lenet5, 40 iterations)"
 
 # The Python reader printed in docs/trace-format.md reads what essim writes (every tag: the
 # 3-block layer is often all or nothing written, the others sparse or bitmap) and format 1.0.
