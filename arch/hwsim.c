@@ -1157,6 +1157,78 @@ void hw_get_totals(const hw_sim *h, hw_totals *t)
     *t = h->tot;
 }
 
+/* The fixed-size part of the state: totals and the cached compute, in this order. */
+enum { HWS_U64 = 9, HWS_F64 = 2 + 2 * LOP_NPHASE + HW_NE + 2 * HW_NC + 2 };
+
+static void state_pack(const hw_sim *h, uint64_t *u, double *f)
+{
+    const hw_totals *T = &h->tot;
+    size_t i = 0, j = 0;
+    u[i++] = T->iterations, u[i++] = T->row_writes, u[i++] = T->cells_written;
+    u[i++] = T->events, u[i++] = (uint64_t)h->have_compute, u[i++] = h->c_fwd;
+    u[i++] = h->c_bwd, u[i++] = h->c_grad, u[i++] = h->c_comp;
+    f[j++] = T->time_s, f[j++] = T->energy_j;
+    for (int p = 0; p < LOP_NPHASE; p++) f[j++] = T->time_s_by_phase[p];
+    for (int p = 0; p < LOP_NPHASE; p++) f[j++] = T->energy_j_by_phase[p];
+    for (int c = 0; c < HW_NE; c++) f[j++] = T->energy_j_by_component[c];
+    for (int c = 0; c < HW_NC; c++) f[j++] = T->stall_s_by_cause[c];
+    for (int c = 0; c < HW_NC; c++) f[j++] = h->c_stall[c];
+    f[j++] = T->write_busy_s, f[j++] = T->compute_time_s;
+}
+
+static void state_unpack(hw_sim *h, const uint64_t *u, const double *f)
+{
+    hw_totals *T = &h->tot;
+    size_t i = 0, j = 0;
+    T->iterations = u[i++], T->row_writes = u[i++], T->cells_written = u[i++];
+    T->events = u[i++], h->have_compute = u[i++] != 0, h->c_fwd = u[i++];
+    h->c_bwd = u[i++], h->c_grad = u[i++], h->c_comp = u[i++];
+    T->time_s = f[j++], T->energy_j = f[j++];
+    for (int p = 0; p < LOP_NPHASE; p++) T->time_s_by_phase[p] = f[j++];
+    for (int p = 0; p < LOP_NPHASE; p++) T->energy_j_by_phase[p] = f[j++];
+    for (int c = 0; c < HW_NE; c++) T->energy_j_by_component[c] = f[j++];
+    for (int c = 0; c < HW_NC; c++) T->stall_s_by_cause[c] = f[j++];
+    for (int c = 0; c < HW_NC; c++) h->c_stall[c] = f[j++];
+    T->write_busy_s = f[j++], T->compute_time_s = f[j++];
+}
+
+void hw_save(const hw_sim *h, hw_put_fn put, void *ctx)
+{
+    uint64_t u[HWS_U64];
+    double f[HWS_F64];
+    state_pack(h, u, f);
+    put(ctx, "hw/state", u, NULL, NULL, HWS_U64);
+    put(ctx, "hw/fstate", NULL, NULL, f, HWS_F64);
+    char name[64];
+    for (size_t l = 0; l < h->nlayers; l++) {
+        snprintf(name, sizeof name, "hw/counts/%zu", l);
+        put(ctx, name, h->layers[l].counts, NULL, NULL, (size_t)h->layers[l].L->blocks);
+        snprintf(name, sizeof name, "hw/ready/%zu", l);
+        uint64_t rel = h->layers[l].ready_rel;
+        put(ctx, name, &rel, NULL, NULL, 1);
+    }
+}
+
+int hw_restore(hw_sim *h, hw_get_fn get, void *ctx, es_err *err)
+{
+    uint64_t u[HWS_U64];
+    double f[HWS_F64];
+    int rc = get(ctx, "hw/state", u, NULL, NULL, HWS_U64);
+    if (rc == 0) rc = get(ctx, "hw/fstate", NULL, NULL, f, HWS_F64);
+    char name[64];
+    for (size_t l = 0; rc == 0 && l < h->nlayers; l++) {
+        snprintf(name, sizeof name, "hw/counts/%zu", l);
+        rc = get(ctx, name, h->layers[l].counts, NULL, NULL, (size_t)h->layers[l].L->blocks);
+        snprintf(name, sizeof name, "hw/ready/%zu", l);
+        uint64_t rel = 0;
+        if (rc == 0) rc = get(ctx, name, &rel, NULL, NULL, 1);
+        h->layers[l].ready_rel = rel;
+    }
+    if (rc < 0) return err && err->code ? rc : es_fail(err, rc, "hardware state: missing record");
+    state_unpack(h, u, f);
+    return ES_OK;
+}
+
 const uint64_t *hw_block_counts(const hw_sim *h, size_t l)
 {
     return l < h->nlayers ? h->layers[l].counts : NULL;

@@ -2,6 +2,7 @@
  * functional weights and the exact lifetime quantiles. The equations are in wear.h. */
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -368,6 +369,42 @@ void wear_apply(wear_model *w, size_t l, float *weights)
                 if (any) weights[idx] = worn_weight(w, wl, c0, n, weights[idx], (double)R);
             }
     }
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------ */
+
+void wear_save(const wear_model *w, wear_put_fn put, void *ctx)
+{
+    char name[64];
+    for (size_t l = 0; l < w->nl; l++) {
+        snprintf(name, sizeof name, "wear/counts/%zu", l);
+        put(ctx, name, w->ls[l].count, NULL, NULL, (size_t)w->ls[l].map->blocks);
+        snprintf(name, sizeof name, "wear/scale/%zu", l);
+        put(ctx, name, NULL, &w->ls[l].scale, NULL, 1);
+    }
+}
+
+int wear_restore(wear_model *w, wear_get_fn get, void *ctx, es_err *err)
+{
+    char name[64];
+    for (size_t l = 0; l < w->nl; l++) {
+        wear_layer *wl = &w->ls[l];
+        size_t nb = (size_t)wl->map->blocks;
+        uint64_t *c = malloc((nb ? nb : 1) * sizeof *c);
+        if (!c) return es_fail(err, ES_ENOMEM, "out of memory");
+        snprintf(name, sizeof name, "wear/counts/%zu", l);
+        int rc = get(ctx, name, c, NULL, NULL, nb);
+        float scale = 0;
+        snprintf(name, sizeof name, "wear/scale/%zu", l);
+        if (rc == 0) rc = get(ctx, name, NULL, &scale, NULL, 1);
+        if (rc == 0) {
+            wear_set_counts(w, l, c);
+            wl->scale = scale;
+        }
+        free(c);
+        if (rc < 0) return err && err->code ? rc : es_fail(err, rc, "wear state: missing record");
+    }
+    return ES_OK;
 }
 
 /* ---- queries --------------------------------------------------------------------------- */

@@ -104,6 +104,35 @@ static int run_stats(void *vctx, stat_registry *r, es_err *err)
     return ES_OK;
 }
 
+/* Checkpoints carry the chip's state too (train.checkpoint_every, --resume): the simulator's
+ * totals, counts and cached compute, the wear counts, and which run of the chip this is. */
+static void run_save(void *vctx,
+                     void (*put)(void *, const char *, const uint64_t *, const float *,
+                                 const double *, size_t),
+                     void *pctx)
+{
+    run_ctx *c = vctx;
+    hw_save(c->hw, put, pctx);
+    wear_save(c->wear, put, pctx);
+    uint64_t st[2] = {c->runs, c->failed_before};
+    put(pctx, "run/state", st, NULL, NULL, 2);
+}
+
+static int run_restore(void *vctx,
+                       int (*get)(void *, const char *, uint64_t *, float *, double *, size_t),
+                       void *gctx, es_err *err)
+{
+    run_ctx *c = vctx;
+    uint64_t st[2];
+    int rc = get(gctx, "run/state", st, NULL, NULL, 2);
+    if (rc < 0) return rc;
+    ES_TRY(hw_restore(c->hw, get, gctx, err));
+    ES_TRY(wear_restore(c->wear, get, gctx, err));
+    c->runs = st[0];
+    c->failed_before = st[1];
+    return ES_OK;
+}
+
 static uint64_t run_events(void *vctx)
 {
     run_ctx *c = vctx;
@@ -200,6 +229,12 @@ static void run_usage(FILE *fp)
             "  --timeline FILE       Chrome trace-event JSON of the first iterations\n"
             "                        (sim.timeline_iterations), for Perfetto / chrome://tracing\n"
             "  --detail              sim.detail=full: one event per vector, no reuse (slow)\n"
+            "  --checkpoint-every N  save a checkpoint (training, chip and wear state) every N\n"
+            "                        iterations and at each epoch end, in DIR/checkpoint.ckpt\n"
+            "  --resume              continue an interrupted run from its checkpoint; ends\n"
+            "                        byte-identical to an uninterrupted run (not with --repeat\n"
+            "                        or --timeline)\n"
+            "  --stop-after N        stop after N iterations, with a checkpoint\n"
             "  -q, --quiet           no progress;  --progress: progress even when not a tty\n"
             "  -h, --help\n"
             "\n"
@@ -210,7 +245,8 @@ static void run_usage(FILE *fp)
 }
 
 enum { R_NETWORK = 256, R_DATASET, R_EPOCHS, R_BATCH, R_LR, R_SEED, R_POLICY, R_DENSITY,
-       R_REPEAT, R_TRACE, R_TIMELINE, R_DETAIL, R_PROGRESS, R_DATADIR, R_MARGIN, R_THREADS };
+       R_REPEAT, R_TRACE, R_TIMELINE, R_DETAIL, R_PROGRESS, R_DATADIR, R_MARGIN, R_THREADS,
+       R_CKPT_EVERY, R_RESUME, R_STOP_AFTER };
 
 int cmd_run(int argc, char **argv)
 {
@@ -230,6 +266,9 @@ int cmd_run(int argc, char **argv)
         {"trace", required_argument, NULL, R_TRACE},
         {"timeline", required_argument, NULL, R_TIMELINE},
         {"detail", no_argument, NULL, R_DETAIL},
+        {"checkpoint-every", required_argument, NULL, R_CKPT_EVERY},
+        {"resume", no_argument, NULL, R_RESUME},
+        {"stop-after", required_argument, NULL, R_STOP_AFTER},
         {"set", required_argument, NULL, 's'},
         {"out", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
@@ -242,12 +281,15 @@ int cmd_run(int argc, char **argv)
         [R_LR - R_NETWORK] = "train.lr",           [R_SEED - R_NETWORK] = "seed",
         [R_POLICY - R_NETWORK] = "policy.name",    [R_DENSITY - R_NETWORK] = "policy.density",
         [R_DATADIR - R_NETWORK] = "train.data_dir", [R_THREADS - R_NETWORK] = "threads",
+        [R_CKPT_EVERY - R_NETWORK] = "train.checkpoint_every",
     };
     char **sets = calloc((size_t)argc + 2, sizeof *sets);
     char **owned = calloc((size_t)argc + 2, sizeof *owned);
     int nsets = 0, nowned = 0, c, rc = CLI_EXIT_OK, quiet = 0, force = 0;
     const char *out = "essim-out/run", *trace = NULL, *timeline = NULL;
     long repeat = 1, drop_run = 0;
+    int resume = 0;
+    uint64_t stop_after = 0;
     double margin = 1.0;
     if (!sets || !owned) return CLI_EXIT_FAIL;
     optind = 1;
@@ -269,6 +311,16 @@ int cmd_run(int argc, char **argv)
         case R_TRACE: trace = optarg; break;
         case R_TIMELINE: timeline = optarg; break;
         case R_DETAIL: sets[nsets++] = "sim.detail=full"; break;
+        case R_RESUME: resume = 1; break;
+        case R_STOP_AFTER: {
+            char *end;
+            stop_after = strtoull(optarg, &end, 10);
+            if (*end || !stop_after) {
+                fprintf(stderr, "essim run: --stop-after needs a positive integer\n");
+                rc = CLI_EXIT_USAGE;
+            }
+            break;
+        }
         case R_MARGIN: {
             char *end;
             margin = strtod(optarg, &end);
@@ -304,6 +356,16 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "essim run: expected at most one configuration file\n");
         rc = CLI_EXIT_USAGE;
     }
+    if (rc == 0 && (resume || stop_after) && repeat > 1) {
+        fprintf(stderr, "essim run: --resume and --stop-after are for a single run, not with "
+                        "--repeat\n");
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc == 0 && resume && timeline) {
+        fprintf(stderr, "essim run: --timeline records the first iterations, which a resumed run "
+                        "does not execute again; record the timeline in a run of its own\n");
+        rc = CLI_EXIT_USAGE;
+    }
     char preset[4096];
     const char *file = optind < argc ? argv[optind] : NULL;
     if (rc == 0 && !file) {
@@ -336,8 +398,8 @@ int cmd_run(int argc, char **argv)
     ctx.cfg = &cfg;
     ctx.doc = doc;
     ctx.timeline = timeline;
-    tr_hooks hooks = {&ctx,      run_begin,  run_layer_written, run_iteration,
-                      run_stats, run_events, run_sim_seconds,   1};
+    tr_hooks hooks = {&ctx,      run_begin,  run_layer_written, run_iteration, run_stats,
+                      run_events, run_sim_seconds, 1, run_save, run_restore};
     FILE *rep = NULL;
     es_atomic_file raf;
     char dir[4200], rpath[4200];
@@ -347,13 +409,19 @@ int cmd_run(int argc, char **argv)
             snprintf(dir, sizeof dir, "%s/run-%ld", out, k);
         else
             snprintf(dir, sizeof dir, "%s", out);
-        tr_options to = {dir, NULL, 0, CFG_PROGRESS_AUTO, NULL, 0, cli_command_line(),
+        tr_options to = {dir, NULL, resume, CFG_PROGRESS_AUTO, NULL, stop_after, cli_command_line(),
                          k == 1 ? trace : NULL, &hooks};
         to.progress_mode = quiet ? CFG_PROGRESS_NEVER : force ? CFG_PROGRESS_ALWAYS : cfg.sim.progress;
         tr_result res;
         double h0 = es_host_seconds();
         if (tr_run(&cfg, &to, &res, &err) < 0) {
             rc = cli_report(&err);
+            break;
+        }
+        if (res.stopped_early) {
+            printf("essim run: stopped after %" PRIu64 " iterations; continue with --resume "
+                   "(checkpoint in %s)\n",
+                   res.iterations, dir);
             break;
         }
         double host = es_host_seconds() - h0;

@@ -125,4 +125,32 @@ if [ -d /usr/share/datasets/fashion-mnist ] || [ -n "$ESSIM_DATA_DIR" ]; then
 else
     tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP Fashion-MNIST not installed"
 fi
+# Checkpoint and resume: a run stopped after 11 of its 16 iterations (checkpoints every 4 and
+# at the end of epoch 1) and resumed ends byte-identical to an uninterrupted one: statistics
+# (host-time fields aside), heat maps, weights, iterations.csv and the trace's records. The endurance is
+# so low that cells fail on the way, so the wear state must come back too.
+CK="$SYN --set arch.cell.endurance_mean=3 --set arch.cell.endurance_sigma_log10=0.2 --checkpoint-every 4"
+run_essim run $CK -o "$TMP/ck-full" --trace "$TMP/ck-full.trc"; expect_rc "checkpointed run" 0
+run_essim run $CK -o "$TMP/ck" --trace "$TMP/ck.trc" --stop-after 11; expect_rc "stopped run" 0
+expect_grep "stopped run says how to continue" "$TMP/out" "stopped after 11 iterations; continue with --resume"
+run_essim run $CK -o "$TMP/ck" --trace "$TMP/ck.trc" --resume; expect_rc "resumed run" 0
+strip='host_seconds\|trace_write_seconds\|events_per_s\|images_per_s\|command_line\|sim_seconds_per_host_second'
+ok "resumed: identical stats.json" sh -c "grep -v '$strip' '$TMP/ck-full/stats.json' >'$TMP/ck-s1' && grep -v '$strip' '$TMP/ck/stats.json' >'$TMP/ck-s2' && cmp '$TMP/ck-s1' '$TMP/ck-s2'"
+ok "resumed: cells failed on the way" grep -q '"cells_failed_this_run": [1-9]' "$TMP/ck/stats.json"
+for f in weights.npz iterations.csv heatmap-conv1.csv heatmap-fc1.csv; do
+    ok "resumed: identical $f" cmp "$TMP/ck-full/$f" "$TMP/ck/$f"
+done
+# the same records; the chunks end at other places (a chunk ends at each checkpoint, and the
+# stopped run took one at iteration 11)
+"$ESSIM" trace dump "$TMP/ck-full.trc" >"$TMP/ck-full.dump" 2>&1
+"$ESSIM" trace dump "$TMP/ck.trc" >"$TMP/ck.dump" 2>&1
+ok "resumed: the trace holds the same records" cmp "$TMP/ck-full.dump" "$TMP/ck.dump"
+ok "resumed: the trace verifies" "$ESSIM" trace verify "$TMP/ck.trc"
+run_essim run $SYN -o "$TMP/ck" --resume --repeat 2; expect_rc "--resume with --repeat" 2
+run_essim run $SYN -o "$TMP/ck" --resume --timeline "$TMP/x.json"; expect_rc "--resume with --timeline" 2
+expect_grep "says why not with --timeline" "$TMP/err" "a resumed run does not execute again"
+run_essim train $SYN -o "$TMP/ckt" --stop-after 3; expect_rc "a checkpoint of essim train" 0
+run_essim run $SYN -o "$TMP/ckt" --resume; expect_rc "essim run cannot resume essim train's checkpoint" 1
+expect_grep "names the missing chip state" "$TMP/err" "run/state"
+
 tap_done

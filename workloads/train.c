@@ -203,6 +203,8 @@ static int save_checkpoint(trainer *t, double host_now, es_err *err)
         }
     }
     ws_save(t->ws, ckpt_put_adapter, w);
+    const tr_hooks *hk = t->opt->hooks;
+    if (hk && hk->save) hk->save(hk->ctx, ckpt_put_adapter, w);
     return ckpt_commit(w, err);
 }
 
@@ -546,6 +548,18 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
     if (rc == ES_OK && opt->trace) rc = open_trace(&t, err);
     if (rc == ES_OK && opt->hooks && opt->hooks->begin)
         rc = opt->hooks->begin(opt->hooks->ctx, cfg, t.net, t.plan, err);
+    if (rc == ES_OK && opt->resume && opt->hooks && opt->hooks->restore) {
+        ckpt *c = NULL;
+        rc = ckpt_load(t.ckpt_path, &c, err);
+        if (rc == ES_OK) {
+            get_ctx g = {c, err};
+            rc = opt->hooks->restore(opt->hooks->ctx, ckpt_get_adapter, &g, err);
+            if (rc < 0 && err && !err->msg[0])
+                es_fail(err, rc, "%s: the checkpoint has no hardware state (was it written by "
+                                 "essim train?)", t.ckpt_path);
+        }
+        ckpt_free(c);
+    }
     if (rc < 0) {
         trainer_free(&t);
         return rc;
