@@ -483,7 +483,8 @@ int cmd_run(int argc, char **argv)
                failed, cells);
         printf("  host        %.1f s, %.0f images/s; %.3g events, %.3g simulated s per host s\n",
                host, res.images_per_s, (double)t.events, host > 0 ? t.time_s / host : 0.0);
-        printf("  outputs     %s/{stats.json,stats.txt,stats.csv,epochs.csv,heatmap-*.csv}\n",
+        printf("  outputs     %s/{stats.json,stats.txt,stats.csv,epochs.csv,iterations.csv,"
+               "weights.npz,heatmap-*.csv}\n",
                dir);
     }
     if (rep) {
