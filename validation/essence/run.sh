@@ -5,7 +5,7 @@
 #
 #   bash validation/essence/run.sh [NETWORK...]      (default: lenet5 resnet20)
 #   SEEDS="1 2 3" RHOS="0.05 0.1 0.2" JOBS=2 EPOCHS=10 bash validation/essence/run.sh lenet5
-#   SEEDS=1 EPOCHS=3 MILESTONES=2 bash validation/essence/run.sh resnet20   (the pilot)
+#   SEEDS="1 2 3" EPOCHS=3 MILESTONES=2 bash validation/essence/run.sh resnet20   (the table in README.md)
 #
 # Runs are independent folders under validation/essence/out/NETWORK/; a finished run (one
 # with stats.json) is skipped, so an interrupted reproduction continues where it stopped.
@@ -44,7 +44,15 @@ done
 run_one() {
     out=$1
     shift
-    [ -f "$out/stats.json" ] && return 0
+    if [ -f "$out/stats.json" ]; then
+        # Finished: skip it - but only if it ran this recipe (the folder names do not say the
+        # epochs, so a pilot's runs must not pass for a longer recipe's).
+        if ! grep -qF -- "train $* " "$out/stats.json"; then
+            echo "MISMATCH $out holds a run of another recipe; move it away or set OUTROOT"
+            return 1
+        fi
+        return 0
+    fi
     mkdir -p "$out"
     if "${ESSIM:-./essim}" train "$@" --dataset fashion-mnist --threads 1 -q ${EXTRA:-} -o "$out" >"$out/summary.txt" 2>"$out/stderr.txt"; then
         echo "done $out: $(sed -n 2p "$out/summary.txt")"
