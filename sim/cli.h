@@ -4,6 +4,7 @@
 #ifndef ES_CLI_H
 #define ES_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cfg.h"
@@ -27,6 +28,12 @@ int cli_load_config_doc(const char *file, char *const *sets, int nsets, essim_co
 /* A command-line shorthand as the --set assignment it stands for: "KEY=VALUE", or
  * "KEY=[VALUE]" for a list; malloc'ed (NULL when out of memory). */
 char *cli_assignment(const char *key, const char *value, int list);
+/* An integer option argument in [lo, hi] (decimal, no sign): 0, or CLI_EXIT_USAGE after
+ * "essim CMD: OPT needs an integer from LO to HI, not 'ARG'" on stderr (with hi = UINT64_MAX:
+ * "of at least LO", or "a non-negative integer" for lo = 0). A sign is refused: strtoull
+ * would take "-1" for 2^64 - 1. */
+int cli_uint_arg(const char *cmd, const char *opt, const char *arg, uint64_t lo, uint64_t hi,
+                 uint64_t *out);
 /* Print "essim: <message>" to stderr and return the exit code for the error's status
  * (2 for configuration and usage errors, 1 otherwise). */
 int cli_report(const es_err *err);

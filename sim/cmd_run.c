@@ -312,15 +312,9 @@ int cmd_run(int argc, char **argv)
         case R_TIMELINE: timeline = optarg; break;
         case R_DETAIL: sets[nsets++] = "sim.detail=full"; break;
         case R_RESUME: resume = 1; break;
-        case R_STOP_AFTER: {
-            char *end;
-            stop_after = strtoull(optarg, &end, 10);
-            if (*end || !stop_after) {
-                fprintf(stderr, "essim run: --stop-after needs a positive integer\n");
-                rc = CLI_EXIT_USAGE;
-            }
+        case R_STOP_AFTER:
+            rc = cli_uint_arg("run", "--stop-after", optarg, 1, UINT64_MAX, &stop_after);
             break;
-        }
         case R_MARGIN: {
             char *end;
             margin = strtod(optarg, &end);
@@ -331,12 +325,9 @@ int cmd_run(int argc, char **argv)
             break;
         }
         case R_REPEAT: {
-            char *end;
-            repeat = strtol(optarg, &end, 10);
-            if (*end || repeat < 1 || repeat > 100000) {
-                fprintf(stderr, "essim run: --repeat needs an integer from 1 to 100000\n");
-                rc = CLI_EXIT_USAGE;
-            }
+            uint64_t v = 1;
+            rc = cli_uint_arg("run", "--repeat", optarg, 1, 100000, &v);
+            repeat = (long)v;
             break;
         }
         case 'q': quiet = 1; break;

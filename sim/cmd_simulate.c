@@ -136,15 +136,7 @@ int cmd_simulate(int argc, char **argv)
         case 'T': timeline = optarg; break;
         case 'D': sets[nsets++] = "sim.detail=full"; break;
         case 'S': salvage = 1; break;
-        case 'n': {
-            char *end;
-            limit = strtoull(optarg, &end, 10);
-            if (*end || !limit) {
-                fprintf(stderr, "essim simulate: --iterations needs a positive integer\n");
-                rc = CLI_EXIT_USAGE;
-            }
-            break;
-        }
+        case 'n': rc = cli_uint_arg("simulate", "--iterations", optarg, 1, UINT64_MAX, &limit); break;
         case 'q': quiet = 1; break;
         case 'P': force = 1; break;
         case 'h':

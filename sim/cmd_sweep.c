@@ -176,12 +176,8 @@ int cmd_sweep(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "j:o:ns:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'j': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 4096) {
-                fprintf(stderr, "essim sweep: -j needs a number of jobs from 1 to 4096\n");
-                rc = CLI_EXIT_USAGE;
-            }
+            uint64_t v = 1;
+            rc = cli_uint_arg("sweep", "-j (jobs)", optarg, 1, 4096, &v);
             jobs = (int)v;
             break;
         }

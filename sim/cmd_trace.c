@@ -472,14 +472,7 @@ static int synth_header_build(const essim_config *cfg, const char *blocks, uint6
 
 static int parse_u64(const char *opt, const char *s, uint64_t *v)
 {
-    char *end;
-    if (!*s || *s == '-') goto bad;
-    *v = strtoull(s, &end, 10);
-    if (*end) goto bad;
-    return 0;
-bad:
-    fprintf(stderr, "essim trace synth: %s wants a non-negative integer, not '%s'\n", opt, s);
-    return -1;
+    return cli_uint_arg("trace synth", opt, s, 0, UINT64_MAX, v) ? -1 : 0;
 }
 
 enum {

@@ -132,15 +132,9 @@ int cmd_train(int argc, char **argv)
         case O_RESUME: to.resume = 1; break;
         case O_IMPORT: to.import_weights = optarg; break;
         case O_TRACE: to.trace = optarg; break;
-        case O_STOP_AFTER: {
-            char *end;
-            to.stop_after = strtoull(optarg, &end, 10);
-            if (*end || !to.stop_after) {
-                fprintf(stderr, "essim train: --stop-after needs a positive integer\n");
-                rc = CLI_EXIT_USAGE;
-            }
+        case O_STOP_AFTER:
+            rc = cli_uint_arg("train", "--stop-after", optarg, 1, UINT64_MAX, &to.stop_after);
             break;
-        }
         case 'q': quiet = 1; break;
         case O_PROGRESS: force = 1; break;
         case 'h':

@@ -3,6 +3,8 @@
  * 2 usage or configuration error). */
 #include "config.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,27 @@ char *cli_assignment(const char *key, const char *value, int list)
     char *s = malloc(len);
     if (s) snprintf(s, len, list ? "%s=[%s]" : "%s=%s", key, value);
     return s;
+}
+
+int cli_uint_arg(const char *cmd, const char *opt, const char *arg, uint64_t lo, uint64_t hi,
+                 uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = *arg >= '0' && *arg <= '9' ? strtoull(arg, &end, 10) : 0;
+    if (*arg >= '0' && *arg <= '9' && !*end && errno == 0 && v >= lo && v <= hi) {
+        *out = v;
+        return 0;
+    }
+    if (hi == UINT64_MAX && lo == 0)
+        fprintf(stderr, "essim %s: %s needs a non-negative integer, not '%s'\n", cmd, opt, arg);
+    else if (hi == UINT64_MAX)
+        fprintf(stderr, "essim %s: %s needs an integer of at least %llu, not '%s'\n", cmd, opt,
+                (unsigned long long)lo, arg);
+    else
+        fprintf(stderr, "essim %s: %s needs an integer from %llu to %llu, not '%s'\n", cmd, opt,
+                (unsigned long long)lo, (unsigned long long)hi, arg);
+    return CLI_EXIT_USAGE;
 }
 
 int cli_load_config(const char *file, char *const *sets, int nsets, essim_config *cfg,

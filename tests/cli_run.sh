@@ -146,6 +146,8 @@ done
 "$ESSIM" trace dump "$TMP/ck.trc" >"$TMP/ck.dump" 2>&1
 ok "resumed: the trace holds the same records" cmp "$TMP/ck-full.dump" "$TMP/ck.dump"
 ok "resumed: the trace verifies" "$ESSIM" trace verify "$TMP/ck.trc"
+run_essim run $SYN -o "$TMP/ck" --stop-after -1; expect_rc "--stop-after -1 (not 2^64 - 1)" 2
+expect_grep "says what --stop-after needs" "$TMP/err" "--stop-after needs an integer of at least 1, not '-1'"
 run_essim run $SYN -o "$TMP/ck" --resume --repeat 2; expect_rc "--resume with --repeat" 2
 run_essim run $SYN -o "$TMP/ck" --resume --timeline "$TMP/x.json"; expect_rc "--resume with --timeline" 2
 expect_grep "says why not with --timeline" "$TMP/err" "a resumed run does not execute again"
