@@ -1192,7 +1192,7 @@ static void state_unpack(hw_sim *h, const uint64_t *u, const double *f)
     T->write_busy_s = f[j++], T->compute_time_s = f[j++];
 }
 
-void hw_save(const hw_sim *h, hw_put_fn put, void *ctx)
+void hw_save(const hw_sim *h, es_put_fn put, void *ctx)
 {
     uint64_t u[HWS_U64];
     double f[HWS_F64];
@@ -1209,7 +1209,7 @@ void hw_save(const hw_sim *h, hw_put_fn put, void *ctx)
     }
 }
 
-int hw_restore(hw_sim *h, hw_get_fn get, void *ctx, es_err *err)
+int hw_restore(hw_sim *h, es_get_fn get, void *ctx, es_err *err)
 {
     uint64_t u[HWS_U64];
     double f[HWS_F64];

@@ -164,17 +164,11 @@ void hw_get_totals(const hw_sim *h, hw_totals *t);
 void hw_reset_totals(hw_sim *h);
 
 /* The simulator's state between iterations (totals, per-block counts, the cached compute of
- * fast mode) as named arrays, for checkpoints: put is called once per array; restore fills
- * them from get (which returns < 0 for a missing or mis-sized array; restore then stops with
- * that status). A simulator restored into one built from the same configuration and mapping
- * continues exactly as the saved one would have. The timeline is not part of it. Same
- * signatures as ws_put_fn / ws_get_fn (arch/wsched.h). */
-typedef void (*hw_put_fn)(void *ctx, const char *name, const uint64_t *u64, const float *f32,
-                          const double *f64, size_t n);
-typedef int (*hw_get_fn)(void *ctx, const char *name, uint64_t *u64, float *f32, double *f64,
-                         size_t n);
-void hw_save(const hw_sim *h, hw_put_fn put, void *ctx);
-int hw_restore(hw_sim *h, hw_get_fn get, void *ctx, es_err *err);
+ * fast mode) as named arrays, for checkpoints (es_put_fn / es_get_fn in es_common.h). A
+ * simulator restored into one built from the same configuration and mapping continues exactly
+ * as the saved one would have. The timeline is not part of it. */
+void hw_save(const hw_sim *h, es_put_fn put, void *ctx);
+int hw_restore(hw_sim *h, es_get_fn get, void *ctx, es_err *err);
 
 /* Per-block write counts of layer l seen by hw_iteration (NULL when out of range). */
 const uint64_t *hw_block_counts(const hw_sim *h, size_t l);

@@ -373,7 +373,7 @@ void wear_apply(wear_model *w, size_t l, float *weights)
 
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
-void wear_save(const wear_model *w, wear_put_fn put, void *ctx)
+void wear_save(const wear_model *w, es_put_fn put, void *ctx)
 {
     char name[64];
     for (size_t l = 0; l < w->nl; l++) {
@@ -384,7 +384,7 @@ void wear_save(const wear_model *w, wear_put_fn put, void *ctx)
     }
 }
 
-int wear_restore(wear_model *w, wear_get_fn get, void *ctx, es_err *err)
+int wear_restore(wear_model *w, es_get_fn get, void *ctx, es_err *err)
 {
     char name[64];
     for (size_t l = 0; l < w->nl; l++) {

@@ -88,17 +88,13 @@ uint64_t wear_record(wear_model *w, size_t l, const uint8_t *mask);
  * O(set bits) plus a pass over the bytes. */
 uint64_t wear_record_bits(wear_model *w, size_t l, const uint8_t *bits);
 
-/* The wear state as named arrays, for checkpoints (same signatures as ws_put_fn / ws_get_fn
- * in arch/wsched.h): per layer the block write counts and the scale of the last wear_apply.
+/* The wear state as named arrays, for checkpoints (es_put_fn / es_get_fn in es_common.h):
+ * per layer the block write counts and the scale of the last wear_apply.
  * The cells' endurance and stuck levels come from the seed, and a cell has failed exactly
  * when its block's count passed its endurance, so these rebuild the whole state
  * (wear_set_counts) in a model created from the same configuration and mapping. */
-typedef void (*wear_put_fn)(void *ctx, const char *name, const uint64_t *u64, const float *f32,
-                            const double *f64, size_t n);
-typedef int (*wear_get_fn)(void *ctx, const char *name, uint64_t *u64, float *f32, double *f64,
-                           size_t n);
-void wear_save(const wear_model *w, wear_put_fn put, void *ctx);
-int wear_restore(wear_model *w, wear_get_fn get, void *ctx, es_err *err);
+void wear_save(const wear_model *w, es_put_fn put, void *ctx);
+int wear_restore(wear_model *w, es_get_fn get, void *ctx, es_err *err);
 
 /* Impose layer l's failed cells on the functional weights (K x N, weight memory layout of
  * xbar_map.h: W[r][c] = data[c K + r]), as described at the top of this file. Only weights

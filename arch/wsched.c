@@ -212,7 +212,7 @@ const double *ws_fraction_series(const ws_sched *ws, uint64_t *n)
 
 /* ---- checkpoints ---------------------------------------------------------------------------- */
 
-void ws_save(const ws_sched *ws, ws_put_fn put, void *ctx)
+void ws_save(const ws_sched *ws, es_put_fn put, void *ctx)
 {
     char name[64];
     for (size_t l = 0; l < ws->nl; l++) {
@@ -236,7 +236,7 @@ void ws_save(const ws_sched *ws, ws_put_fn put, void *ctx)
     }
 }
 
-int ws_restore(ws_sched *ws, uint64_t iterations, ws_get_fn get, void *ctx)
+int ws_restore(ws_sched *ws, uint64_t iterations, es_get_fn get, void *ctx)
 {
     char name[64];
     for (size_t l = 0; l < ws->nl; l++) {

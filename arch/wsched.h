@@ -49,15 +49,10 @@ uint64_t ws_iterations(const ws_sched *ws);
 /* Fraction of weights written in iteration i (i < ws_iterations), and the overall series. */
 const double *ws_fraction_series(const ws_sched *ws, uint64_t *n);
 
-/* The scheduler's whole state as named arrays, for checkpoints: call fn for each array
- * (save), or fill each array from get (restore; get returns < 0 on a missing or mis-sized
- * record and the restore stops with that status). */
-typedef void (*ws_put_fn)(void *ctx, const char *name, const uint64_t *u64, const float *f32,
-                          const double *f64, size_t n);
-typedef int (*ws_get_fn)(void *ctx, const char *name, uint64_t *u64, float *f32, double *f64,
-                         size_t n);
-void ws_save(const ws_sched *ws, ws_put_fn put, void *ctx);
-int ws_restore(ws_sched *ws, uint64_t iterations, ws_get_fn get, void *ctx);
+/* The scheduler's whole state as named arrays, for checkpoints (es_put_fn / es_get_fn in
+ * es_common.h). */
+void ws_save(const ws_sched *ws, es_put_fn put, void *ctx);
+int ws_restore(ws_sched *ws, uint64_t iterations, es_get_fn get, void *ctx);
 
 /* Summary of one set of counts (per weight position: each block's count weighs as many
  * weights as the block holds). */

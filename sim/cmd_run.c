@@ -106,10 +106,7 @@ static int run_stats(void *vctx, stat_registry *r, es_err *err)
 
 /* Checkpoints carry the chip's state too (train.checkpoint_every, --resume): the simulator's
  * totals, counts and cached compute, the wear counts, and which run of the chip this is. */
-static void run_save(void *vctx,
-                     void (*put)(void *, const char *, const uint64_t *, const float *,
-                                 const double *, size_t),
-                     void *pctx)
+static void run_save(void *vctx, es_put_fn put, void *pctx)
 {
     run_ctx *c = vctx;
     hw_save(c->hw, put, pctx);
@@ -118,9 +115,7 @@ static void run_save(void *vctx,
     put(pctx, "run/state", st, NULL, NULL, 2);
 }
 
-static int run_restore(void *vctx,
-                       int (*get)(void *, const char *, uint64_t *, float *, double *, size_t),
-                       void *gctx, es_err *err)
+static int run_restore(void *vctx, es_get_fn get, void *gctx, es_err *err)
 {
     run_ctx *c = vctx;
     uint64_t st[2];

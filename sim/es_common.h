@@ -86,4 +86,13 @@ void es_atomic_abort(es_atomic_file *af);
 /* Create a directory and its parents (like mkdir -p). */
 int es_mkdir_p(const char *path, es_err *err);
 
+/* A component's state as named arrays, for checkpoints (the write scheduler, the hardware
+ * simulator, the wear model): save calls put once per array, exactly one of u64 / f32 / f64
+ * given; restore fills each array from get, which returns < 0 for a missing or mis-sized
+ * array (the restore then stops with that status). workloads/ckpt.h stores them. */
+typedef void (*es_put_fn)(void *ctx, const char *name, const uint64_t *u64, const float *f32,
+                          const double *f64, size_t n);
+typedef int (*es_get_fn)(void *ctx, const char *name, uint64_t *u64, float *f32, double *f64,
+                         size_t n);
+
 #endif

@@ -40,17 +40,10 @@ typedef struct tr_hooks {
     /* Simulated seconds so far (for meta.sim_seconds_per_host_second), may be NULL. */
     double (*sim_seconds)(void *ctx);
     int no_ws_lifetime; /* the hook reports lifetime.* itself */
-    /* Checkpoints: save the hook's state as named arrays next to the trainer's (put as
-     * ws_put_fn in arch/wsched.h), and on --resume restore it, after begin, from the same
-     * checkpoint (get as ws_get_fn: < 0 for a missing or mis-sized array). */
-    void (*save)(void *ctx,
-                 void (*put)(void *pctx, const char *name, const uint64_t *u64, const float *f32,
-                             const double *f64, size_t n),
-                 void *pctx);
-    int (*restore)(void *ctx,
-                   int (*get)(void *gctx, const char *name, uint64_t *u64, float *f32,
-                              double *f64, size_t n),
-                   void *gctx, es_err *err);
+    /* Checkpoints: save the hook's state as named arrays next to the trainer's, and on
+     * --resume restore it, after begin, from the same checkpoint (es_common.h). */
+    void (*save)(void *ctx, es_put_fn put, void *pctx);
+    int (*restore)(void *ctx, es_get_fn get, void *gctx, es_err *err);
 } tr_hooks;
 
 typedef struct tr_options {
