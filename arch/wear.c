@@ -208,18 +208,21 @@ static uint64_t fail_block(const wear_model *w, wear_layer *wl, uint64_t g)
     return failed;
 }
 
+/* One more write of block g; returns the cells that failed with it. */
+static inline uint64_t record_block(wear_model *w, wear_layer *wl, uint64_t g)
+{
+    uint64_t n = ++wl->count[g];
+    return (double)n > (double)wl->min_healthy[g] ? fail_block(w, wl, g) : 0;
+}
+
 uint64_t wear_record(wear_model *w, size_t l, const uint8_t *mask)
 {
     assert(w && l < w->nl && mask);
     if (!w || l >= w->nl || !mask) return 0;
     wear_layer *wl = &w->ls[l];
-    const uint64_t G = wl->map->blocks;
     uint64_t failed = 0;
-    for (uint64_t g = 0; g < G; g++) {
-        if (!mask[g]) continue;
-        uint64_t n = ++wl->count[g];
-        if ((double)n > (double)wl->min_healthy[g]) failed += fail_block(w, wl, g);
-    }
+    for (uint64_t g = 0; g < wl->map->blocks; g++)
+        if (mask[g]) failed += record_block(w, wl, g);
     return failed;
 }
 
@@ -230,14 +233,11 @@ uint64_t wear_record_bits(wear_model *w, size_t l, const uint8_t *bits)
     wear_layer *wl = &w->ls[l];
     const uint64_t G = wl->map->blocks;
     uint64_t failed = 0;
-    for (uint64_t i = 0; i < (G + 7) / 8; i++) {
+    for (uint64_t i = 0; i < (G + 7) / 8; i++)
         for (unsigned b = bits[i]; b; b &= b - 1) {
             uint64_t g = i * 8 + (uint64_t)__builtin_ctz(b);
-            if (g >= G) break;
-            uint64_t n = ++wl->count[g];
-            if ((double)n > (double)wl->min_healthy[g]) failed += fail_block(w, wl, g);
+            if (g < G) failed += record_block(w, wl, g);
         }
-    }
     return failed;
 }
 
