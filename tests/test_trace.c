@@ -1006,39 +1006,30 @@ static void t_corruption(void)
     /* a CRC mismatch proper: chunk 5 recompressed from altered records, old CRC kept */
     rewrite_chunk(&t, 5, flip_last_byte, 0, p);
     expect_damage("CRC mismatch", p, "chunk 5 (iterations 500-599): CRC mismatch (stored 0x", 500);
-    /* records that pass the CRC but are malformed: an unknown tag (found when the chunk is
-     * loaded), an index past G (found when the record is decoded) */
-    rewrite_chunk(&t, 4, bad_tag, 1, p);
-    expect_damage("unknown mask tag", p,
-                  "chunk 4 (iterations 400-499): the masks of record 0 (iteration 400) are "
-                  "malformed",
-                  400);
-    rewrite_chunk(&t, 4, index_past_g, 1, p);
-    expect_damage("index past G", p,
-                  "chunk 4 (iterations 400-499): iteration 400, layer a: block index 200 out of "
-                  "range (13 blocks)",
-                  400);
-    /* 2.x layout damage that passes the CRC: sections that do not add up, a byte left over
-     * in a mask section, columns that disagree with the chunk header, a negative epoch,
-     * columns cut short */
-    rewrite_chunk(&t, 4, bad_sizes, 1, p);
-    expect_damage("section sizes", p, "chunk 4 (iterations 400-499): its section sizes (", 400);
-    rewrite_chunk(&t, 4, extra_gap_byte, 1, p);
-    expect_damage("byte left over", p,
-                  "chunk 4 (iterations 400-499): 0, 1 and 0 bytes left over in its mask sections",
-                  400);
-    rewrite_chunk(&t, 4, bad_first_iteration, 1, p);
-    expect_damage("iteration column", p,
-                  "chunk 4 (iterations 400-499): its records do not start and end at those "
-                  "iterations",
-                  400);
-    rewrite_chunk(&t, 4, negative_epoch, 1, p);
-    expect_damage("epoch column", p,
-                  "chunk 4 (iterations 400-499): its epoch column is malformed at record 0", 400);
-    rewrite_chunk(&t, 4, short_columns, 1, p);
-    expect_damage("short columns", p,
-                  "chunk 4 (iterations 400-499): its learning-rate and loss columns are short",
-                  400);
+    /* Chunk 4 edited, its CRC right again: records that are malformed - an unknown tag (found
+     * when the chunk is loaded), an index past G (found when the record is decoded) - and 2.x
+     * layout damage: sections that do not add up, a byte left over in a mask section, columns
+     * that disagree with the chunk header, a negative epoch, columns cut short. */
+    static const struct {
+        size_t (*edit)(uint8_t *, size_t);
+        const char *what, *want;
+    } c4[] = {
+        {bad_tag, "unknown mask tag", "the masks of record 0 (iteration 400) are malformed"},
+        {index_past_g, "index past G",
+         "iteration 400, layer a: block index 200 out of range (13 blocks)"},
+        {bad_sizes, "section sizes", "its section sizes ("},
+        {extra_gap_byte, "byte left over", "0, 1 and 0 bytes left over in its mask sections"},
+        {bad_first_iteration, "iteration column",
+         "its records do not start and end at those iterations"},
+        {negative_epoch, "epoch column", "its epoch column is malformed at record 0"},
+        {short_columns, "short columns", "its learning-rate and loss columns are short"},
+    };
+    for (size_t i = 0; i < ES_ARRAY_LEN(c4); i++) {
+        char want[256];
+        snprintf(want, sizeof want, "chunk 4 (iterations 400-499): %s", c4[i].want);
+        rewrite_chunk(&t, 4, c4[i].edit, 1, p);
+        expect_damage(c4[i].what, p, want, 400);
+    }
     /* a flipped byte in chunk 6's header */
     FRESH();
     b[t.chunk_off[6] + 9] ^= 1;
