@@ -120,7 +120,11 @@ static int run_restore(void *vctx, es_get_fn get, void *gctx, es_err *err)
     run_ctx *c = vctx;
     uint64_t st[2];
     int rc = get(gctx, "run/state", st, NULL, NULL, 2);
-    if (rc < 0) return rc;
+    if (rc < 0) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return es_fail(err, ES_EFORMAT, "%s (no chip state: a checkpoint of essim train?)", why);
+    }
     ES_TRY(hw_restore(c->hw, get, gctx, err));
     ES_TRY(wear_restore(c->wear, get, gctx, err));
     c->runs = st[0];

@@ -208,9 +208,12 @@ static int save_checkpoint(trainer *t, double host_now, es_err *err)
     return ckpt_commit(w, err);
 }
 
-static int load_checkpoint(trainer *t, es_err *err)
+/* Restore the trainer from its checkpoint; the loaded checkpoint is handed back in *out (for
+ * the hooks' state, restored once they have begun), or freed on failure. */
+static int load_checkpoint(trainer *t, ckpt **out, es_err *err)
 {
     ckpt *c = NULL;
+    *out = NULL;
     ES_TRY(ckpt_load(t->ckpt_path, &c, err));
     char hash[17] = {0};
     int rc = ckpt_get_bytes(c, "config_hash", hash, 16, err);
@@ -250,7 +253,10 @@ static int load_checkpoint(trainer *t, es_err *err)
         get_ctx g = {c, err};
         rc = ws_restore(t->ws, t->next_iter, ckpt_get_adapter, &g);
     }
-    ckpt_free(c);
+    if (rc == ES_OK)
+        *out = c;
+    else
+        ckpt_free(c);
     return rc;
 }
 
@@ -544,22 +550,16 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
     t.opt = opt;
     int rc = es_mkdir_p(opt->out_dir, err);
     if (rc == ES_OK) rc = setup(&t, err);
-    if (rc == ES_OK && opt->resume) rc = load_checkpoint(&t, err);
+    ckpt *resumed = NULL;
+    if (rc == ES_OK && opt->resume) rc = load_checkpoint(&t, &resumed, err);
     if (rc == ES_OK && opt->trace) rc = open_trace(&t, err);
     if (rc == ES_OK && opt->hooks && opt->hooks->begin)
         rc = opt->hooks->begin(opt->hooks->ctx, cfg, t.net, t.plan, err);
-    if (rc == ES_OK && opt->resume && opt->hooks && opt->hooks->restore) {
-        ckpt *c = NULL;
-        rc = ckpt_load(t.ckpt_path, &c, err);
-        if (rc == ES_OK) {
-            get_ctx g = {c, err};
-            rc = opt->hooks->restore(opt->hooks->ctx, ckpt_get_adapter, &g, err);
-            if (rc < 0 && err && !err->msg[0])
-                es_fail(err, rc, "%s: the checkpoint has no hardware state (was it written by "
-                                 "essim train?)", t.ckpt_path);
-        }
-        ckpt_free(c);
+    if (rc == ES_OK && resumed && opt->hooks && opt->hooks->restore) {
+        get_ctx g = {resumed, err};
+        rc = opt->hooks->restore(opt->hooks->ctx, ckpt_get_adapter, &g, err);
     }
+    ckpt_free(resumed);
     if (rc < 0) {
         trainer_free(&t);
         return rc;
