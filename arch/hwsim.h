@@ -1,6 +1,6 @@
 /* hwsim.h - the event-driven execution of training iterations on the modelled chip: the
- * layer-op stream of workloads/compile.h (live from `essim run`, or from a trace in `essim
- * simulate`) run on the chip of chip.h with the placement of xbar_map.h, time coming from
+ * layer-op stream of traces/lop.h (live from `essim run`, or from a trace in `essim
+ * simulate`) run on the chip of chip.h with the placement of map.h, time coming from
  * events on shared resources, energy from the components' per-action figures.
  *
  * Jobs. Every op of the stream is executed per input image of the mini-batch (B images), and
@@ -70,10 +70,10 @@
 
 #include "cfg.h"
 #include "chip.h"
-#include "compile.h"
+#include "lop.h"
 #include "es_common.h"
 #include "stats.h"
-#include "xbar_map.h"
+#include "map.h"
 
 typedef struct hw_sim hw_sim;
 

@@ -4,7 +4,7 @@
  * the component models and derives what the event-driven execution needs per action, and the
  * rates at which each part draws its published power (its "full activity").
  *
- * Organisation (S slices, n_w weights per crossbar row, from xbar_map.h's geometry):
+ * Organisation (S slices, n_w weights per crossbar row, from map.h's geometry):
  *   dacs = xbars x rows,  shs = xbars x cols,  adcs = xbars x cols / cols_per_adc;
  *   positions = xbars / xbars_per_pos (S across, 1 within): weight tiles held at once;
  *   macs_per_mvm = positions x rows x n_w,  outputs_per_mvm = positions x n_w;
@@ -41,7 +41,7 @@
 #include "sh.h"
 #include "wdrv.h"
 #include "xbar.h"
-#include "xbar_map.h"
+#include "map.h"
 
 typedef struct ima_config {
     int64_t xbars;

@@ -1,13 +1,13 @@
 /* wear.h - cell wear and lifetime: every mapped cell's endurance, which cells have failed
  * after the writes the scheduler made, what the failed cells do to the weights the functional
  * model trains with, and the lifetime.* statistics. Sits in arch/ beside the write scheduler
- * (wsched.h), which hands it each iteration's keep masks; it sees the mapping (xbar_map.h)
+ * (wctl.h), which hands it each iteration's keep masks; it sees the mapping (map.h)
  * and float weight arrays, never the network.
  *
  * Cells. A layer's K x N weights each have S slices of b = bits_per_cell bits and P cells per
  * slice (P = 2: differential pair, p = 0 the positive and p = 1 the negative cell; P = 1:
  * offset encoding); L = 2^b levels. Cell numbering in a layer follows weight memory
- * (W[r][c] = data[i], i = c K + r, see xbar_map.h):  cell = (i S + s) P + p,  slice s = 0 the
+ * (W[r][c] = data[i], i = c K + r, see map.h):  cell = (i S + s) P + p,  slice s = 0 the
  * least significant. S, P, b, weight_bits and the encoding are the plan's (map_plan_config),
  * so they always agree with the mapping.
  *
@@ -65,7 +65,7 @@
 #include "cfg.h"
 #include "es_common.h"
 #include "stats.h"
-#include "xbar_map.h"
+#include "map.h"
 
 typedef struct wear_model wear_model;
 
@@ -80,7 +80,7 @@ int wear_create(const essim_config *cfg, const map_plan *plan, wear_model **out,
 void wear_destroy(wear_model *w); /* NULL is fine */
 
 /* Layer l was written this iteration: mask has one byte per block (0/1), exactly what
- * ws_mask() gives. Every cell of a kept block gets one more write; cells whose count passes
+ * wctl_mask() gives. Every cell of a kept block gets one more write; cells whose count passes
  * their endurance fail. Returns the number of cells that failed in this call. O(blocks) with
  * O(1) per kept block, except when a block's weakest healthy cell fails (then O(its cells)). */
 uint64_t wear_record(wear_model *w, size_t l, const uint8_t *mask);
@@ -97,7 +97,7 @@ void wear_save(const wear_model *w, es_put_fn put, void *ctx);
 int wear_restore(wear_model *w, es_get_fn get, void *ctx, es_err *err);
 
 /* Impose layer l's failed cells on the functional weights (K x N, weight memory layout of
- * xbar_map.h: W[r][c] = data[c K + r]), as described at the top of this file. Only weights
+ * map.h: W[r][c] = data[c K + r]), as described at the top of this file. Only weights
  * holding a failed cell may change; all others stay bit for bit. One pass over the layer for
  * R, then only the blocks with failed cells. */
 void wear_apply(wear_model *w, size_t l, float *weights);
@@ -112,9 +112,9 @@ uint64_t wear_cells(const wear_model *w, size_t l);
  *   .runs_to_10pct_failed (+inf when never: "inf" in stats.txt/csv, null in stats.json), and
  *   vectors by layer name lifetime.by_layer.cells, .cells_failed, .runs_to_first_failure.
  * `runs` is the number of training runs the recorded counts stand for (0 counts as 1).
- * A scalar of these names that is already registered (ws_stats registers mean-endurance
+ * A scalar of these names that is already registered (wctl_stats registers mean-endurance
  * estimates of four of them) is overwritten with the wear model's per-cell value, so call
- * wear_stats after ws_stats. ES_EINVAL (name clash with another kind), ES_ENOMEM. */
+ * wear_stats after wctl_stats. ES_EINVAL (name clash with another kind), ES_ENOMEM. */
 int wear_stats(const wear_model *w, uint64_t runs, stat_registry *r, es_err *err);
 
 /* ---- inspection (tests, reports, checkpoints) ------------------------------------------ */

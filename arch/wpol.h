@@ -4,7 +4,7 @@
  * wpol_essence_aggr.c), selected by name. It sees only numbers: per block the importance
  * (the L2 norm of the block's update, or of update + residual), the block size and the
  * block's update count so far; it returns per block a keep flag and the scale the kept
- * update is written with. The write scheduler (wsched.h) computes the norms, applies the
+ * update is written with. The write scheduler (wctl.h) computes the norms, applies the
  * writes and keeps the counts, so the policy never touches weights.
  *
  * Adding a policy: write wpol_NAME.c with a `const wpol_ops wpol_NAME` table, add it to the

@@ -12,15 +12,15 @@
 #include <string.h>
 
 #include "cfg.h"
-#include "compile.h"
+#include "lop_compile.h"
 #include "ds_dataset.h"
 #include "es_common.h"
 #include "nn_gemm.h"
 #include "nn_net.h"
 #include "nn_presets.h"
 #include "nn_sgd.h"
-#include "wsched.h"
-#include "xbar_map.h"
+#include "wctl.h"
+#include "map.h"
 
 int main(int argc, char **argv)
 {
@@ -60,12 +60,12 @@ int main(int argc, char **argv)
     sc.lr = 0.05f;
     nn_sgd *sgd = NULL;
     map_plan *plan = NULL;
-    ws_sched *ws = NULL;
+    wctl *ws = NULL;
     map_config mc;
     map_config_from(&cfg, &mc);
     mc.require_fit = 0;
     if (nn_sgd_create(&sc, net, &sgd, &err) < 0 || lop_map_net(&mc, net, &plan, &err) < 0 ||
-        ws_create(&cfg, plan, &ws, &err) < 0 || nn_net_reserve(net, batch, &err) < 0) {
+        wctl_create(&cfg, plan, &ws, &err) < 0 || nn_net_reserve(net, batch, &err) < 0) {
         fprintf(stderr, "bench_policy: %s\n", err.msg);
         return 1;
     }
@@ -87,18 +87,18 @@ int main(int argc, char **argv)
         if (dense) {
             nn_sgd_step(sgd);
         } else {
-            ws_begin(ws, (uint64_t)it, 0);
+            wctl_begin(ws, (uint64_t)it, 0);
             size_t l = 0;
             for (int i = 0; i < nn_net_num_params(net); i++) {
                 const nn_param *p = nn_net_param(net, i);
                 if (!p->trainable) continue;
                 nn_sgd_compute_update(sgd, i, u);
                 if (p->mapped)
-                    ws_layer(ws, l++, u, p->data);
+                    wctl_layer(ws, l++, u, p->data);
                 else
                     nn_sgd_apply_update(p->data, u, p->numel, 1.0f);
             }
-            ws_end(ws);
+            wctl_end(ws);
         }
         double t2 = es_host_seconds();
         if (measure) {
@@ -112,7 +112,7 @@ int main(int argc, char **argv)
            "\"forward_backward_ms\": %.3f, \"dense_update_ms\": %.3f, \"controller_update_ms\": %.3f, "
            "\"overhead_fraction_of_step\": %.4f}\n",
            model, policy, batch, threads, 1e3 * fb, 1e3 * d, 1e3 * w, (w - d) / step);
-    ws_destroy(ws);
+    wctl_destroy(ws);
     map_destroy(plan);
     nn_sgd_destroy(sgd);
     nn_net_destroy(net);

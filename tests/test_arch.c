@@ -8,7 +8,7 @@
 
 #include "chip.h"
 #include "tap.h"
-#include "xbar_map.h"
+#include "map.h"
 
 /* Relative closeness, for values worked out by hand to ~9 digits. */
 #define CHECK_REL(a, b, rel) CHECK_NEAR((a), (b), fabs((double)(b)) * (rel) + 1e-300)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "chip.h"
-#include "compile.h"
+#include "lop_compile.h"
 #include "hwsim.h"
 #include "nn_presets.h"
 #include "rng.h"

@@ -1,4 +1,4 @@
-/* test_map.c - crossbar mapping (arch/xbar_map) and the layer-op stream (workloads/compile):
+/* test_map.c - crossbar mapping (arch/map) and the layer-op stream (workloads/lop_compile):
  * placement counts against hand-computed values for LeNet-5 and ResNet-20 in every slicing /
  * encoding mode, block enumeration and its memory runs against a brute-force enumeration,
  * the bulk norm / apply sweeps, op counts of one conv and one fc layer, and the errors. */
@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compile.h"
+#include "lop_compile.h"
 #include "nn_presets.h"
 #include "rng.h"
 #include "tap.h"
-#include "xbar_map.h"
+#include "map.h"
 
 /* ISAAC's organisation (168 tiles x 12 IMAs x 8 crossbars) with the given crossbar. */
 static map_config mcfg(int64_t rows, int64_t cols, int64_t bpc, int slicing, int encoding, int gran)

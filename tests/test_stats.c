@@ -1214,7 +1214,7 @@ static void t_dump_dir(void)
         CHECK_INT(count_entries(ro, ""), 0);
         chmod(ro, 0755);
     } else {
-        CHECK_MSG(1, "read-only directory case skipped: running as root");
+        tap_skip("the read-only directory case needs a non-root user");
     }
 
     /* Overwriting an earlier dump replaces all three files. */

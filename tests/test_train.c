@@ -22,25 +22,25 @@ static void test_lr_schedule(void)
     cfg_defaults(&cfg, &err);
     cfg.train.lr = 0.1;
     cfg.train.epochs = 10;
-    CHECK_NEAR(tr_lr_at(&cfg, 0, 100), 0.1, 0);
-    CHECK_NEAR(tr_lr_at(&cfg, 999, 100), 0.1, 0);
+    CHECK_NEAR(train_lr_at(&cfg, 0, 100), 0.1, 0);
+    CHECK_NEAR(train_lr_at(&cfg, 999, 100), 0.1, 0);
     cfg.train.schedule = CFG_SCHED_STEP;
     int64_t ms[2] = {3, 6};
     cfg.train.milestones.n = 2;
     cfg.train.milestones.v = ms;
     cfg.train.gamma = 0.1;
-    CHECK_NEAR(tr_lr_at(&cfg, 299, 100), 0.1, 1e-15);  /* epoch 2 */
-    CHECK_NEAR(tr_lr_at(&cfg, 300, 100), 0.01, 1e-15); /* epoch 3 */
-    CHECK_NEAR(tr_lr_at(&cfg, 650, 100), 0.001, 1e-15);
+    CHECK_NEAR(train_lr_at(&cfg, 299, 100), 0.1, 1e-15);  /* epoch 2 */
+    CHECK_NEAR(train_lr_at(&cfg, 300, 100), 0.01, 1e-15); /* epoch 3 */
+    CHECK_NEAR(train_lr_at(&cfg, 650, 100), 0.001, 1e-15);
     cfg.train.schedule = CFG_SCHED_COSINE;
-    CHECK_NEAR(tr_lr_at(&cfg, 0, 100), 0.1, 1e-15);
-    CHECK_NEAR(tr_lr_at(&cfg, 500, 100), 0.05, 1e-12); /* half way: lr/2 */
-    CHECK_NEAR(tr_lr_at(&cfg, 999, 100), 0.5 * 0.1 * (1 + cos(M_PI * 999 / 1000)), 1e-15);
+    CHECK_NEAR(train_lr_at(&cfg, 0, 100), 0.1, 1e-15);
+    CHECK_NEAR(train_lr_at(&cfg, 500, 100), 0.05, 1e-12); /* half way: lr/2 */
+    CHECK_NEAR(train_lr_at(&cfg, 999, 100), 0.5 * 0.1 * (1 + cos(M_PI * 999 / 1000)), 1e-15);
     cfg.train.warmup_epochs = 2; /* 200 warm-up iterations: lr (t+1)/200 */
-    CHECK_NEAR(tr_lr_at(&cfg, 0, 100), 0.1 / 200, 1e-15);
-    CHECK_NEAR(tr_lr_at(&cfg, 99, 100), 0.05, 1e-15);
-    CHECK_NEAR(tr_lr_at(&cfg, 200, 100), 0.1, 1e-15); /* cosine starts after warm-up */
-    CHECK_NEAR(tr_lr_at(&cfg, 600, 100), 0.05, 1e-12);
+    CHECK_NEAR(train_lr_at(&cfg, 0, 100), 0.1 / 200, 1e-15);
+    CHECK_NEAR(train_lr_at(&cfg, 99, 100), 0.05, 1e-15);
+    CHECK_NEAR(train_lr_at(&cfg, 200, 100), 0.1, 1e-15); /* cosine starts after warm-up */
+    CHECK_NEAR(train_lr_at(&cfg, 600, 100), 0.05, 1e-12);
     cfg.train.milestones.n = 0;
     cfg.train.milestones.v = NULL;
     cfg_free(&cfg);
@@ -115,7 +115,7 @@ static int build_desc(const char *name, const char *text, nn_net **net, char *ne
     tap_write_text(p, text);
     nn_shape in = {1, 28, 28};
     es_err_clear(err);
-    return nd_build(p, in, 10, 1, net, netname, 64, err);
+    return netdesc_build(p, in, 10, 1, net, netname, 64, err);
 }
 
 static void check_desc_error(const char *name, const char *text, const char *loc, const char *msg)
@@ -166,7 +166,7 @@ static void test_network_description(void)
                      "4:19: error: ", "must be an integer");
     check_desc_error("top.yaml", "version: 1\nnetwrk: {}\n", "2:1: error: ", "unknown key 'netwrk'");
     nn_shape in = {1, 28, 28};
-    CHECK(nd_build("nosuchnet", in, 10, 1, &net, name, sizeof name, &err) == ES_ECONFIG);
+    CHECK(netdesc_build("nosuchnet", in, 10, 1, &net, name, sizeof name, &err) == ES_ECONFIG);
     CHECK_CONTAINS(err.msg, "lenet5");
 }
 
@@ -193,13 +193,13 @@ static int run_training(const char *out, const uint64_t *stops, int nstops, int6
     free(cfg.train.network);
     cfg.train.network = strdup(desc);
     cfg.sim.progress = CFG_PROGRESS_NEVER;
-    tr_options o = {out, NULL, 0, CFG_PROGRESS_NEVER, NULL, 0, "test", NULL, NULL};
-    tr_result res;
+    train_options o = {out, NULL, 0, CFG_PROGRESS_NEVER, NULL, 0, "test", NULL, NULL};
+    train_result res;
     int rc = ES_OK;
     for (int i = 0; i <= nstops && rc == ES_OK; i++) {
         o.stop_after = i < nstops ? stops[i] : 0;
         o.resume = i > 0;
-        rc = tr_run(&cfg, &o, &res, err);
+        rc = train_run(&cfg, &o, &res, err);
         if (rc == ES_OK && i < nstops && !res.stopped_early) rc = ES_ESTATE;
     }
     cfg_free(&cfg);
@@ -277,17 +277,17 @@ static void test_resume_errors(void)
     cfg.train.synthetic_test = 16;
     cfg.train.epochs = 1;
     cfg.train.batch = 16;
-    tr_options o = {tap_path("run-e"), NULL, 1, CFG_PROGRESS_NEVER, NULL, 0, "test", NULL, NULL};
-    tr_result res;
-    CHECK(tr_run(&cfg, &o, &res, &err) == ES_EIO); /* nothing to resume */
+    train_options o = {tap_path("run-e"), NULL, 1, CFG_PROGRESS_NEVER, NULL, 0, "test", NULL, NULL};
+    train_result res;
+    CHECK(train_run(&cfg, &o, &res, &err) == ES_EIO); /* nothing to resume */
     CHECK_CONTAINS(err.msg, "checkpoint.ckpt: cannot open checkpoint");
     o.resume = 0;
     o.stop_after = 2;
-    CHECK(tr_run(&cfg, &o, &res, &err) == ES_OK && res.stopped_early);
+    CHECK(train_run(&cfg, &o, &res, &err) == ES_OK && res.stopped_early);
     cfg.train.lr = 0.5; /* another configuration */
     o.resume = 1;
     o.stop_after = 0;
-    CHECK(tr_run(&cfg, &o, &res, &err) == ES_ECONFIG);
+    CHECK(train_run(&cfg, &o, &res, &err) == ES_ECONFIG);
     CHECK_CONTAINS(err.msg, "another configuration");
     cfg_free(&cfg);
 }

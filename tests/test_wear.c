@@ -13,7 +13,7 @@
 #include "stats.h"
 #include "tap.h"
 #include "wear.h"
-#include "xbar_map.h"
+#include "map.h"
 
 /* Defaults with 8-bit weights on 2-bit cells (S = 4), the given encoding and granularity. */
 static void base_cfg(essim_config *cfg, int encoding, int granularity)
@@ -417,7 +417,7 @@ static void test_stats_hand(void)
     stat_registry_destroy(r);
 
     /* A fresh model, nothing written: every figure is +inf. A scalar someone registered
-     * before (ws_stats does) is overwritten, not a clash. */
+     * before (wctl_stats does) is overwritten, not a clash. */
     wear_model *w2 = NULL;
     if (!CHECK(wear_create(&cfg, plan, &w2, &err) == ES_OK)) return;
     stat_registry_create(&r);

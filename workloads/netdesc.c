@@ -186,7 +186,7 @@ static int parse_init(const cfg_node *n, nn_init_opts *o, es_err *err)
     return ES_OK;
 }
 
-int nd_build_doc(const cfg_doc *doc, nn_shape in, int classes, uint64_t seed, nn_net **out,
+int netdesc_build_doc(const cfg_doc *doc, nn_shape in, int classes, uint64_t seed, nn_net **out,
                  char *name, size_t name_len, es_err *err)
 {
     const cfg_node *root = cfg_doc_root(doc);
@@ -263,7 +263,7 @@ int nd_build_doc(const cfg_doc *doc, nn_shape in, int classes, uint64_t seed, nn
     return ES_OK;
 }
 
-int nd_build(const char *spec, nn_shape in, int classes, uint64_t seed, nn_net **out, char *name,
+int netdesc_build(const char *spec, nn_shape in, int classes, uint64_t seed, nn_net **out, char *name,
              size_t name_len, es_err *err)
 {
     /* A spec without a path separator or .yaml suffix is a preset name. */
@@ -278,7 +278,7 @@ int nd_build(const char *spec, nn_shape in, int classes, uint64_t seed, nn_net *
     }
     cfg_doc *doc = NULL;
     ES_TRY(cfg_doc_load(spec, &doc, err));
-    int rc = nd_build_doc(doc, in, classes, seed, out, name, name_len, err);
+    int rc = netdesc_build_doc(doc, in, classes, seed, out, name, name_len, err);
     cfg_doc_destroy(doc);
     return rc;
 }

@@ -31,11 +31,11 @@
  * shape `in` with `classes` outputs, and initialise its parameters from `seed`.
  * *name_out (may be NULL) receives the network's name (static or owned by the net's caller:
  * copy it before destroying nothing; it lives as long as the process). */
-int nd_build(const char *spec, nn_shape in, int classes, uint64_t seed, nn_net **out,
+int netdesc_build(const char *spec, nn_shape in, int classes, uint64_t seed, nn_net **out,
              char *name, size_t name_len, es_err *err);
 
 /* Build from an already loaded document's `network` section (tests use this). */
-int nd_build_doc(const cfg_doc *doc, nn_shape in, int classes, uint64_t seed, nn_net **out,
+int netdesc_build_doc(const cfg_doc *doc, nn_shape in, int classes, uint64_t seed, nn_net **out,
                  char *name, size_t name_len, es_err *err);
 
 #endif

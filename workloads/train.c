@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "ckpt.h"
-#include "compile.h"
-#include "wsched.h"
-#include "xbar_map.h"
+#include "lop_compile.h"
+#include "wctl.h"
+#include "map.h"
 #include "ds_dataset.h"
 #include "netdesc.h"
 #include "nn_gemm.h"
@@ -29,15 +29,15 @@ enum { EC_EPOCH, EC_ITERS, EC_LR, EC_TRAIN_LOSS, EC_TRAIN_ACC, EC_TEST_LOSS, EC_
 
 typedef struct trainer {
     const essim_config *cfg;
-    const tr_options *opt;
+    const train_options *opt;
     ds_dataset *train, *test;
     size_t ntrain, ntest;
     nn_net *net;
     nn_sgd *sgd;
     map_plan *plan;  /* the mapped layers on crossbars (row blocks) */
-    ws_sched *ws;    /* the write-policy controller */
+    wctl *ws;    /* the write-policy controller */
     float *ubuf;     /* one parameter's update */
-    th_header th;    /* the trace header (when tracing) */
+    trace_hdr th;    /* the trace header (when tracing) */
     trace_writer *tw;
     double trace_s; /* host seconds spent in the trace writer (this process) */
     trace_mask *tmasks;
@@ -65,7 +65,7 @@ typedef struct trainer {
 
 /* ---- schedule ----------------------------------------------------------------------------- */
 
-double tr_lr_at(const essim_config *cfg, uint64_t t, uint64_t iters_per_epoch)
+double train_lr_at(const essim_config *cfg, uint64_t t, uint64_t iters_per_epoch)
 {
     double lr = cfg->train.lr;
     uint64_t warm = (uint64_t)cfg->train.warmup_epochs * iters_per_epoch;
@@ -202,8 +202,8 @@ static int save_checkpoint(trainer *t, double host_now, es_err *err)
             ckpt_put_f32(w, name, v, p->numel);
         }
     }
-    ws_save(t->ws, ckpt_put_adapter, w);
-    const tr_hooks *hk = t->opt->hooks;
+    wctl_save(t->ws, ckpt_put_adapter, w);
+    const train_hooks *hk = t->opt->hooks;
     if (hk && hk->save) hk->save(hk->ctx, ckpt_put_adapter, w);
     return ckpt_commit(w, err);
 }
@@ -251,7 +251,7 @@ static int load_checkpoint(trainer *t, ckpt **out, es_err *err)
     }
     if (rc == ES_OK) {
         get_ctx g = {c, err};
-        rc = ws_restore(t->ws, t->next_iter, ckpt_get_adapter, &g);
+        rc = wctl_restore(t->ws, t->next_iter, ckpt_get_adapter, &g);
     }
     if (rc == ES_OK)
         *out = c;
@@ -311,19 +311,19 @@ static int write_iterations_csv(const trainer *t, es_err *err)
     char path[4200];
     snprintf(path, sizeof path, "%s/iterations.csv", t->opt->out_dir);
     uint64_t n = 0;
-    const double *f = ws_fraction_series(t->ws, &n);
+    const double *f = wctl_fraction_series(t->ws, &n);
     es_atomic_file af;
     ES_TRY(es_atomic_open(&af, path, err));
     fprintf(af.fp, "iteration,epoch,lr,written_fraction\n");
     for (uint64_t i = 0; i < n; i++)
         fprintf(af.fp, "%llu,%llu,%.9g,%.9g\n", (unsigned long long)i,
                 (unsigned long long)(t->iters_per_epoch ? i / t->iters_per_epoch : 0),
-                tr_lr_at(t->cfg, i, t->iters_per_epoch), f[i]);
+                train_lr_at(t->cfg, i, t->iters_per_epoch), f[i]);
     return es_atomic_commit(&af, err);
 }
 
 /* Register and fill the train.* statistics, then write stats.{txt,json,csv}. */
-static int write_stats(const trainer *t, const tr_result *res, double host_seconds, es_err *err)
+static int write_stats(const trainer *t, const train_result *res, double host_seconds, es_err *err)
 {
     stat_registry *r = NULL;
     if (stat_registry_create(&r) < 0) return es_fail(err, ES_ENOMEM, "out of memory");
@@ -381,9 +381,9 @@ static int write_stats(const trainer *t, const tr_result *res, double host_secon
             stat_vec_set(loss, (size_t)e, t->epoch_rows[(size_t)e * EC_COUNT + EC_TRAIN_LOSS]);
         }
     }
-    const tr_hooks *hk = t->opt->hooks;
-    if (rc == ES_OK) rc = hk && hk->no_ws_lifetime ? ws_stats_writes(t->ws, r, err)
-                                                    : ws_stats(t->ws, r, err);
+    const train_hooks *hk = t->opt->hooks;
+    if (rc == ES_OK) rc = hk && hk->no_ws_lifetime ? wctl_stats_writes(t->ws, r, err)
+                                                    : wctl_stats(t->ws, r, err);
     if (rc == ES_OK && hk && hk->stats) rc = hk->stats(hk->ctx, r, err);
     if (rc == ES_OK) {
         double ss = hk && hk->sim_seconds ? hk->sim_seconds(hk->ctx) : 0;
@@ -409,9 +409,9 @@ static int write_stats(const trainer *t, const tr_result *res, double host_secon
 static void trainer_free(trainer *t)
 {
     trace_writer_abort(t->tw); /* in-place mode: the complete chunks stay readable */
-    th_free(&t->th);
+    trace_hdr_free(&t->th);
     free(t->tmasks);
-    ws_destroy(t->ws);
+    wctl_destroy(t->ws);
     map_destroy(t->plan);
     free(t->ubuf);
     nn_sgd_destroy(t->sgd);
@@ -436,7 +436,7 @@ static int setup(trainer *t, es_err *err)
     nn_gemm_set_threads((int)cfg->threads);
     ES_TRY(load_data(t, err));
     nn_shape in = {t->train->c, t->train->h, t->train->w};
-    ES_TRY(nd_build(cfg->train.network, in, t->classes, (uint64_t)cfg->seed, &t->net, t->net_name,
+    ES_TRY(netdesc_build(cfg->train.network, in, t->classes, (uint64_t)cfg->seed, &t->net, t->net_name,
                     sizeof t->net_name, err));
     if (t->opt->import_weights) ES_TRY(import_weights(t, t->opt->import_weights, err));
     nn_sgd_config sc;
@@ -452,7 +452,7 @@ static int setup(trainer *t, es_err *err)
     map_config_from(cfg, &mc);
     mc.require_fit = 0;
     ES_TRY(lop_map_net(&mc, t->net, &t->plan, err));
-    ES_TRY(ws_create(cfg, t->plan, &t->ws, err));
+    ES_TRY(wctl_create(cfg, t->plan, &t->ws, err));
     size_t maxn = 1;
     for (int i = 0; i < nn_net_num_params(t->net); i++)
         maxn = ES_MAX(maxn, nn_net_param(t->net, i)->numel);
@@ -477,8 +477,8 @@ static int open_trace(trainer *t, es_err *err)
 {
     char producer[64];
     snprintf(producer, sizeof producer, "essim %s (train)", PACKAGE_VERSION);
-    ES_TRY(th_build(&t->th, t->cfg, t->net, t->plan, t->net_name, producer, err));
-    size_t nl = ws_num_layers(t->ws);
+    ES_TRY(lop_trace_hdr(&t->th, t->cfg, t->net, t->plan, t->net_name, producer, err));
+    size_t nl = wctl_num_layers(t->ws);
     t->tmasks = calloc(nl ? nl : 1, sizeof *t->tmasks);
     if (!t->tmasks) return es_fail(err, ES_ENOMEM, "out of memory");
     trace_writer_options wo = {1, 0, 0, 0};
@@ -490,8 +490,8 @@ static int open_trace(trainer *t, es_err *err)
 
 static int trace_iteration(trainer *t, uint64_t it, int epoch, double lr, double loss, es_err *err)
 {
-    for (size_t l = 0; l < ws_num_layers(t->ws); l++) {
-        t->tmasks[l] = (trace_mask){NULL, ws_mask(t->ws, l, NULL), NULL, 0};
+    for (size_t l = 0; l < wctl_num_layers(t->ws); l++) {
+        t->tmasks[l] = (trace_mask){NULL, wctl_mask(t->ws, l, NULL), NULL, 0};
     }
     trace_iter ti = {it, (uint32_t)epoch, lr, (float)loss};
     double t0 = es_host_seconds();
@@ -502,13 +502,13 @@ static int trace_iteration(trainer *t, uint64_t it, int epoch, double lr, double
 
 static int close_trace(trainer *t, es_err *err)
 {
-    size_t nl = ws_num_layers(t->ws);
+    size_t nl = wctl_num_layers(t->ws);
     uint64_t *mx = calloc(nl ? nl : 1, sizeof *mx);
     if (!mx) return es_fail(err, ES_ENOMEM, "out of memory");
     for (size_t l = 0; l < nl; l++) {
         uint64_t nb;
-        ws_mask(t->ws, l, &nb);
-        const uint64_t *c = ws_counts(t->ws, l);
+        wctl_mask(t->ws, l, &nb);
+        const uint64_t *c = wctl_counts(t->ws, l);
         for (uint64_t g = 0; g < nb; g++) mx[l] = c[g] > mx[l] ? c[g] : mx[l];
     }
     double t0 = es_host_seconds();
@@ -524,24 +524,24 @@ static int close_trace(trainer *t, es_err *err)
  * policy programs (the rest keep their values, as the crossbars would). */
 static void write_step(trainer *t, uint64_t it, int epoch)
 {
-    ws_begin(t->ws, it, epoch);
+    wctl_begin(t->ws, it, epoch);
     size_t l = 0;
     for (int i = 0; i < nn_net_num_params(t->net); i++) {
         const nn_param *p = nn_net_param(t->net, i);
         if (!p->trainable) continue;
         nn_sgd_compute_update(t->sgd, i, t->ubuf);
         if (p->mapped) {
-            ws_layer(t->ws, l, t->ubuf, p->data);
-            const tr_hooks *hk = t->opt->hooks;
+            wctl_layer(t->ws, l, t->ubuf, p->data);
+            const train_hooks *hk = t->opt->hooks;
             if (hk && hk->layer_written) hk->layer_written(hk->ctx, t->ws, l, p->data, p->numel);
             l++;
         } else
             nn_sgd_apply_update(p->data, t->ubuf, p->numel, 1.0f);
     }
-    ws_end(t->ws);
+    wctl_end(t->ws);
 }
 
-int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_err *err)
+int train_run(const essim_config *cfg, const train_options *opt, train_result *res, es_err *err)
 {
     trainer t;
     memset(&t, 0, sizeof t);
@@ -605,7 +605,7 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
         }
         size_t start = (size_t)b * (size_t)t.batch;
         size_t n = ES_MIN((size_t)t.batch, t.ntrain - start);
-        double lr = tr_lr_at(cfg, it, t.iters_per_epoch);
+        double lr = train_lr_at(cfg, it, t.iters_per_epoch);
         nn_sgd_set_lr(t.sgd, (float)lr);
         rng_stream arng;
         rng_init_indexed(&arng, (uint64_t)cfg->seed, "augment", it);
@@ -692,8 +692,8 @@ int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_er
             res->train_loss_final = last[EC_TRAIN_LOSS];
         }
         res->test_accuracy_best = t.best_acc;
-        ws_summary wsum;
-        ws_summarise(t.ws, (size_t)-1, &wsum);
+        wctl_summary wsum;
+        wctl_summarise(t.ws, (size_t)-1, &wsum);
         res->writes_mean = wsum.mean;
         res->writes_max = (double)wsum.max;
         res->images_per_s = host_total > 0 ? (double)images_here / host_total : 0;

@@ -17,22 +17,22 @@
 
 struct nn_net;
 struct map_plan;
-struct ws_sched;
+struct wctl;
 
 /* What `essim run` hangs on the training loop (the hardware model and the wear model). Every
  * member may be NULL. */
-typedef struct tr_hooks {
+typedef struct train_hooks {
     void *ctx;
     /* After setup: the network and its mapping are known; the weights are initialised (and may
      * be changed here, e.g. by cells that failed in an earlier run). */
     int (*begin)(void *ctx, const essim_config *cfg, struct nn_net *net,
                  const struct map_plan *plan, es_err *err);
-    /* Mapped layer l (plan order) was just written by the write policy (ws_mask(ws, l) is this
+    /* Mapped layer l (plan order) was just written by the write policy (wctl_mask(ws, l) is this
      * iteration's decision); w (numel floats) are its functional weights, which the hook may
      * change (failed cells). */
-    void (*layer_written)(void *ctx, const struct ws_sched *ws, size_t l, float *w, size_t numel);
+    void (*layer_written)(void *ctx, const struct wctl *ws, size_t l, float *w, size_t numel);
     /* After every iteration's write step. */
-    int (*iteration)(void *ctx, const struct ws_sched *ws, uint64_t it, es_err *err);
+    int (*iteration)(void *ctx, const struct wctl *ws, uint64_t it, es_err *err);
     /* Add statistics before they are written. */
     int (*stats)(void *ctx, stat_registry *r, es_err *err);
     /* Events the hook's simulation executed (for meta), may be NULL. */
@@ -44,9 +44,9 @@ typedef struct tr_hooks {
      * --resume restore it, after begin, from the same checkpoint (es_common.h). */
     void (*save)(void *ctx, es_put_fn put, void *pctx);
     int (*restore)(void *ctx, es_get_fn get, void *gctx, es_err *err);
-} tr_hooks;
+} train_hooks;
 
-typedef struct tr_options {
+typedef struct train_options {
     const char *out_dir;        /* where stats, epochs.csv and weights.npz go (created) */
     const char *checkpoint;     /* checkpoint file (NULL: <out_dir>/checkpoint.ckpt) */
     int resume;                 /* continue from the checkpoint */
@@ -58,10 +58,10 @@ typedef struct tr_options {
     const char *trace;          /* write the layer-op trace here (NULL: none); written in place
                                    so an interrupted run leaves a readable prefix and --resume
                                    continues it */
-    const tr_hooks *hooks;      /* NULL: none */
-} tr_options;
+    const train_hooks *hooks;      /* NULL: none */
+} train_options;
 
-typedef struct tr_result {
+typedef struct train_result {
     uint64_t iterations;       /* completed in total (including before a resume) */
     int epochs_done;
     double test_accuracy_final; /* fraction in [0,1] */
@@ -73,15 +73,15 @@ typedef struct tr_result {
     double writes_max;         /* maximum block update count */
     double host_seconds;       /* this process's training loop, host time */
     double trace_write_seconds; /* of which in the trace writer (with --trace) */
-} tr_result;
+} train_result;
 
 /* Run (or resume) training as configured; write the outputs into opt->out_dir. Returns
  * ES_OK, or an error with a message (ES_ECONFIG for configuration problems such as an
  * unknown network or a checkpoint from another configuration, ES_EIO / ES_EFORMAT for files). */
-int tr_run(const essim_config *cfg, const tr_options *opt, tr_result *res, es_err *err);
+int train_run(const essim_config *cfg, const train_options *opt, train_result *res, es_err *err);
 
 /* The learning rate at iteration t (0-based) of a run with `iters_per_epoch` iterations per
  * epoch, following cfg->train (schedule, milestones, gamma, warm-up). Exposed for tests. */
-double tr_lr_at(const essim_config *cfg, uint64_t t, uint64_t iters_per_epoch);
+double train_lr_at(const essim_config *cfg, uint64_t t, uint64_t iters_per_epoch);
 
 #endif

@@ -1,8 +1,10 @@
-/* compile.c - network -> mapped-layer list -> layer-op stream. The formulas of every count
- * are written down once, in compile.h; this file follows them node by node. */
+/* lop_compile.c - network -> mapped-layer list -> layer-op stream. The formulas of every count
+ * are written down once, in traces/lop.h; this file follows them node by node. */
 #include "config.h"
 
-#include "compile.h"
+#include "lop_compile.h"
+
+#include "map_trace.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,49 +14,6 @@ struct lop_stream {
     size_t n, cap;
     int batch;
 };
-
-static const char *const phase_names[LOP_NPHASE] = {"forward", "backward", "gradient", "update"};
-static const char *const kind_names[LOP_NKIND] = {
-    "mvm", "mvm_transposed", "gradient", "write", "activation", "pool", "batchnorm", "eltwise"};
-static const char *const count_names[LOP_NCOUNT] = {
-    [LOP_C_VECTORS] = "vectors",
-    [LOP_C_VECTOR_LEN] = "vector_len",
-    [LOP_C_OUTPUT_LEN] = "output_len",
-    [LOP_C_INPUT_BITS] = "input_bits",
-    [LOP_C_WEIGHT_SLICES] = "weight_slices",
-    [LOP_C_XBARS] = "xbars",
-    [LOP_C_MVMS] = "mvms",
-    [LOP_C_XBAR_READS] = "xbar_reads",
-    [LOP_C_ADC_CONVERSIONS] = "adc_conversions",
-    [LOP_C_SHIFT_ADDS] = "shift_adds",
-    [LOP_C_PSUM_ADDS] = "psum_adds",
-    [LOP_C_BUFFER_READ_BYTES] = "buffer_read_bytes",
-    [LOP_C_BUFFER_WRITE_BYTES] = "buffer_write_bytes",
-    [LOP_C_ACT_IN_BYTES] = "act_in_bytes",
-    [LOP_C_ACT_OUT_BYTES] = "act_out_bytes",
-    [LOP_C_MACS] = "macs",
-    [LOP_C_ELEMENTS] = "elements",
-    [LOP_C_BLOCKS] = "blocks",
-    [LOP_C_WEIGHTS_PER_BLOCK] = "weights_per_block",
-    [LOP_C_CELLS_PER_BLOCK] = "cells_per_block",
-    [LOP_C_ROW_WRITES_PER_BLOCK] = "row_writes_per_block",
-    [LOP_C_CELLS] = "cells",
-};
-
-const char *lop_phase_name(int phase)
-{
-    return phase >= 0 && phase < LOP_NPHASE ? phase_names[phase] : "?";
-}
-
-const char *lop_kind_name(int kind)
-{
-    return kind >= 0 && kind < LOP_NKIND ? kind_names[kind] : "?";
-}
-
-const char *lop_count_name(int count)
-{
-    return count >= 0 && count < LOP_NCOUNT ? count_names[count] : "?";
-}
 
 int lop_dataset_shape(int dataset, nn_shape *in, int *classes)
 {
@@ -368,4 +327,17 @@ void lop_totals(const lop_stream *s, int phase, uint64_t total[LOP_NCOUNT])
         for (int k = 0; k < LOP_NCOUNT; k++)
             total[k] += s->ops[i].n[k];
     }
+}
+
+int lop_trace_hdr(trace_hdr *th, const essim_config *cfg, const nn_net *net, const map_plan *plan,
+                  const char *net_name, const char *producer, es_err *err)
+{
+    ES_TRY(trace_hdr_build_config(th, cfg, net_name, producer, err));
+    lop_stream *s = NULL;
+    int rc = lop_compile(plan, net, (int)cfg->train.batch, &s, err);
+    if (rc == ES_OK) rc = map_trace_layers(th, plan, err);
+    if (rc == ES_OK) rc = trace_hdr_set_ops(th, s->ops, s->n, err);
+    lop_destroy(s);
+    if (rc < 0) trace_hdr_free(th);
+    return rc;
 }

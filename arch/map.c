@@ -1,9 +1,9 @@
-/* xbar_map.c - placement of mapped layers on crossbars / IMAs / tiles and the block
- * enumeration the write policy works on. See xbar_map.h for the geometry and the block order;
+/* map.c - placement of mapped layers on crossbars / IMAs / tiles and the block
+ * enumeration the write policy works on. See map.h for the geometry and the block order;
  * everything here is integer arithmetic on that definition. */
 #include "config.h"
 
-#include "xbar_map.h"
+#include "map.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -22,6 +22,7 @@
 
 #include "rng.h"
 #include "trace.h"
+#include "map_trace.h"
 #include "trace_hdr.h"
 
 #define SW_MAX_POINTS 10000000u
@@ -178,7 +179,7 @@ struct sw_sweep {
      * crossbar geometry differing from the trace's, train again with `essim run`. */
     char *trace_yaml;     /* the trace's recorded configuration (the recipe to train with) */
     unsigned char *train; /* per point: 1 trains again, 0 replays */
-    char **reason;        /* per point: why it trains again (th_check_replay), else NULL */
+    char **reason;        /* per point: why it trains again (map_check_trace), else NULL */
     size_t ntrain;
     uint64_t trace_seed; /* the seed the trace was recorded with */
 };
@@ -1322,7 +1323,7 @@ static int bind_point(const sw_sweep *sw, size_t i, essim_config *cfg, sw_check_
     if (rp) {
         es_err_clear(&rp->why);
         rp->train = 0;
-        int cr = th_check_replay(rp->th, rp->name, rp->tcfg, cfg, NULL, &rp->why);
+        int cr = map_check_trace(rp->th, rp->name, rp->tcfg, cfg, NULL, &rp->why);
         if (cr == ES_ECONFIG) {
             train = rp->train = 1;
         } else if (cr < 0) {

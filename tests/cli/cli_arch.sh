@@ -76,7 +76,7 @@ assert "gu" in t["tile"] and "wdrv" in t["tile"] and "write" in t["chip"] and "g
 assert t["write"]["concurrency"] == 64 and t["write"]["row_latency_ps"] == 208000
 ' "$TMP/isaac.json" "$TMP/isaac-train.json"
 else
-    tap_n=$((tap_n + 1)); echo "ok $tap_n - JSON checks # SKIP /usr/bin/python3 not found"
+    skip "JSON checks" "/usr/bin/python3 not found"
 fi
 
 # --set applies before the roll-up.

@@ -1,62 +1,22 @@
-/* trace_hdr.c - see trace_hdr.h. */
-#include "trace_hdr.h"
+/* map_trace.c - see map_trace.h. */
+#include "map_trace.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void th_free(th_header *th)
+int map_trace_layers(trace_hdr *th, const map_plan *plan, es_err *err)
 {
-    if (!th) return;
-    lop_destroy(th->ops);
-    free(th->layers);
-    free(th->tops);
-    free(th->counts);
-    free(th->yaml);
-    memset(th, 0, sizeof *th);
-}
-
-int th_build_config(th_header *th, const essim_config *cfg, const char *net_name,
-                    const char *producer, es_err *err)
-{
-    memset(th, 0, sizeof *th);
-    size_t ylen = 0;
-    FILE *mf = open_memstream(&th->yaml, &ylen);
-    if (!mf) return es_fail(err, ES_ENOMEM, "out of memory");
-    int dr = cfg_dump(cfg, mf);
-    if (fclose(mf) != 0 || dr < 0) return es_fail(err, ES_ENOMEM, "cannot dump the configuration");
-    snprintf(th->network, sizeof th->network, "%s", net_name);
-    snprintf(th->producer, sizeof th->producer, "%s", producer);
-    trace_header *h = &th->h;
-    h->producer = th->producer;
-    h->network = th->network;
-    h->dataset = cfg_choice_name("train.dataset", cfg->train.dataset);
-    h->seed = (uint64_t)cfg->seed;
-    cfg_hash(cfg, h->config_hash);
-    h->config_yaml = th->yaml;
-    return ES_OK;
-}
-
-int th_build(th_header *th, const essim_config *cfg, const nn_net *net, const map_plan *plan,
-             const char *net_name, const char *producer, es_err *err)
-{
-    ES_TRY(th_build_config(th, cfg, net_name, producer, err));
-    trace_header *h = &th->h;
-    int rc = lop_compile(plan, net, (int)cfg->train.batch, &th->ops, err);
     uint32_t nl = (uint32_t)map_num_layers(plan);
-    if (rc == ES_OK) {
-        th->layers = calloc(nl ? nl : 1, sizeof *th->layers);
-        if (!th->layers) rc = es_fail(err, ES_ENOMEM, "out of memory");
-    }
-    for (uint32_t l = 0; rc == ES_OK && l < nl; l++) {
+    th->layers = calloc(nl ? nl : 1, sizeof *th->layers);
+    if (!th->layers) return es_fail(err, ES_ENOMEM, "out of memory");
+    for (uint32_t l = 0; l < nl; l++) {
         const map_layer *M = map_layer_at(plan, l);
         trace_layer *L = &th->layers[l];
         if (M->blocks > UINT32_MAX || M->k > UINT32_MAX || M->n > UINT32_MAX ||
-            M->xbars > UINT32_MAX) {
-            rc = es_fail(err, ES_ERANGE, "layer %s is too large for a trace", M->name);
-            break;
-        }
+            M->xbars > UINT32_MAX)
+            return es_fail(err, ES_ERANGE, "layer %s is too large for a trace", M->name);
         L->name = M->name;
         L->k_rows = (uint32_t)M->k;
         L->n_cols = (uint32_t)M->n;
@@ -69,36 +29,8 @@ int th_build(th_header *th, const essim_config *cfg, const nn_net *net, const ma
         L->blocks = (uint32_t)M->blocks;
         L->crossbars = (uint32_t)M->xbars;
     }
-    size_t nops = 0;
-    const lop_op *ops = rc == ES_OK ? lop_ops(th->ops, &nops) : NULL;
-    if (rc == ES_OK) {
-        th->tops = calloc(nops ? nops : 1, sizeof *th->tops);
-        th->counts = calloc((nops ? nops : 1) * LOP_NCOUNT, sizeof *th->counts);
-        if (!th->tops || !th->counts) rc = es_fail(err, ES_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; rc == ES_OK && i < nops; i++) {
-        trace_op *o = &th->tops[i];
-        o->layer = ops[i].layer < 0 ? TRACE_NO_LAYER : (uint32_t)ops[i].layer;
-        o->phase = ops[i].phase;
-        o->kind = ops[i].kind;
-        o->n = LOP_NCOUNT;
-        o->counts = th->counts + i * LOP_NCOUNT;
-        memcpy(th->counts + i * LOP_NCOUNT, ops[i].n, sizeof ops[i].n);
-    }
-    if (rc < 0) {
-        th_free(th);
-        return rc;
-    }
-    for (int k = 0; k < LOP_NKIND; k++) th->kind_names[k] = lop_kind_name(k);
-    for (int k = 0; k < LOP_NCOUNT; k++) th->count_names[k] = lop_count_name(k);
-    h->n_kinds = LOP_NKIND;
-    h->kind_names = th->kind_names;
-    h->n_count_names = LOP_NCOUNT;
-    h->count_names = th->count_names;
-    h->n_ops = (uint32_t)nops;
-    h->ops = th->tops;
-    h->n_layers = nl;
-    h->layers = th->layers;
+    th->h.n_layers = nl;
+    th->h.layers = th->layers;
     return ES_OK;
 }
 
@@ -106,9 +38,8 @@ int th_build(th_header *th, const essim_config *cfg, const nn_net *net, const ma
 
 /* The keys that fix the crossbar geometry of a trace. */
 static const char *const geometry_keys[] = {
-    "arch.xbar.rows",       "arch.xbar.cols",     "arch.xbar.bits_per_cell",
-    "arch.xbar.weight_bits", "arch.xbar.input_bits", "arch.xbar.slicing",
-    "arch.xbar.encoding",   "policy.granularity",
+    "arch.xbar.rows",       "arch.xbar.cols",    "arch.xbar.bits_per_cell", "arch.xbar.weight_bits",
+    "arch.xbar.input_bits", "arch.xbar.slicing", "arch.xbar.encoding",      "policy.granularity",
 };
 
 static int64_t geo_value(const essim_config *c, size_t i)
@@ -142,13 +73,14 @@ static void geometry_diff(const essim_config *cfg, const essim_config *tcfg, cha
             snprintf(va, sizeof va, "%" PRId64, a);
             snprintf(vb, sizeof vb, "%" PRId64, b);
         }
-        len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s is %s here, %s in the trace",
-                                len ? "; " : "", geometry_keys[i], va, vb);
+        len +=
+            (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s is %s here, %s in the trace",
+                             len ? "; " : "", geometry_keys[i], va, vb);
         if (len >= n) break;
     }
 }
 
-int th_check_replay(const trace_header *th, const char *path, const essim_config *tcfg,
+int map_check_trace(const trace_header *th, const char *path, const essim_config *tcfg,
                     const essim_config *cfg, map_plan **plan_out, es_err *err)
 {
     if (plan_out) *plan_out = NULL;

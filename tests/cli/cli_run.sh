@@ -123,7 +123,7 @@ if [ -d /usr/share/datasets/fashion-mnist ] || [ -n "$ESSIM_DATA_DIR" ]; then
     expect_grep "main job: LeNet-5 with ESSENCE on isaac-train" "$TMP/out" "essim run: lenet5 on fashion-mnist, 1 epochs (16 iterations), policy essence, chip isaac-train"
     expect_grep "main job: savings" "$TMP/out" "fewer than SGD (mean / max)"
 else
-    tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP Fashion-MNIST not installed"
+    skip "main job" "Fashion-MNIST not installed"
 fi
 # Checkpoint and resume: a run stopped after 11 of its 16 iterations (checkpoints every 4 and
 # at the end of epoch 1) and resumed ends byte-identical to an uninterrupted one: statistics

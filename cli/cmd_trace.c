@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "cli.h"
-#include "compile.h"
+#include "lop_compile.h"
 #include "netdesc.h"
 #include "trace.h"
 #include "trace_hdr.h"
-#include "xbar_map.h"
+#include "map.h"
 
 static void trace_usage(FILE *fp)
 {
@@ -404,7 +404,7 @@ static int cmd_dump(const char *path, int salvage, const char *range, const char
  * template (trace_hdr.h, as `essim train --trace` writes them), or bare layers of the given
  * block counts. Everything lives in *sh until synth_header_free. */
 typedef struct synth_header {
-    th_header th;
+    trace_hdr th;
     nn_net *net;
     map_plan *plan;
     trace_layer *layers; /* bare layers only */
@@ -413,7 +413,7 @@ typedef struct synth_header {
 
 static void synth_header_free(synth_header *sh)
 {
-    th_free(&sh->th);
+    trace_hdr_free(&sh->th);
     map_destroy(sh->plan);
     nn_net_destroy(sh->net);
     free(sh->layers);
@@ -436,10 +436,10 @@ static int synth_header_build(const essim_config *cfg, const char *blocks, uint6
         map_config mc;
         map_config_from(cfg, &mc);
         mc.require_fit = 0; /* a trace does not care whether the chip holds every layer */
-        ES_TRY(nd_build(cfg->train.network, in, classes, seed, &sh->net, net_name,
+        ES_TRY(netdesc_build(cfg->train.network, in, classes, seed, &sh->net, net_name,
                         sizeof net_name, err));
         ES_TRY(lop_map_net(&mc, sh->net, &sh->plan, err));
-        ES_TRY(th_build(&sh->th, cfg, sh->net, sh->plan, net_name, producer, err));
+        ES_TRY(lop_trace_hdr(&sh->th, cfg, sh->net, sh->plan, net_name, producer, err));
         sh->th.h.seed = seed;
         return ES_OK;
     }
@@ -463,7 +463,7 @@ static int synth_header_build(const essim_config *cfg, const char *blocks, uint6
         sh->layers[l].granularity = (uint8_t)cfg->policy.granularity;
         p = *end ? end + 1 : end;
     }
-    ES_TRY(th_build_config(&sh->th, cfg, net_name, producer, err));
+    ES_TRY(trace_hdr_build_config(&sh->th, cfg, net_name, producer, err));
     sh->th.h.seed = seed;
     sh->th.h.n_layers = nl;
     sh->th.h.layers = sh->layers;

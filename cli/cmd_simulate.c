@@ -16,11 +16,12 @@
 
 #include "chip.h"
 #include "cli.h"
-#include "compile.h"
+#include "lop_compile.h"
 #include "hwsim.h"
 #include "progress.h"
 #include "stats.h"
 #include "trace.h"
+#include "map_trace.h"
 #include "trace_hdr.h"
 #include "wear.h"
 
@@ -211,7 +212,7 @@ int cmd_simulate(int argc, char **argv)
     }
     /* Place the trace's layers on this configuration and compare the geometry. */
     if (rc == 0) {
-        int cr = th_check_replay(th, path, &s.tcfg, &cfg, &s.plan, &err);
+        int cr = map_check_trace(th, path, &s.tcfg, &cfg, &s.plan, &err);
         if (cr == ES_ECONFIG) {
             fprintf(stderr, "essim simulate: %s\n", err.msg);
             rc = CLI_EXIT_USAGE;

@@ -14,9 +14,6 @@ if ! command -v gnuplot >/dev/null 2>&1; then
     exit 0
 fi
 
-skip() { # skip REASON DESCRIPTION
-    tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $1: $2"
-}
 
 # ---- usage and error paths --------------------------------------------------------------
 run_essim report --help; expect_rc "report --help" 0
@@ -172,7 +169,7 @@ assert secs['results'].count('<tr class=') == 4
 assert not re.search(r'https?://', h)
 "
 else
-    skip "no essim sweep command" "report of a real sweep"
+    skip "report of a real sweep" "no essim sweep command"
 fi
 
 # ---- the page in headless Chromium ------------------------------------------------------
@@ -221,7 +218,7 @@ assert (w, h) == (1280, 2000), (w, h)
         cp "$TMP/report-run.png" "$ES_SRCDIR/docs/img/report-run.png"
     fi
 else
-    skip "chromium is not installed" "the page in headless Chromium"
+    skip "the page in headless Chromium" "chromium is not installed"
 fi
 
 tap_done

@@ -107,7 +107,7 @@ int cmd_train(int argc, char **argv)
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     char **owned = calloc((size_t)argc + 1, sizeof *owned);
     int nsets = 0, nowned = 0, c, rc = CLI_EXIT_OK;
-    tr_options to = {"essim-out/train", NULL, 0, CFG_PROGRESS_AUTO, NULL, 0, cli_command_line(),
+    train_options to = {"essim-out/train", NULL, 0, CFG_PROGRESS_AUTO, NULL, 0, cli_command_line(),
                      NULL, NULL};
     int quiet = 0, force = 0;
     if (!sets || !owned) return CLI_EXIT_FAIL;
@@ -164,8 +164,8 @@ int cmd_train(int argc, char **argv)
     }
     if (rc == 0) {
         to.progress_mode = quiet ? CFG_PROGRESS_NEVER : force ? CFG_PROGRESS_ALWAYS : cfg.sim.progress;
-        tr_result res;
-        if (tr_run(&cfg, &to, &res, &err) < 0) {
+        train_result res;
+        if (train_run(&cfg, &to, &res, &err) < 0) {
             rc = cli_report(&err);
         } else if (res.stopped_early) {
             printf("stopped after %llu iterations; resume with --resume (checkpoint in %s)\n",

@@ -1,4 +1,4 @@
-/* test_wsched.c - the write scheduler on hand-made layers: dropped blocks keep their weights
+/* test_wctl.c - the write-policy controller on hand-made layers: dropped blocks keep their weights
  * bit for bit, kept blocks get exactly w - u / max(p, p_min), SGD writes everything, the
  * threshold residual accumulates and is written whole, state round-trips through save and
  * restore, and the writes.* / lifetime.* statistics match hand-computed values. */
@@ -10,8 +10,8 @@
 #include "rng.h"
 #include "stats.h"
 #include "tap.h"
-#include "wsched.h"
-#include "xbar_map.h"
+#include "wctl.h"
+#include "map.h"
 
 /* Two layers: 10 x 300 (3 column tiles of 128 at ISAAC's geometry: 30 row blocks) and
  * 4 x 20 (4 row blocks of 20). */
@@ -42,9 +42,9 @@ static void test_masked_write(void)
     cfg.policy.name = CFG_POL_ESSENCE;
     cfg.policy.density = 0.3;
     map_plan *plan = make_plan(&cfg);
-    ws_sched *ws = NULL;
-    if (!CHECK(plan && ws_create(&cfg, plan, &ws, &err) == ES_OK)) return;
-    CHECK_INT(ws_num_layers(ws), 2);
+    wctl *ws = NULL;
+    if (!CHECK(plan && wctl_create(&cfg, plan, &ws, &err) == ES_OK)) return;
+    CHECK_INT(wctl_num_layers(ws), 2);
     const map_layer *L = map_layer_at(plan, 0);
     CHECK_UINT(L->blocks, 30);
     float u[3000], w[3000], w0[3000], uc[3000];
@@ -52,10 +52,10 @@ static void test_masked_write(void)
     fill(w, 3000, 2, 1.0f);
     memcpy(w0, w, sizeof w);
     memcpy(uc, u, sizeof u);
-    ws_begin(ws, 0, 0);
-    ws_layer(ws, 0, u, w);
+    wctl_begin(ws, 0, 0);
+    wctl_layer(ws, 0, u, w);
     uint64_t nb;
-    const uint8_t *keep = ws_mask(ws, 0, &nb);
+    const uint8_t *keep = wctl_mask(ws, 0, &nb);
     CHECK_UINT(nb, 30);
     /* The probabilities the policy used: p = min(1, n_g / tau) with tau solved for 9 blocks. */
     double norm[30] = {0};
@@ -92,12 +92,12 @@ static void test_masked_write(void)
     CHECK(untouched);
     CHECK(exact);
     CHECK(kept > 0 && kept < 30);
-    CHECK_UINT(ws_written(ws, 0), (uint64_t)kept);
-    const uint64_t *cnt = ws_counts(ws, 0);
+    CHECK_UINT(wctl_written(ws, 0), (uint64_t)kept);
+    const uint64_t *cnt = wctl_counts(ws, 0);
     int counts_ok = 1;
     for (int g = 0; g < 30; g++) counts_ok &= cnt[g] == keep[g];
     CHECK(counts_ok);
-    ws_destroy(ws);
+    wctl_destroy(ws);
     map_destroy(plan);
     cfg_free(&cfg);
 }
@@ -110,22 +110,22 @@ static void test_sgd_and_stats(void)
     cfg.policy.name = CFG_POL_SGD;
     cfg.arch.cell.endurance_mean = 1000;
     map_plan *plan = make_plan(&cfg);
-    ws_sched *ws = NULL;
-    if (!CHECK(plan && ws_create(&cfg, plan, &ws, &err) == ES_OK)) return;
+    wctl *ws = NULL;
+    if (!CHECK(plan && wctl_create(&cfg, plan, &ws, &err) == ES_OK)) return;
     float u0[3000], u1[80], w0[3000], w1[80];
     memset(w0, 0, sizeof w0);
     memset(w1, 0, sizeof w1);
     for (uint64_t it = 0; it < 5; it++) {
-        ws_begin(ws, it, 0);
+        wctl_begin(ws, it, 0);
         for (int i = 0; i < 3000; i++) u0[i] = 1.0f;
         for (int i = 0; i < 80; i++) u1[i] = i < 20 ? 0.0f : 1.0f; /* column 0 of small: zero */
-        ws_layer(ws, 0, u0, w0);
-        ws_layer(ws, 1, u1, w1);
-        ws_end(ws);
+        wctl_layer(ws, 0, u0, w0);
+        wctl_layer(ws, 1, u1, w1);
+        wctl_end(ws);
     }
     CHECK(w0[0] == -5.0f && w0[2999] == -5.0f && w1[79] == -5.0f);
-    ws_summary s;
-    ws_summarise(ws, (size_t)-1, &s);
+    wctl_summary s;
+    wctl_summarise(ws, (size_t)-1, &s);
     CHECK_NEAR(s.mean, 5.0, 0);
     CHECK_UINT(s.max, 5);
     CHECK_NEAR(s.std, 0.0, 1e-12);
@@ -134,7 +134,7 @@ static void test_sgd_and_stats(void)
     CHECK_NEAR(s.nonzero_mean, 5.0, 0);
     stat_registry *r = NULL;
     stat_registry_create(&r);
-    CHECK(ws_stats(ws, r, &err) == ES_OK);
+    CHECK(wctl_stats(ws, r, &err) == ES_OK);
     double v;
     CHECK(stat_value(r, "writes.savings_mean_vs_sgd", &v, &err) == ES_OK && v == 1.0);
     CHECK(stat_value(r, "writes.blocks", &v, &err) == ES_OK && v == 34);
@@ -142,7 +142,7 @@ static void test_sgd_and_stats(void)
     CHECK(stat_value(r, "writes.fraction_mean", &v, &err) == ES_OK && v == 1.0);
     CHECK(stat_value(r, "writes.layer.mean::small", &v, &err) == ES_OK && v == 5.0);
     stat_registry_destroy(r);
-    ws_destroy(ws);
+    wctl_destroy(ws);
     map_destroy(plan);
     cfg_free(&cfg);
 }
@@ -156,8 +156,8 @@ static void test_summary_weights(void)
     cfg.policy.name = CFG_POL_THRESHOLD;
     cfg.policy.threshold = 1.0;
     map_plan *plan = make_plan(&cfg);
-    ws_sched *ws = NULL;
-    if (!CHECK(plan && ws_create(&cfg, plan, &ws, &err) == ES_OK)) return;
+    wctl *ws = NULL;
+    if (!CHECK(plan && wctl_create(&cfg, plan, &ws, &err) == ES_OK)) return;
     /* Layer small (4 blocks of 20 weights, block r = row r): row 0 gets a big update, the
      * others small; threshold 1 x mean norm writes row 0 only, the others accumulate. */
     float w[80], u[80];
@@ -168,18 +168,18 @@ static void test_summary_weights(void)
         for (int c = 0; c < 20; c++)
             for (int rr = 0; rr < 4; rr++) u[c * 4 + rr] = rr == 0 ? 1.0f : 0.1f;
         for (int i = 0; i < 3000; i++) u3000[i] = 0.0f;
-        ws_begin(ws, (uint64_t)it, 0);
-        ws_layer(ws, 0, u3000, w3000);
-        ws_layer(ws, 1, u, w);
-        ws_end(ws);
+        wctl_begin(ws, (uint64_t)it, 0);
+        wctl_layer(ws, 0, u3000, w3000);
+        wctl_layer(ws, 1, u, w);
+        wctl_end(ws);
     }
-    const uint64_t *cnt = ws_counts(ws, 1);
+    const uint64_t *cnt = wctl_counts(ws, 1);
     CHECK(cnt[0] == 3 && cnt[1] == 0 && cnt[2] == 0 && cnt[3] == 0);
     CHECK(w[0] == -3.0f && w[1] == 0.0f); /* row 1 is still in the residual */
     /* Layer big never changes: zero updates are never written. */
-    CHECK(ws_counts(ws, 0)[0] == 0);
-    ws_summary s;
-    ws_summarise(ws, 1, &s);
+    CHECK(wctl_counts(ws, 0)[0] == 0);
+    wctl_summary s;
+    wctl_summarise(ws, 1, &s);
     CHECK_NEAR(s.mean, 3.0 * 20 / 80, 1e-12); /* 20 of 80 weights written 3 times */
     CHECK_UINT(s.max, 3);
     CHECK_NEAR(s.p50, 0, 0);
@@ -187,12 +187,12 @@ static void test_summary_weights(void)
     /* Now make row 1 big enough: it is written with its whole accumulated update. */
     for (int c = 0; c < 20; c++)
         for (int rr = 0; rr < 4; rr++) u[c * 4 + rr] = rr == 1 ? 5.0f : 0.0f;
-    ws_begin(ws, 3, 0);
-    ws_layer(ws, 0, u3000, w3000);
-    ws_layer(ws, 1, u, w);
-    ws_end(ws);
+    wctl_begin(ws, 3, 0);
+    wctl_layer(ws, 0, u3000, w3000);
+    wctl_layer(ws, 1, u, w);
+    wctl_end(ws);
     CHECK_NEAR(w[1], -(0.3 + 5.0), 1e-5);
-    ws_destroy(ws);
+    wctl_destroy(ws);
     map_destroy(plan);
     cfg_free(&cfg);
 }
@@ -232,16 +232,16 @@ static int get(void *ctx, const char *name, uint64_t *u64, float *f32, double *f
     return ES_EFORMAT;
 }
 
-static void run_iters(ws_sched *ws, uint64_t from, uint64_t to, float *w0, float *w1)
+static void run_iters(wctl *ws, uint64_t from, uint64_t to, float *w0, float *w1)
 {
     float u0[3000], u1[80];
     for (uint64_t it = from; it < to; it++) {
         fill(u0, 3000, 100 + it, 0.01f);
         fill(u1, 80, 200 + it, 0.01f);
-        ws_begin(ws, it, (int)(it / 4));
-        ws_layer(ws, 0, u0, w0);
-        ws_layer(ws, 1, u1, w1);
-        ws_end(ws);
+        wctl_begin(ws, it, (int)(it / 4));
+        wctl_layer(ws, 0, u0, w0);
+        wctl_layer(ws, 1, u1, w1);
+        wctl_end(ws);
     }
 }
 
@@ -252,33 +252,33 @@ static void test_save_restore(void)
     cfg_defaults(&cfg, &err);
     cfg.policy.name = CFG_POL_ESSENCE;
     map_plan *plan = make_plan(&cfg);
-    ws_sched *a = NULL, *b = NULL;
-    if (!CHECK(plan && ws_create(&cfg, plan, &a, &err) == ES_OK &&
-               ws_create(&cfg, plan, &b, &err) == ES_OK))
+    wctl *a = NULL, *b = NULL;
+    if (!CHECK(plan && wctl_create(&cfg, plan, &a, &err) == ES_OK &&
+               wctl_create(&cfg, plan, &b, &err) == ES_OK))
         return;
     static float wa0[3000], wa1[80], wb0[3000], wb1[80];
     run_iters(a, 0, 12, wa0, wa1);
     run_iters(b, 0, 5, wb0, wb1);
     store st;
     memset(&st, 0, sizeof st);
-    ws_save(b, put, &st);
-    ws_destroy(b);
-    CHECK(ws_create(&cfg, plan, &b, &err) == ES_OK);
-    CHECK(ws_restore(b, 5, get, &st) == ES_OK);
+    wctl_save(b, put, &st);
+    wctl_destroy(b);
+    CHECK(wctl_create(&cfg, plan, &b, &err) == ES_OK);
+    CHECK(wctl_restore(b, 5, get, &st) == ES_OK);
     run_iters(b, 5, 12, wb0, wb1);
     CHECK(!memcmp(wa0, wb0, sizeof wa0) && !memcmp(wa1, wb1, sizeof wa1));
-    CHECK(!memcmp(ws_counts(a, 0), ws_counts(b, 0), 30 * sizeof(uint64_t)));
+    CHECK(!memcmp(wctl_counts(a, 0), wctl_counts(b, 0), 30 * sizeof(uint64_t)));
     uint64_t na, nb;
-    const double *fa = ws_fraction_series(a, &na), *fb = ws_fraction_series(b, &nb);
+    const double *fa = wctl_fraction_series(a, &na), *fb = wctl_fraction_series(b, &nb);
     CHECK(na == 12 && nb == 12 && !memcmp(fa, fb, 12 * sizeof(double)));
-    CHECK(ws_restore(b, 5, get, &(store){0}) == ES_EFORMAT);
+    CHECK(wctl_restore(b, 5, get, &(store){0}) == ES_EFORMAT);
     for (int i = 0; i < st.count; i++) {
         free(st.u64[i]);
         free(st.f32[i]);
         free(st.f64[i]);
     }
-    ws_destroy(a);
-    ws_destroy(b);
+    wctl_destroy(a);
+    wctl_destroy(b);
     map_destroy(plan);
     cfg_free(&cfg);
 }

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "compile.h"
+#include "lop_compile.h"
 #include "netdesc.h"
-#include "xbar_map.h"
+#include "map.h"
 
 static void map_usage(FILE *fp)
 {
@@ -315,7 +315,7 @@ int cmd_map(int argc, char **argv)
         map_config mc;
         map_config_from(&cfg, &mc);
         mc.require_fit = !overflow;
-        if (nd_build(cfg.train.network, v.in, v.classes, (uint64_t)cfg.seed, &net, net_name,
+        if (netdesc_build(cfg.train.network, v.in, v.classes, (uint64_t)cfg.seed, &net, net_name,
                      sizeof net_name, &err) < 0 ||
             lop_map_net(&mc, net, &plan, &err) < 0 ||
             (want_ops && lop_compile(plan, net, (int)cfg.train.batch, &ops, &err) < 0))

@@ -1,8 +1,6 @@
-/* compile.h - the compiler from a network to the hardware: the list of mapped layers placed by
- * arch/xbar_map.h, and the layer-op stream, the template of operations one training iteration
- * makes the chip execute (per layer and phase, with their sizes). The architecture model runs
- * the stream live or from a trace; the write policy fills in, per iteration, which of the
- * update records' blocks are written.
+/* lop.h - the layer-op records: the template of operations one training iteration makes the
+ * chip execute (per layer and phase, with their sizes). workloads/lop_compile.h builds the
+ * stream from a network; arch/ runs it, live or from a trace; traces/ stores it.
  *
  * The stream is a flat array of lop_op records, each with a fixed set of LOP_NCOUNT unsigned
  * 64-bit counts named by lop_count_name(), so a trace stores it as a table. Order: every
@@ -34,7 +32,7 @@
  *       bits (unrolled activations and output errors), buffer_write_bytes = K N at weight_bits.
  *   write (update): blocks = G, weights_per_block / cells_per_block / row_writes_per_block of
  *       the largest block (cells = weights x S x P), cells = K N S P; which blocks are written
- *       comes per iteration from the policy, exact per-block sizes from xbar_map.h.
+ *       comes per iteration from the policy, exact per-block sizes from map.h.
  *   activation / pool / batchnorm / eltwise (the tile's digital units, for ReLU, max/average/
  *       global pooling, batch normalisation, residual addition and option-A shortcuts):
  *       elements = B x the elements read (both inputs of an addition; only the kept positions
@@ -42,16 +40,10 @@
  *       reshape and has no record; the loss and softmax (B x classes) are left out: they are
  *       negligible next to the layers. Digital nodes with no mapped layer upstream have no
  *       backward record (nothing needs their error). */
-#ifndef ES_COMPILE_H
-#define ES_COMPILE_H
+#ifndef ES_LOP_H
+#define ES_LOP_H
 
-#include <stddef.h>
 #include <stdint.h>
-
-#include "es_common.h"
-#include "nn_layers.h"
-#include "nn_net.h"
-#include "xbar_map.h"
 
 typedef enum { LOP_FORWARD, LOP_BACKWARD, LOP_GRADIENT, LOP_UPDATE, LOP_NPHASE } lop_phase;
 
@@ -102,34 +94,6 @@ typedef struct lop_op {
     uint8_t kind;  /* lop_kind */
     uint64_t n[LOP_NCOUNT];
 } lop_op;
-
-typedef struct lop_stream lop_stream;
-
-/* Input shape and class count of a dataset (CFG_DS_*) without loading it: fashion-mnist,
- * mnist and synthetic 1x28x28 / 10, cifar10 3x32x32 / 10, cifar100 3x32x32 / 100.
- * ES_EINVAL for an unknown dataset. */
-int lop_dataset_shape(int dataset, nn_shape *in, int *classes);
-
-/* The mapped layers of a network, in parameter order, as map_layer_spec (name = the layer's
- * node name, K = param rows, N = param cols). *specs is malloc'ed (free it); the names are
- * borrowed from the network. */
-int lop_layer_specs(const nn_net *net, map_layer_spec **specs, size_t *n, es_err *err);
-/* lop_layer_specs + map_create: place a network's mapped layers. */
-int lop_map_net(const map_config *mc, const nn_net *net, map_plan **out, es_err *err);
-
-/* The op stream of one training iteration with batch `batch` for a network placed by
- * lop_map_net (the plan must hold exactly the network's mapped layers: ES_EINVAL otherwise).
- * The network and plan are only read during the call. */
-int lop_compile(const map_plan *plan, const nn_net *net, int batch, lop_stream **out, es_err *err);
-void lop_destroy(lop_stream *s); /* NULL is fine */
-
-/* The records (valid until lop_destroy) and their number. */
-const lop_op *lop_ops(const lop_stream *s, size_t *n);
-int lop_batch(const lop_stream *s);
-/* Sum of every record's counts in a phase (phase < 0: all phases) into total[LOP_NCOUNT].
- * Only additive counts make sense summed (not vector_len, input_bits, weight_slices, xbars or
- * the per-block sizes). */
-void lop_totals(const lop_stream *s, int phase, uint64_t total[LOP_NCOUNT]);
 
 /* Names for reports and traces: "forward"..., "mvm"..., "vectors"... ("?" if unknown). */
 const char *lop_phase_name(int phase);

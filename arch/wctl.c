@@ -1,5 +1,5 @@
-/* wsched.c - the write-policy controller in the training loop; see wsched.h. */
-#include "wsched.h"
+/* wctl.c - the write-policy controller in the training loop; see wctl.h. */
+#include "wctl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include "rng.h"
 #include "wpol.h"
 
-typedef struct ws_layer_state {
+typedef struct wctl_layer_state {
     const map_layer *map;
     uint64_t nblocks, numel;
     uint32_t *bsize;   /* weights per block */
@@ -22,15 +22,15 @@ typedef struct ws_layer_state {
     float *scale, *apply;
     uint64_t written;  /* blocks written in the last iteration */
     uint64_t written_weights;
-} ws_layer_state;
+} wctl_layer_state;
 
-struct ws_sched {
+struct wctl {
     const essim_config *cfg;
     const map_plan *plan;
     const wpol_ops *pol;
     void *pol_state;
     size_t nl;
-    ws_layer_state *ls;
+    wctl_layer_state *ls;
     wpol_layer *wl;
     uint64_t total_weights;
     /* iteration in progress */
@@ -44,7 +44,7 @@ struct ws_sched {
     uint64_t cap;
 };
 
-static void free_layer(ws_layer_state *s)
+static void free_layer(wctl_layer_state *s)
 {
     free(s->bsize);
     free(s->count);
@@ -56,7 +56,7 @@ static void free_layer(ws_layer_state *s)
     free(s->apply);
 }
 
-void ws_destroy(ws_sched *ws)
+void wctl_destroy(wctl *ws)
 {
     if (!ws) return;
     if (ws->pol && ws->pol_state) ws->pol->destroy(ws->pol_state);
@@ -68,9 +68,9 @@ void ws_destroy(ws_sched *ws)
     free(ws);
 }
 
-int ws_create(const essim_config *cfg, const map_plan *plan, ws_sched **out, es_err *err)
+int wctl_create(const essim_config *cfg, const map_plan *plan, wctl **out, es_err *err)
 {
-    ws_sched *ws = calloc(1, sizeof *ws);
+    wctl *ws = calloc(1, sizeof *ws);
     if (!ws) return es_fail(err, ES_ENOMEM, "out of memory");
     ws->cfg = cfg;
     ws->plan = plan;
@@ -79,12 +79,12 @@ int ws_create(const essim_config *cfg, const map_plan *plan, ws_sched **out, es_
     ws->ls = calloc(ws->nl ? ws->nl : 1, sizeof *ws->ls);
     ws->wl = calloc(ws->nl ? ws->nl : 1, sizeof *ws->wl);
     if (!ws->pol) {
-        ws_destroy(ws);
+        wctl_destroy(ws);
         return es_fail(err, ES_ECONFIG, "unknown write policy %d", cfg->policy.name);
     }
     if (!ws->ls || !ws->wl) goto oom;
     for (size_t l = 0; l < ws->nl; l++) {
-        ws_layer_state *s = &ws->ls[l];
+        wctl_layer_state *s = &ws->ls[l];
         s->map = map_layer_at(plan, l);
         s->nblocks = s->map->blocks;
         s->numel = s->map->k * s->map->n;
@@ -106,17 +106,17 @@ int ws_create(const essim_config *cfg, const map_plan *plan, ws_sched **out, es_
     }
     int rc = ws->pol->create(cfg, ws->wl, ws->nl, &ws->pol_state, err);
     if (rc < 0) {
-        ws_destroy(ws);
+        wctl_destroy(ws);
         return rc;
     }
     *out = ws;
     return ES_OK;
 oom:
-    ws_destroy(ws);
+    wctl_destroy(ws);
     return es_fail(err, ES_ENOMEM, "out of memory");
 }
 
-void ws_begin(ws_sched *ws, uint64_t iteration, int epoch)
+void wctl_begin(wctl *ws, uint64_t iteration, int epoch)
 {
     int passed = 0;
     const cfg_int_list *m = &ws->cfg->train.milestones;
@@ -127,9 +127,9 @@ void ws_begin(ws_sched *ws, uint64_t iteration, int epoch)
     ws->it_written_weights = 0;
 }
 
-void ws_layer(ws_sched *ws, size_t l, float *u, float *w)
+void wctl_layer(wctl *ws, size_t l, float *u, float *w)
 {
-    ws_layer_state *s = &ws->ls[l];
+    wctl_layer_state *s = &ws->ls[l];
     const map_layer *L = s->map;
     uint64_t G = s->nblocks;
     /* "Skip zeros" SGD would write a block whenever its dense update is not all zero. */
@@ -168,7 +168,7 @@ void ws_layer(ws_sched *ws, size_t l, float *u, float *w)
 }
 
 /* Make room for `need` iterations of history (doubling). */
-static int reserve_history(ws_sched *ws, uint64_t need)
+static int reserve_history(wctl *ws, uint64_t need)
 {
     if (need <= ws->cap) return ES_OK;
     uint64_t cap = ws->cap ? ws->cap : 1024;
@@ -183,7 +183,7 @@ static int reserve_history(ws_sched *ws, uint64_t need)
     return ES_OK;
 }
 
-void ws_end(ws_sched *ws)
+void wctl_end(wctl *ws)
 {
     if (reserve_history(ws, ws->iterations + 1) < 0) return; /* a report, not run state */
     ws->fraction[ws->iterations] =
@@ -192,19 +192,19 @@ void ws_end(ws_sched *ws)
     ws->iterations++;
 }
 
-size_t ws_num_layers(const ws_sched *ws) { return ws->nl; }
-const char *ws_policy_name(const ws_sched *ws) { return ws->pol->name; }
-uint64_t ws_iterations(const ws_sched *ws) { return ws->iterations; }
-uint64_t ws_written(const ws_sched *ws, size_t l) { return ws->ls[l].written; }
-const uint64_t *ws_counts(const ws_sched *ws, size_t l) { return ws->ls[l].count; }
+size_t wctl_num_layers(const wctl *ws) { return ws->nl; }
+const char *wctl_policy_name(const wctl *ws) { return ws->pol->name; }
+uint64_t wctl_iterations(const wctl *ws) { return ws->iterations; }
+uint64_t wctl_written(const wctl *ws, size_t l) { return ws->ls[l].written; }
+const uint64_t *wctl_counts(const wctl *ws, size_t l) { return ws->ls[l].count; }
 
-const uint8_t *ws_mask(const ws_sched *ws, size_t l, uint64_t *nblocks)
+const uint8_t *wctl_mask(const wctl *ws, size_t l, uint64_t *nblocks)
 {
     if (nblocks) *nblocks = ws->ls[l].nblocks;
     return ws->ls[l].keep;
 }
 
-const double *ws_fraction_series(const ws_sched *ws, uint64_t *n)
+const double *wctl_fraction_series(const wctl *ws, uint64_t *n)
 {
     *n = ws->iterations;
     return ws->fraction;
@@ -212,11 +212,11 @@ const double *ws_fraction_series(const ws_sched *ws, uint64_t *n)
 
 /* ---- checkpoints ---------------------------------------------------------------------------- */
 
-void ws_save(const ws_sched *ws, es_put_fn put, void *ctx)
+void wctl_save(const wctl *ws, es_put_fn put, void *ctx)
 {
     char name[64];
     for (size_t l = 0; l < ws->nl; l++) {
-        const ws_layer_state *s = &ws->ls[l];
+        const wctl_layer_state *s = &ws->ls[l];
         snprintf(name, sizeof name, "ws/%zu/count", l);
         put(ctx, name, s->count, NULL, NULL, (size_t)s->nblocks);
         snprintf(name, sizeof name, "ws/%zu/nonzero", l);
@@ -236,11 +236,11 @@ void ws_save(const ws_sched *ws, es_put_fn put, void *ctx)
     }
 }
 
-int ws_restore(ws_sched *ws, uint64_t iterations, es_get_fn get, void *ctx)
+int wctl_restore(wctl *ws, uint64_t iterations, es_get_fn get, void *ctx)
 {
     char name[64];
     for (size_t l = 0; l < ws->nl; l++) {
-        ws_layer_state *s = &ws->ls[l];
+        wctl_layer_state *s = &ws->ls[l];
         snprintf(name, sizeof name, "ws/%zu/count", l);
         ES_TRY(get(ctx, name, s->count, NULL, NULL, (size_t)s->nblocks));
         snprintf(name, sizeof name, "ws/%zu/nonzero", l);
@@ -289,7 +289,7 @@ static double quantile(const cw *v, size_t n, uint64_t total, double q)
     return n ? (double)v[n - 1].count : 0.0;
 }
 
-void ws_summarise(const ws_sched *ws, size_t l, ws_summary *s)
+void wctl_summarise(const wctl *ws, size_t l, wctl_summary *s)
 {
     memset(s, 0, sizeof *s);
     size_t lo = l == (size_t)-1 ? 0 : l, hi = l == (size_t)-1 ? ws->nl : l + 1;
@@ -300,7 +300,7 @@ void ws_summarise(const ws_sched *ws, size_t l, ws_summary *s)
     size_t k = 0;
     double sum = 0, sum2 = 0, nz = 0;
     for (size_t i = lo; i < hi; i++) {
-        const ws_layer_state *st = &ws->ls[i];
+        const wctl_layer_state *st = &ws->ls[i];
         for (uint64_t g = 0; g < st->nblocks; g++) {
             double c = (double)st->count[g], w = st->bsize[g];
             v[k++] = (cw){st->count[g], st->bsize[g]};
@@ -342,23 +342,23 @@ static stat_entry *scalar(stat_registry *r, const char *name, const char *unit, 
 
 static double ratio(double a, double b) { return b > 0 ? a / b : NAN; }
 
-static int ws_stats_impl(const ws_sched *ws, stat_registry *r, int lifetime, es_err *err);
+static int wctl_stats_impl(const wctl *ws, stat_registry *r, int lifetime, es_err *err);
 
-int ws_stats(const ws_sched *ws, stat_registry *r, es_err *err)
+int wctl_stats(const wctl *ws, stat_registry *r, es_err *err)
 {
-    return ws_stats_impl(ws, r, 1, err);
+    return wctl_stats_impl(ws, r, 1, err);
 }
 
-int ws_stats_writes(const ws_sched *ws, stat_registry *r, es_err *err)
+int wctl_stats_writes(const wctl *ws, stat_registry *r, es_err *err)
 {
-    return ws_stats_impl(ws, r, 0, err);
+    return wctl_stats_impl(ws, r, 0, err);
 }
 
-static int ws_stats_impl(const ws_sched *ws, stat_registry *r, int lifetime, es_err *err)
+static int wctl_stats_impl(const wctl *ws, stat_registry *r, int lifetime, es_err *err)
 {
     int rc = ES_OK;
-    ws_summary all;
-    ws_summarise(ws, (size_t)-1, &all);
+    wctl_summary all;
+    wctl_summarise(ws, (size_t)-1, &all);
     double T = (double)ws->iterations;
     stat_entry *pe = stat_register_string(r, "writes.policy", "", "write policy", err);
     if (!pe || stat_set_string(pe, ws->pol->name) < 0) return err && err->code ? err->code : ES_ENOMEM;
@@ -423,8 +423,8 @@ static int ws_stats_impl(const ws_sched *ws, stat_registry *r, int lifetime, es_
         if (!pv[k]) rc = err && err->code ? err->code : ES_ENOMEM;
     }
     for (size_t l = 0; l < ws->nl && rc == ES_OK; l++) {
-        ws_summary s;
-        ws_summarise(ws, l, &s);
+        wctl_summary s;
+        wctl_summarise(ws, l, &s);
         stat_vec_set(pv[0], l, s.mean);
         stat_vec_set(pv[1], l, (double)s.max);
         stat_vec_set(pv[2], l, s.p99);

@@ -46,7 +46,7 @@ typedef int (*sw_check_fn)(const essim_config *cfg, const cfg_doc *doc, es_err *
 /* Bind every point's configuration, run `check` on it (may be NULL) and remember its config
  * hash. The first invalid point is reported as "point N (key=value, ...): <where>: error:
  * ..." (ES_ECONFIG). For command: simulate it also opens the trace and decides each point's
- * mode: a point whose configuration can replay the trace (th_check_replay) replays it; a point
+ * mode: a point whose configuration can replay the trace (map_check_trace) replays it; a point
  * whose crossbar geometry differs trains again with `essim run` on the configuration of
  * sw_train_config() (which `check` then sees, and whose hash is the point's). */
 int sw_validate(sw_sweep *sw, sw_check_fn check, es_err *err);
@@ -67,7 +67,7 @@ int sw_train_config(const char *trace_yaml, const char *trace_name, const essim_
 int sw_point_trains(const sw_sweep *sw, size_t i);
 /* "replay" or "train" for the points of a simulate sweep, NULL for the other commands. */
 const char *sw_point_mode(const sw_sweep *sw, size_t i);
-/* Why point i trains again (th_check_replay's message, naming the trace by its file name),
+/* Why point i trains again (map_check_trace's message, naming the trace by its file name),
  * NULL when it replays. */
 const char *sw_point_mode_reason(const sw_sweep *sw, size_t i);
 /* How many points train again. */

@@ -17,12 +17,12 @@
 
 #include "chip.h"
 #include "cli.h"
-#include "compile.h"
+#include "lop_compile.h"
 #include "hwsim.h"
 #include "nn_net.h"
 #include "train.h"
 #include "wear.h"
-#include "wsched.h"
+#include "wctl.h"
 
 typedef struct run_ctx {
     const essim_config *cfg;
@@ -76,19 +76,19 @@ static int run_begin(void *vctx, const essim_config *cfg, nn_net *net, const map
     return ES_OK;
 }
 
-static void run_layer_written(void *vctx, const ws_sched *ws, size_t l, float *w, size_t numel)
+static void run_layer_written(void *vctx, const wctl *ws, size_t l, float *w, size_t numel)
 {
     run_ctx *c = vctx;
     (void)numel;
-    wear_record(c->wear, l, ws_mask(ws, l, NULL));
+    wear_record(c->wear, l, wctl_mask(ws, l, NULL));
     if (wear_failed_cells(c->wear, l)) wear_apply(c->wear, l, w);
 }
 
-static int run_iteration(void *vctx, const ws_sched *ws, uint64_t it, es_err *err)
+static int run_iteration(void *vctx, const wctl *ws, uint64_t it, es_err *err)
 {
     run_ctx *c = vctx;
     (void)it;
-    for (size_t l = 0; l < c->nlayers; l++) c->masks[l] = ws_mask(ws, l, NULL);
+    for (size_t l = 0; l < c->nlayers; l++) c->masks[l] = wctl_mask(ws, l, NULL);
     return hw_iteration(c->hw, c->masks, 0, err);
 }
 
@@ -388,7 +388,7 @@ int cmd_run(int argc, char **argv)
     ctx.cfg = &cfg;
     ctx.doc = doc;
     ctx.timeline = timeline;
-    tr_hooks hooks = {&ctx,      run_begin,  run_layer_written, run_iteration, run_stats,
+    train_hooks hooks = {&ctx,      run_begin,  run_layer_written, run_iteration, run_stats,
                       run_events, run_sim_seconds, 1, run_save, run_restore};
     FILE *rep = NULL;
     es_atomic_file raf;
@@ -399,12 +399,12 @@ int cmd_run(int argc, char **argv)
             snprintf(dir, sizeof dir, "%s/run-%ld", out, k);
         else
             snprintf(dir, sizeof dir, "%s", out);
-        tr_options to = {dir, NULL, resume, CFG_PROGRESS_AUTO, NULL, stop_after, cli_command_line(),
+        train_options to = {dir, NULL, resume, CFG_PROGRESS_AUTO, NULL, stop_after, cli_command_line(),
                          k == 1 ? trace : NULL, &hooks};
         to.progress_mode = quiet ? CFG_PROGRESS_NEVER : force ? CFG_PROGRESS_ALWAYS : cfg.sim.progress;
-        tr_result res;
+        train_result res;
         double h0 = es_host_seconds();
-        if (tr_run(&cfg, &to, &res, &err) < 0) {
+        if (train_run(&cfg, &to, &res, &err) < 0) {
             rc = cli_report(&err);
             break;
         }

@@ -92,7 +92,7 @@ if command -v setsid >/dev/null 2>&1; then
     ok "killed and rerun: same results as uninterrupted" cmp "$TMP/kfull/results.csv" "$TMP/kill/results.csv"
     ok "killed and rerun: same results.json" cmp "$TMP/kfull/results.json" "$TMP/kill/results.json"
 else
-    tap_n=$((tap_n + 1)); echo "ok $tap_n - kill and rerun # SKIP no setsid"
+    skip "kill and rerun" "no setsid"
 fi
 
 # A point that fails at run time (CIFAR-10 files missing) does not stop the others.
@@ -226,7 +226,7 @@ if command -v mpirun >/dev/null 2>&1; then
         -q -o "$TMP/mpi" >"$TMP/out" 2>"$TMP/err"
     rc=$?
     if grep -q "built without MPI" "$TMP/err"; then
-        tap_n=$((tap_n + 1)); echo "ok $tap_n - mpirun -np 3 # SKIP essim built without MPI"
+        skip "mpirun -np 3" "essim built without MPI"
     else
         expect_rc "mpirun -np 3 sweep" 0
         expect_grep "two MPI workers" "$TMP/out" "on 2 MPI workers"
@@ -243,6 +243,6 @@ if command -v mpirun >/dev/null 2>&1; then
         ok "MPI geometry sweep: results.json identical to -j 1" cmp "$TMP/g1/results.json" "$TMP/gmpi/results.json"
     fi
 else
-    tap_n=$((tap_n + 1)); echo "ok $tap_n - mpirun -np 3 # SKIP mpirun not installed"
+    skip "mpirun -np 3" "mpirun not installed"
 fi
 tap_done

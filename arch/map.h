@@ -1,7 +1,7 @@
-/* xbar_map.h - weight mapping: where every mapped layer's unrolled weight matrix W (K rows =
+/* map.h - weight mapping: where every mapped layer's unrolled weight matrix W (K rows =
  * fan-in on the wordlines, N columns = output channels on the bitlines) lives on the chip's
  * crossbars, IMAs and tiles, and how it is cut into the blocks the write policy decides on.
- * First half of the compiler (workloads/compile.h builds the layer list from a network and
+ * First half of the compiler (workloads/lop_compile.h builds the layer list from a network and
  * adds the layer-op stream); the write-policy controller and the architecture model read it.
  *
  * Geometry (S = weight slices, P = cells per slice, n_w = weights one crossbar row holds):
@@ -30,8 +30,8 @@
  *   weight: block g = c K + r is the single weight W[r][c] = data[g]; G = K x N.
  * For bulk work (per-block norms of an update, a masked update) use map_block_norms2 and
  * map_blocks_apply: one pass over memory in order, no per-block index arithmetic. */
-#ifndef ES_XBAR_MAP_H
-#define ES_XBAR_MAP_H
+#ifndef ES_MAP_H
+#define ES_MAP_H
 
 #include <stddef.h>
 #include <stdint.h>
