@@ -6,6 +6,11 @@
  * the network or to another file. */
 #include "report.h"
 
+#include "csv.h"
+#include "lifetime.h"
+#include "sbuf.h"
+#include "statcsv.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -20,70 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- growable strings ------------------------------------------------------------------ */
-
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_putn(sbuf *b, const char *p, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t c = b->cap ? b->cap : 1024;
-        while (c < b->n + n + 1)
-            c *= 2;
-        char *t = realloc(b->s, c);
-        if (!t) {
-            b->oom = 1;
-            return;
-        }
-        b->s = t;
-        b->cap = c;
-    }
-    memcpy(b->s + b->n, p, n);
-    b->n += n;
-    b->s[b->n] = 0;
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-    sb_putn(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (k < 0) {
-        b->oom = 1;
-        return;
-    }
-    if ((size_t)k < sizeof small) {
-        sb_putn(b, small, (size_t)k);
-        return;
-    }
-    char *big = malloc((size_t)k + 1);
-    if (!big) {
-        b->oom = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)k + 1, fmt, ap);
-    va_end(ap);
-    sb_putn(b, big, (size_t)k);
-    free(big);
-}
+/* ---- text for HTML and gnuplot ------------------------------------------------------- */
 
 /* Text for HTML: the five special characters escaped, control characters (which the page
  * uses internally as plot placeholders) turned into spaces. */
@@ -135,336 +77,6 @@ static int file_exists(const char *dir, const char *name)
     int ok = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
     free(p);
     return ok;
-}
-
-static int read_whole(const char *path, char **out, size_t *len, es_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return es_fail(err, ES_EIO, "cannot read %s: %s", path, strerror(errno));
-    sbuf b = {0};
-    char buf[65536];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, f)) > 0)
-        sb_putn(&b, buf, k);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || b.oom) {
-        free(b.s);
-        return bad ? es_fail(err, ES_EIO, "cannot read %s", path)
-                   : es_fail(err, ES_ENOMEM, "out of memory reading %s", path);
-    }
-    if (!b.s) sb_puts(&b, "");
-    if (b.oom) return es_fail(err, ES_ENOMEM, "out of memory");
-    *out = b.s;
-    *len = b.n;
-    return ES_OK;
-}
-
-/* Parse a whole string as a number; "nan", "inf", "-inf" included. */
-static int parse_num(const char *s, double *v)
-{
-    if (!s || !*s) return 0;
-    char *end;
-    errno = 0;
-    double x = strtod(s, &end);
-    if (end == s || *end) return 0;
-    *v = x;
-    return 1;
-}
-
-/* ---- CSV (RFC 4180, as the commands write it) ------------------------------------------ */
-
-typedef struct csv_row {
-    size_t n;
-    char **f;
-    unsigned char *quoted; /* whether field i was written in quotes */
-    int line;
-} csv_row;
-
-typedef struct csv_doc {
-    size_t n, cap;
-    csv_row *rows;
-} csv_doc;
-
-static void csv_free(csv_doc *d)
-{
-    for (size_t r = 0; r < d->n; r++) {
-        for (size_t i = 0; i < d->rows[r].n; i++)
-            free(d->rows[r].f[i]);
-        free(d->rows[r].f);
-        free(d->rows[r].quoted);
-    }
-    free(d->rows);
-    memset(d, 0, sizeof *d);
-}
-
-static int csv_add_field(csv_row *row, size_t *cap, const char *p, size_t n, int quoted)
-{
-    if (row->n == *cap) {
-        size_t c = *cap ? *cap * 2 : 8;
-        char **f = realloc(row->f, c * sizeof *f);
-        if (!f) return ES_ENOMEM;
-        row->f = f;
-        unsigned char *q = realloc(row->quoted, c);
-        if (!q) return ES_ENOMEM;
-        row->quoted = q;
-        *cap = c;
-    }
-    char *s = malloc(n + 1);
-    if (!s) return ES_ENOMEM;
-    memcpy(s, p, n);
-    s[n] = 0;
-    row->f[row->n] = s;
-    row->quoted[row->n] = (unsigned char)quoted;
-    row->n++;
-    return ES_OK;
-}
-
-/* Parse text (len bytes) into rows of fields. Blank lines are skipped, and lines starting
- * with '#' too when skip_comments. Errors name path and line. */
-static int csv_parse(const char *path, const char *text, size_t len, int skip_comments, csv_doc *d,
-                     es_err *err)
-{
-    memset(d, 0, sizeof *d);
-    if (memchr(text, 0, len))
-        return es_fail(err, ES_EFORMAT, "%s: binary data (a NUL byte), not a CSV file", path);
-    size_t i = 0;
-    int line = 1;
-    sbuf fld = {0};
-    while (i < len) {
-        if (text[i] == '\n' || (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')) {
-            i += text[i] == '\r' ? 2 : 1;
-            line++;
-            continue;
-        }
-        if (skip_comments && text[i] == '#') {
-            while (i < len && text[i] != '\n')
-                i++;
-            continue;
-        }
-        if (d->n == d->cap) {
-            size_t c = d->cap ? d->cap * 2 : 64;
-            csv_row *r = realloc(d->rows, c * sizeof *r);
-            if (!r) goto oom;
-            d->rows = r;
-            d->cap = c;
-        }
-        csv_row *row = &d->rows[d->n++];
-        memset(row, 0, sizeof *row);
-        row->line = line;
-        size_t fcap = 0;
-        for (;;) { /* one field per iteration */
-            int quoted = 0;
-            fld.n = 0;
-            if (fld.s) fld.s[0] = 0;
-            if (i < len && text[i] == '"') {
-                quoted = 1;
-                i++;
-                for (;;) {
-                    if (i >= len) {
-                        free(fld.s);
-                        return es_fail(err, ES_EFORMAT, "%s:%d: unterminated quoted field", path,
-                                       row->line);
-                    }
-                    if (text[i] == '"') {
-                        if (i + 1 < len && text[i + 1] == '"') {
-                            sb_putn(&fld, "\"", 1);
-                            i += 2;
-                            continue;
-                        }
-                        i++;
-                        break;
-                    }
-                    if (text[i] == '\n') line++;
-                    sb_putn(&fld, text + i, 1);
-                    i++;
-                }
-                if (i < len && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
-                    free(fld.s);
-                    return es_fail(err, ES_EFORMAT, "%s:%d: text after a closing quote", path,
-                                   line);
-                }
-            } else {
-                size_t j = i;
-                while (j < len && text[j] != ',' && text[j] != '\n' && text[j] != '\r')
-                    j++;
-                sb_putn(&fld, text + i, j - i);
-                i = j;
-            }
-            if (fld.oom || csv_add_field(row, &fcap, fld.s ? fld.s : "", fld.n, quoted) < 0)
-                goto oom;
-            if (i < len && text[i] == ',') {
-                i++;
-                continue;
-            }
-            if (i < len && text[i] == '\r') i++;
-            break; /* end of line (consumed by the outer loop) or of text */
-        }
-    }
-    free(fld.s);
-    return ES_OK;
-oom:
-    free(fld.s);
-    return es_fail(err, ES_ENOMEM, "out of memory reading %s", path);
-}
-
-static int csv_load(const char *path, int skip_comments, csv_doc *d, es_err *err)
-{
-    char *text;
-    size_t len;
-    memset(d, 0, sizeof *d);
-    ES_TRY(read_whole(path, &text, &len, err));
-    int rc = csv_parse(path, text, len, skip_comments, d, err);
-    free(text);
-    if (rc < 0) csv_free(d);
-    return rc;
-}
-
-/* Column of `name` in the header row, or -1. */
-static int csv_col(const csv_doc *d, const char *name)
-{
-    if (!d->n) return -1;
-    for (size_t i = 0; i < d->rows[0].n; i++)
-        if (!strcmp(d->rows[0].f[i], name)) return (int)i;
-    return -1;
-}
-
-static const char *csv_get(const csv_doc *d, size_t r, int c)
-{
-    if (c < 0 || r >= d->n || (size_t)c >= d->rows[r].n) return "";
-    return d->rows[r].f[c];
-}
-
-static double csv_num(const csv_doc *d, size_t r, int c)
-{
-    double v;
-    return parse_num(csv_get(d, r, c), &v) ? v : NAN;
-}
-
-/* ---- stats.csv --------------------------------------------------------------------------- */
-
-typedef struct st_row {
-    const char *name, *elem, *val, *unit;
-    double num; /* NaN for strings */
-    int is_str;
-} st_row;
-
-typedef struct stats {
-    csv_doc doc;
-    size_t n;
-    st_row *r;
-} stats;
-
-static void stats_free(stats *s)
-{
-    csv_free(&s->doc);
-    free(s->r);
-    memset(s, 0, sizeof *s);
-}
-
-static int stat_name_ok(const char *s)
-{
-    if (!*s) return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.') return 0;
-    return 1;
-}
-
-static int stats_load(const char *path, stats *s, es_err *err)
-{
-    memset(s, 0, sizeof *s);
-    ES_TRY(csv_load(path, 0, &s->doc, err));
-    const csv_doc *d = &s->doc;
-    int rc = ES_OK;
-    if (!d->n) {
-        rc = es_fail(err, ES_EFORMAT, "%s: empty file, not a stats.csv of essim", path);
-        goto fail;
-    }
-    const csv_row *h = &d->rows[0];
-    if (h->n != 4 || strcmp(h->f[0], "name") || strcmp(h->f[1], "element") ||
-        strcmp(h->f[2], "value") || strcmp(h->f[3], "unit")) {
-        rc = es_fail(err, ES_EFORMAT,
-                     "%s:%d: header is not 'name,element,value,unit': not a stats.csv of essim",
-                     path, h->line);
-        goto fail;
-    }
-    s->r = calloc(d->n, sizeof *s->r);
-    if (!s->r) {
-        rc = es_fail(err, ES_ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t i = 1; i < d->n; i++) {
-        const csv_row *row = &d->rows[i];
-        if (row->n != 4) {
-            rc = es_fail(err, ES_EFORMAT, "%s:%d: %zu fields, want 4 (name,element,value,unit)",
-                         path, row->line, row->n);
-            goto fail;
-        }
-        if (!stat_name_ok(row->f[0])) {
-            rc = es_fail(err, ES_EFORMAT, "%s:%d: '%.60s' is not a statistic name", path, row->line,
-                         row->f[0]);
-            goto fail;
-        }
-        st_row *r = &s->r[s->n++];
-        r->name = row->f[0];
-        r->elem = row->f[1];
-        r->val = row->f[2];
-        r->unit = row->f[3];
-        r->is_str = row->quoted[2];
-        r->num = NAN;
-        if (!r->is_str && !parse_num(r->val, &r->num)) {
-            rc = es_fail(err, ES_EFORMAT, "%s:%d: value '%.60s' of %s is not a number", path,
-                         row->line, r->val, r->name);
-            goto fail;
-        }
-    }
-    return ES_OK;
-fail:
-    stats_free(s);
-    return rc;
-}
-
-static const st_row *st_get(const stats *s, const char *name, const char *elem)
-{
-    if (!s) return NULL;
-    if (!elem) elem = "";
-    for (size_t i = 0; i < s->n; i++)
-        if (!strcmp(s->r[i].name, name) && !strcmp(s->r[i].elem, elem)) return &s->r[i];
-    return NULL;
-}
-
-/* A scalar, or a vector's total; NaN when absent. */
-static double st_num(const stats *s, const char *name)
-{
-    const st_row *r = st_get(s, name, NULL);
-    if (!r) r = st_get(s, name, "total");
-    return r && !r->is_str ? r->num : NAN;
-}
-
-static double st_el(const stats *s, const char *name, const char *elem)
-{
-    const st_row *r = st_get(s, name, elem);
-    return r && !r->is_str ? r->num : NAN;
-}
-
-static const char *st_str(const stats *s, const char *name)
-{
-    const st_row *r = st_get(s, name, NULL);
-    return r ? r->val : NULL;
-}
-
-/* Rows of vector `name` other than its total, in file order: returns how many, *first the
- * index of the first (they are consecutive in stats.csv). */
-static size_t st_elems(const stats *s, const char *name, size_t *first)
-{
-    size_t n = 0;
-    for (size_t i = 0; s && i < s->n; i++) {
-        if (strcmp(s->r[i].name, name) || !s->r[i].elem[0] || !strcmp(s->r[i].elem, "total"))
-            continue;
-        if (!n) *first = i;
-        n++;
-    }
-    return n;
 }
 
 /* ---- gnuplot ----------------------------------------------------------------------------- */
@@ -637,7 +249,7 @@ static int gp_run(gplot *g, const char *gnuplot, es_err *err)
         size_t len = 0;
         char msg[600] = "";
         es_err ignore;
-        if (read_whole(log, &text, &len, &ignore) == ES_OK) {
+        if (es_read_file(log, &text, &len, &ignore) == ES_OK) {
             for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
                 if (!strncmp(line, "Warning", 7) || line[0] == ' ' || line[0] == '\t' ||
                     line[0] == '"' || line[0] == '^')
@@ -665,7 +277,7 @@ static int b64_file(FILE *out, const char *path, es_err *err)
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char *data;
     size_t n;
-    ES_TRY(read_whole(path, &data, &n, err));
+    ES_TRY(es_read_file(path, &data, &n, err));
     if (n < 8 || memcmp(data, "\x89PNG\r\n\x1a\n", 8)) {
         free(data);
         return es_fail(err, ES_EIO, "gnuplot did not produce a PNG image (%s)", path);
@@ -757,56 +369,6 @@ static void note(sbuf *h, const char *text)
     sb_puts(h, "</p>\n");
 }
 
-/* ---- lifetime curve ---------------------------------------------------------------------- */
-
-static double p_fail(double mean, double sigma, double x)
-{
-    if (!(x > 0)) return 0;
-    if (!(sigma > 0)) return mean < x ? 1 : 0;
-    double mu = log10(mean) - sigma * sigma * log(10.0) / 2;
-    double z = (log10(x) - mu) / sigma;
-    return 0.5 * erfc(-z / sqrt(2.0));
-}
-
-double rep_failed_fraction(double endurance_mean, double sigma_log10, const rep_wear_bin *bins,
-                           size_t n, double runs)
-{
-    double tot = 0, failed = 0;
-    for (size_t i = 0; i < n; i++) {
-        tot += bins[i].cells;
-        failed += bins[i].cells * p_fail(endurance_mean, sigma_log10, runs * bins[i].writes);
-    }
-    return tot > 0 ? failed / tot : 0;
-}
-
-double rep_runs_to_fraction(double endurance_mean, double sigma_log10, const rep_wear_bin *bins,
-                            size_t n, double frac)
-{
-    double tot = 0, written = 0, wmin = INFINITY, wmax = 0;
-    for (size_t i = 0; i < n; i++) {
-        tot += bins[i].cells;
-        if (bins[i].writes > 0 && bins[i].cells > 0) {
-            written += bins[i].cells;
-            wmin = fmin(wmin, bins[i].writes);
-            wmax = fmax(wmax, bins[i].writes);
-        }
-    }
-    /* Even after infinitely many runs only the written cells fail. */
-    if (!(tot > 0) || written < frac * tot * (1 - 1e-12) || !(wmax > 0)) return INFINITY;
-    const double s = sigma_log10 > 0 ? sigma_log10 : 0;
-    const double mu = log10(endurance_mean) - s * s * log(10.0) / 2;
-    double lo = mu - 12 * s - log10(wmax) - 1, hi = mu + 12 * s - log10(wmin) + 1;
-    if (rep_failed_fraction(endurance_mean, s, bins, n, pow(10, hi)) < frac) return INFINITY;
-    for (int it = 0; it < 200 && hi - lo > 1e-12; it++) {
-        double mid = 0.5 * (lo + hi);
-        if (rep_failed_fraction(endurance_mean, s, bins, n, pow(10, mid)) >= frac)
-            hi = mid;
-        else
-            lo = mid;
-    }
-    return pow(10, hi);
-}
-
 /* ---- a run directory ------------------------------------------------------------------- */
 
 typedef struct hmap {
@@ -818,7 +380,7 @@ typedef struct hmap {
 typedef struct run_data {
     char *dir;
     int k; /* run number in a repeated run, 0 for a single run */
-    stats st;
+    statcsv st;
     csv_doc ep;
     int has_ep;
     csv_doc it; /* iterations.csv: the written fraction per iteration */
@@ -830,7 +392,7 @@ typedef struct run_data {
 static void run_free(run_data *r)
 {
     free(r->dir);
-    stats_free(&r->st);
+    statcsv_free(&r->st);
     if (r->has_ep) csv_free(&r->ep);
     if (r->has_it) csv_free(&r->it);
     for (size_t i = 0; i < r->nh; i++) {
@@ -859,7 +421,7 @@ static int hmap_load(const char *path, hmap *m, es_err *err)
         }
         for (size_t c = 0; c < m->cols; c++) {
             double v;
-            if (!parse_num(d.rows[r].f[c], &v) || !(v >= 0) || !isfinite(v)) {
+            if (!csv_parse_num(d.rows[r].f[c], &v) || !(v >= 0) || !isfinite(v)) {
                 rc = es_fail(err, ES_EFORMAT, "%s:%d: '%.40s' is not a write count", path,
                              d.rows[r].line, d.rows[r].f[c]);
                 break;
@@ -878,11 +440,11 @@ static int cmp_str(const void *a, const void *b)
 
 /* Network order of layer names: the elements of a per-layer vector; position or a large
  * number for a name not there. */
-static size_t layer_pos(const stats *s, const char *layer)
+static size_t layer_pos(const statcsv *s, const char *layer)
 {
     static const char *const vecs[] = {"lifetime.by_layer.cells", "writes.layer.mean"};
     for (size_t v = 0; v < ES_ARRAY_LEN(vecs); v++) {
-        size_t first = 0, n = st_elems(s, vecs[v], &first);
+        size_t first = 0, n = statcsv_elems(s, vecs[v], &first);
         for (size_t i = 0; i < n; i++)
             if (!strcmp(s->r[first + i].elem, layer)) return i;
     }
@@ -897,7 +459,7 @@ static int run_load(const char *dir, int k, run_data *r, es_err *err)
     if (!r->dir) return es_fail(err, ES_ENOMEM, "out of memory");
     char *p = path_join(dir, "stats.csv");
     if (!p) return es_fail(err, ES_ENOMEM, "out of memory");
-    int rc = stats_load(p, &r->st, err);
+    int rc = statcsv_load(p, &r->st, err);
     free(p);
     if (rc < 0) return rc;
     if (file_exists(dir, "epochs.csv")) {
@@ -917,8 +479,7 @@ static int run_load(const char *dir, int k, run_data *r, es_err *err)
         rc = p ? csv_load(p, 0, &r->it, err) : es_fail(err, ES_ENOMEM, "out of memory");
         if (rc == ES_OK && (r->it.n == 0 || csv_col(&r->it, "iteration") < 0 ||
                             csv_col(&r->it, "written_fraction") < 0))
-            rc = es_fail(err, ES_EFORMAT, "%s: no 'iteration' and 'written_fraction' columns",
-                         p);
+            rc = es_fail(err, ES_EFORMAT, "%s: no 'iteration' and 'written_fraction' columns", p);
         free(p);
         if (rc < 0) {
             csv_free(&r->it);
@@ -988,24 +549,24 @@ static int run_load(const char *dir, int k, run_data *r, es_err *err)
  * row segment whose cells all take its count; the layer's cells (lifetime.by_layer.cells)
  * are shared evenly among its entries. Counts are cumulative over the runs recorded, so
  * they are divided by lifetime.runs_recorded. */
-static rep_wear_bin *wear_bins(const run_data *r, size_t l, size_t *nbins)
+static life_bin *wear_bins(const run_data *r, size_t l, size_t *nbins)
 {
-    double runs = st_num(&r->st, "lifetime.runs_recorded");
+    double runs = statcsv_num(&r->st, "lifetime.runs_recorded");
     if (!(runs > 0)) runs = 1;
     size_t n = 0;
     for (size_t i = 0; i < r->nh; i++)
         if (l == r->nh || l == i) n += r->h[i].rows * r->h[i].cols;
-    rep_wear_bin *b = malloc((n ? n : 1) * sizeof *b);
+    life_bin *b = malloc((n ? n : 1) * sizeof *b);
     if (!b) return NULL;
     n = 0;
     for (size_t i = 0; i < r->nh; i++) {
         if (l != r->nh && l != i) continue;
         const hmap *m = &r->h[i];
         size_t ne = m->rows * m->cols;
-        double cells = st_el(&r->st, "lifetime.by_layer.cells", m->name);
+        double cells = statcsv_el(&r->st, "lifetime.by_layer.cells", m->name);
         double per = cells > 0 && ne ? cells / (double)ne : 1;
         for (size_t j = 0; j < ne; j++)
-            b[n++] = (rep_wear_bin){m->v[j] / runs, per};
+            b[n++] = (life_bin){m->v[j] / runs, per};
     }
     *nbins = n;
     return b;
@@ -1013,21 +574,21 @@ static rep_wear_bin *wear_bins(const run_data *r, size_t l, size_t *nbins)
 
 /* Wear-rate bins from the writes.histogram (per-weight write counts of this run), for runs
  * without heat maps (essim train). */
-static rep_wear_bin *hist_bins(const stats *s, size_t *nbins)
+static life_bin *hist_bins(const statcsv *s, size_t *nbins)
 {
-    size_t first = 0, n = st_elems(s, "writes.histogram", &first), k = 0;
-    double weights = st_num(s, "writes.weights"), cells = st_num(s, "lifetime.cells");
+    size_t first = 0, n = statcsv_elems(s, "writes.histogram", &first), k = 0;
+    double weights = statcsv_num(s, "writes.weights"), cells = statcsv_num(s, "lifetime.cells");
     double per = weights > 0 && cells > 0 ? cells / weights : 1;
-    rep_wear_bin *b = malloc((n ? n : 1) * sizeof *b);
+    life_bin *b = malloc((n ? n : 1) * sizeof *b);
     if (!b) return NULL;
     for (size_t i = 0; i < n; i++) {
-        const st_row *r = &s->r[first + i];
+        const statcsv_row *r = &s->r[first + i];
         char *e;
         double lo = strtod(r->elem, &e);
         if (e == r->elem || *e != '-' || !isfinite(r->num)) continue;
         double hi = strtod(e + 1, NULL);
         double w = hi - lo <= 1 ? lo : 0.5 * (lo + hi);
-        b[k++] = (rep_wear_bin){w, r->num * per};
+        b[k++] = (life_bin){w, r->num * per};
     }
     *nbins = k;
     return b;
@@ -1108,7 +669,7 @@ static void sec_summary(rep_ctx *c, const run_data *runs, size_t nr)
             int any = 0;
             for (size_t j = k + 1; j < ES_ARRAY_LEN(summary_rows) && summary_rows[j].stat; j++)
                 for (size_t i = 0; i < nr; i++)
-                    if (st_get(&runs[i].st, summary_rows[j].stat, NULL)) any = 1;
+                    if (statcsv_get(&runs[i].st, summary_rows[j].stat, NULL)) any = 1;
             if (open) sb_puts(h, "</table>\n");
             open = 0;
             if (!any) continue;
@@ -1127,13 +688,13 @@ static void sec_summary(rep_ctx *c, const run_data *runs, size_t nr)
         }
         int any = 0;
         for (size_t i = 0; i < nr; i++)
-            if (st_get(&runs[i].st, sr->stat, NULL)) any = 1;
+            if (statcsv_get(&runs[i].st, sr->stat, NULL)) any = 1;
         if (!any) continue;
         sb_puts(h, "<tr><td>");
         sb_html(h, sr->label);
         sb_puts(h, "</td>");
         for (size_t i = 0; i < nr; i++) {
-            const st_row *r = st_get(&runs[i].st, sr->stat, NULL);
+            const statcsv_row *r = statcsv_get(&runs[i].st, sr->stat, NULL);
             if (!r) {
                 sb_puts(h, "<td>&ndash;</td>");
             } else if (sr->fmt == F_STR || r->is_str) {
@@ -1154,7 +715,7 @@ static void sec_summary(rep_ctx *c, const run_data *runs, size_t nr)
     }
     if (open) sb_puts(h, "</table>\n");
     sb_puts(h, "</div>\n");
-    if (!st_get(&runs[nr - 1].st, "hw.time_s", NULL))
+    if (!statcsv_get(&runs[nr - 1].st, "hw.time_s", NULL))
         note(h, "No hardware statistics (hw.*) in this directory: it was written by a command "
                 "without the hardware model (essim train). Time, energy and stall sections are "
                 "empty.");
@@ -1225,12 +786,12 @@ static void plot_hbars(rep_ctx *c, const char *title, const char *xlabel, const 
 static const char *const phase_names[] = {"forward", "backward", "gradient", "update"};
 
 /* Values of every scalar NAME.* (components, causes) in file order. */
-static size_t children(const stats *s, const char *prefix, const char **labels, double *vals,
+static size_t children(const statcsv *s, const char *prefix, const char **labels, double *vals,
                        size_t cap)
 {
     size_t n = 0, pl = strlen(prefix);
     for (size_t i = 0; i < s->n && n < cap; i++) {
-        const st_row *r = &s->r[i];
+        const statcsv_row *r = &s->r[i];
         if (strncmp(r->name, prefix, pl) || r->elem[0] || r->is_str || strchr(r->name + pl, '.'))
             continue;
         labels[n] = r->name + pl;
@@ -1282,7 +843,7 @@ static void sec_energy(rep_ctx *c, const run_data *r)
         char name[64];
         snprintf(name, sizeof name, "hw.energy_j_by_phase.%s", phase_names[p]);
         pl[p] = phase_names[p];
-        pv[p] = st_num(&r->st, name);
+        pv[p] = statcsv_num(&r->st, name);
     }
     plot_hbars(c, "Energy by training phase", "energy (J)", "J", 4, pl, pv, 0,
                "Forward and backward passes, weight-gradient computation, and the update "
@@ -1304,7 +865,7 @@ static void sec_time(rep_ctx *c, const run_data *r)
         char name[64];
         snprintf(name, sizeof name, "hw.time_s_by_phase.%s", phase_names[p]);
         pl[p] = phase_names[p];
-        pv[p] = st_num(&r->st, name);
+        pv[p] = statcsv_num(&r->st, name);
         if (isfinite(pv[p])) any = 1;
     }
     if (!any) {
@@ -1333,7 +894,7 @@ static void sec_writes(rep_ctx *c, const run_data *r)
 {
     sbuf *h = &c->html;
     section_open(c, "writes", "Writes per weight");
-    size_t first = 0, n = st_elems(&r->st, "writes.histogram", &first);
+    size_t first = 0, n = statcsv_elems(&r->st, "writes.histogram", &first);
     char path[4200];
     int buckets = 0;
     double wmax = 0;
@@ -1344,7 +905,7 @@ static void sec_writes(rep_ctx *c, const run_data *r)
             return;
         }
         for (size_t i = 0; i < n; i++) {
-            const st_row *row = &r->st.r[first + i];
+            const statcsv_row *row = &r->st.r[first + i];
             char *e;
             double lo = strtod(row->elem, &e);
             if (e == row->elem || *e != '-' || !isfinite(row->num)) continue;
@@ -1370,7 +931,7 @@ static void sec_writes(rep_ctx *c, const run_data *r)
         sb_puts(s, " using 1:3:2 with boxes lc rgb '#3b6ea5'\n");
         /* fraction of the weights written: per iteration when iterations.csv is there, else
          * the per-epoch means of stats */
-        size_t f2 = 0, ne = st_elems(&r->st, "writes.fraction_by_epoch", &f2);
+        size_t f2 = 0, ne = statcsv_elems(&r->st, "writes.fraction_by_epoch", &f2);
         if (r->has_it && r->it.n > 1) {
             FILE *f = gp_data(&c->gp, path, sizeof path);
             if (f) {
@@ -1408,7 +969,7 @@ static void sec_writes(rep_ctx *c, const run_data *r)
         note(h, "No write-count histogram (writes.histogram) in this run.");
     }
     /* per-layer table */
-    size_t fl = 0, nl = st_elems(&r->st, "writes.layer.mean", &fl);
+    size_t fl = 0, nl = statcsv_elems(&r->st, "writes.layer.mean", &fl);
     if (nl) {
         static const struct {
             const char *head, *stat;
@@ -1434,7 +995,7 @@ static void sec_writes(rep_ctx *c, const run_data *r)
             sb_html(h, layer);
             sb_puts(h, "</td>");
             for (size_t k = 0; k < ES_ARRAY_LEN(cols); k++)
-                td_num(h, st_el(&r->st, cols[k].stat, layer), NULL);
+                td_num(h, statcsv_el(&r->st, cols[k].stat, layer), NULL);
             sb_puts(h, "</tr>\n");
         }
         sb_puts(h, "</table>\n");
@@ -1452,7 +1013,7 @@ static void sec_heatmaps(rep_ctx *c, const run_data *r)
         section_close(c);
         return;
     }
-    double runs = st_num(&r->st, "lifetime.runs_recorded");
+    double runs = statcsv_num(&r->st, "lifetime.runs_recorded");
     char cap[400];
     snprintf(cap, sizeof cap,
              "Writes of each crossbar row segment: x is the weight row of the layer's matrix, y "
@@ -1511,8 +1072,8 @@ static void sec_lifetime(rep_ctx *c, const run_data *r)
 {
     sbuf *h = &c->html;
     section_open(c, "lifetime", "Lifetime: cells failed against training runs");
-    double mean = st_num(&r->st, "lifetime.endurance_mean");
-    double sigma = st_num(&r->st, "lifetime.endurance_sigma_log10");
+    double mean = statcsv_num(&r->st, "lifetime.endurance_mean");
+    double sigma = statcsv_num(&r->st, "lifetime.endurance_sigma_log10");
     if (!(mean > 0) || !(sigma >= 0)) {
         note(h, "No endurance statistics (lifetime.endurance_mean, "
                 "lifetime.endurance_sigma_log10) in this run.");
@@ -1520,7 +1081,7 @@ static void sec_lifetime(rep_ctx *c, const run_data *r)
         return;
     }
     size_t nl = r->nh, ncurves = nl ? nl + 1 : 1;
-    rep_wear_bin **bins = calloc(ncurves, sizeof *bins);
+    life_bin **bins = calloc(ncurves, sizeof *bins);
     size_t *nb = calloc(ncurves, sizeof *nb);
     if (!bins || !nb) {
         free(bins);
@@ -1555,8 +1116,8 @@ static void sec_lifetime(rep_ctx *c, const run_data *r)
             tot += bins[0][i].cells;
             if (bins[0][i].writes > 0) w += bins[0][i].cells;
         }
-        double top =
-            tot > 0 ? rep_runs_to_fraction(mean, sigma, bins[0], nb[0], 0.999 * w / tot) : INFINITY;
+        double top = tot > 0 ? life_runs_to_fraction(mean, sigma, bins[0], nb[0], 0.999 * w / tot)
+                             : INFINITY;
         if (isfinite(top) && log10(top) + 0.3 < hi) hi = log10(top) + 0.3;
         if (hi - lo > 12) hi = lo + 12;
         const int npts = 241;
@@ -1569,7 +1130,7 @@ static void sec_lifetime(rep_ctx *c, const run_data *r)
                 double R = pow(10, lo + (hi - lo) * i / (npts - 1));
                 fprintf(f, "%.9g", R);
                 for (size_t k = 0; k < ncurves; k++) {
-                    double F = rep_failed_fraction(mean, sigma, bins[k], nb[k], R);
+                    double F = life_failed_fraction(mean, sigma, bins[k], nb[k], R);
                     if (F >= 1e-7)
                         fprintf(f, " %.9g", 100 * F);
                     else
@@ -1588,7 +1149,7 @@ static void sec_lifetime(rep_ctx *c, const run_data *r)
                 } pts[] = {{"lifetime.runs_to_1pct_failed", 1},
                            {"lifetime.runs_to_10pct_failed", 10}};
                 for (size_t k = 0; k < ES_ARRAY_LEN(pts); k++) {
-                    double v = st_num(&r->st, pts[k].stat);
+                    double v = statcsv_num(&r->st, pts[k].stat);
                     if (isfinite(v) && v > 0) {
                         fprintf(g, "%.9g %g\n", v, pts[k].pct);
                         nsim++;
@@ -1641,8 +1202,8 @@ static void sec_lifetime(rep_ctx *c, const run_data *r)
                     {"10 %", "lifetime-10pct", "lifetime.runs_to_10pct_failed", 0.10},
                     {"50 %", "lifetime-50pct", NULL, 0.5}};
         for (size_t k = 0; k < ES_ARRAY_LEN(rows); k++) {
-            double d = rep_runs_to_fraction(mean, sigma, bins[0], nb[0], rows[k].frac);
-            double sv = rows[k].stat ? st_num(&r->st, rows[k].stat) : NAN;
+            double d = life_runs_to_fraction(mean, sigma, bins[0], nb[0], rows[k].frac);
+            double sv = rows[k].stat ? statcsv_num(&r->st, rows[k].stat) : NAN;
             sb_printf(h, "<tr id=\"%s\" data-curve=\"%.9g\" data-simulated=\"%.9g\"><td>%s</td>",
                       rows[k].id, d, sv, rows[k].label);
             td_num(h, d, NULL);
@@ -1691,8 +1252,8 @@ static void sec_training(rep_ctx *c, const run_data *runs, size_t nr)
                 rows++;
             }
         } else {
-            size_t fa = 0, fl = 0, na = st_elems(&r->st, "train.test_accuracy_by_epoch", &fa),
-                   nl = st_elems(&r->st, "train.train_loss_by_epoch", &fl);
+            size_t fa = 0, fl = 0, na = statcsv_elems(&r->st, "train.test_accuracy_by_epoch", &fa),
+                   nl = statcsv_elems(&r->st, "train.train_loss_by_epoch", &fl);
             for (size_t k = 0; k < na || k < nl; k++) {
                 fprintf(f, "%zu NaN %.9g %.9g NaN\n", k + 1,
                         k < na ? 100 * r->st.r[fa + k].num : NAN,
@@ -1765,7 +1326,7 @@ static void sec_training(rep_ctx *c, const run_data *runs, size_t nr)
                 sb_puts(h, "<tr>");
                 for (size_t k = 0; k < ep->rows[r].n; k++) {
                     double v;
-                    if (parse_num(ep->rows[r].f[k], &v)) {
+                    if (csv_parse_num(ep->rows[r].f[k], &v)) {
                         td_num(h, v, NULL);
                     } else {
                         sb_puts(h, "<td>");
@@ -1831,7 +1392,7 @@ static void sec_repeat(rep_ctx *c, const csv_doc *rep)
         for (size_t k = 0; k < rep->rows[r].n; k++) {
             double v;
             const char *name = rep->rows[0].n > k ? rep->rows[0].f[k] : "";
-            if (!parse_num(rep->rows[r].f[k], &v)) {
+            if (!csv_parse_num(rep->rows[r].f[k], &v)) {
                 sb_puts(h, "<td>");
                 sb_html(h, rep->rows[r].f[k]);
                 sb_puts(h, "</td>");
@@ -2001,7 +1562,7 @@ static int sweep_load(const char *dir, sweep_data *s, es_err *err)
     size_t len;
     es_err ignore;
     p = path_join(dir, "results.json");
-    if (p && read_whole(p, &text, &len, &ignore) == ES_OK) {
+    if (p && es_read_file(p, &text, &len, &ignore) == ES_OK) {
         ncols = json_strings(text, "columns", &cols);
         nmets = json_strings(text, "metrics", &mets);
         const char *q = strstr(text, "\"command\"");
@@ -2073,7 +1634,7 @@ static int col_numeric(const sweep_data *s, int c, int *allpos, double *lo, doub
     for (size_t r = 1; r < s->res.n; r++) {
         if (!row_ok(s, r)) continue;
         double v;
-        if (!parse_num(csv_get(&s->res, r, c), &v) || !isfinite(v)) return 0;
+        if (!csv_parse_num(csv_get(&s->res, r, c), &v) || !isfinite(v)) return 0;
         if (!(v > 0)) *allpos = 0;
         *lo = fmin(*lo, v);
         *hi = fmax(*hi, v);
@@ -2175,7 +1736,7 @@ static void sweep_table(rep_ctx *c, const sweep_data *s)
                 sb_puts(h, "<td class=\"l\">");
                 sb_html(h, v);
                 sb_puts(h, "</td>");
-            } else if (parse_num(v, &x) && (int)k != s->c_index && strlen(v) > 8) {
+            } else if (csv_parse_num(v, &x) && (int)k != s->c_index && strlen(v) > 8) {
                 td_num(h, x, NULL);
             } else {
                 sb_puts(h, "<td>");
@@ -2383,10 +1944,10 @@ static void sweep_axes(rep_ctx *c, const sweep_data *s)
             int n = 0;
             for (size_t r = 1; r < s->res.n; r++) {
                 double y, x;
-                if (!row_ok(s, r) || !parse_num(csv_get(&s->res, r, cm), &y) || !isfinite(y))
+                if (!row_ok(s, r) || !csv_parse_num(csv_get(&s->res, r, cm), &y) || !isfinite(y))
                     continue;
                 if (numeric) {
-                    if (!parse_num(csv_get(&s->res, r, ca), &x)) continue;
+                    if (!csv_parse_num(csv_get(&s->res, r, ca), &x)) continue;
                 } else {
                     size_t q = 0;
                     while (q < ncat && strcmp(cats[q], csv_get(&s->res, r, ca)))
@@ -2588,10 +2149,10 @@ static int report_runs(rep_ctx *c, const char *dir, rep_kind kind, const rep_opt
     }
     if (rc == ES_OK) {
         const run_data *last = &runs[nr - 1];
-        const stats *st = &last->st;
+        const statcsv *st = &last->st;
         char title[512], sub[1024], bn[256];
-        const char *net = st_str(st, "train.network"), *ds = st_str(st, "train.dataset"),
-                   *pol = st_str(st, "writes.policy");
+        const char *net = statcsv_str(st, "train.network"), *ds = statcsv_str(st, "train.dataset"),
+                   *pol = statcsv_str(st, "writes.policy");
         if (opt && opt->title)
             snprintf(title, sizeof title, "%s", opt->title);
         else if (net)
@@ -2606,12 +2167,11 @@ static int report_runs(rep_ctx *c, const char *dir, rep_kind kind, const rep_opt
                      "%zu runs on the same chip in %s; the sections after the summary show run "
                      "%d, the last one",
                      nr, dir, last->k);
-        static const char *const ids[] = {"summary",  "energy",   "time",     "writes",
-                                          "heatmaps", "lifetime", "training", "config",
-                                          "repeat"};
-        static const char *const names[] = {"Summary",   "Energy",   "Time",
-                                            "Writes",    "Heat maps", "Lifetime",
-                                            "Training",  "Configuration", "Runs"};
+        static const char *const ids[] = {"summary",  "energy",   "time",   "writes", "heatmaps",
+                                          "lifetime", "training", "config", "repeat"};
+        static const char *const names[] = {"Summary",  "Energy",        "Time",
+                                            "Writes",   "Heat maps",     "Lifetime",
+                                            "Training", "Configuration", "Runs"};
         page_head(c, title, sub, ids, names, has_rep ? 9 : 8);
         sec_summary(c, runs, nr);
         sec_energy(c, last);

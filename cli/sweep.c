@@ -5,6 +5,9 @@
 
 #include "sweep.h"
 
+#include "sbuf.h"
+#include "statcsv.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,100 +43,6 @@ static void fmt_to(char *buf, size_t len, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, len, fmt, ap);
     va_end(ap);
-}
-
-/* ---- a growable string ---------------------------------------------------------------- */
-
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t len)
-{
-    if (b->oom) return;
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + len + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, len);
-    b->n += len;
-    b->p[b->n] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof tmp) {
-        sb_add(b, tmp, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->oom = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb_add(b, big, (size_t)n);
-    free(big);
-}
-
-/* Take the buffer's string (never NULL unless out of memory). */
-static char *sb_take(sbuf *b)
-{
-    if (b->oom) {
-        free(b->p);
-        return NULL;
-    }
-    if (!b->p) return es_strdup("");
-    return b->p;
-}
-
-/* Escape for a YAML/JSON double-quoted string (the two agree on these escapes). */
-static void sb_quoted(sbuf *b, const char *s)
-{
-    sb_puts(b, "\"");
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') {
-            char e[3] = {'\\', (char)*c, 0};
-            sb_puts(b, e);
-        } else if (*c == '\n') {
-            sb_puts(b, "\\n");
-        } else if (*c == '\t') {
-            sb_puts(b, "\\t");
-        } else if (*c < 0x20 || *c == 0x7f) {
-            sb_printf(b, "\\u%04x", *c);
-        } else {
-            sb_add(b, (const char *)c, 1);
-        }
-    }
-    sb_puts(b, "\"");
 }
 
 /* ---- the sweep ------------------------------------------------------------------------ */
@@ -456,7 +365,7 @@ static void flow_text(sbuf *b, const cfg_node *n)
 {
     if (n->kind == CFG_SCALAR) {
         if (n->quoted || !plain_safe(n->text))
-            sb_quoted(b, n->text);
+            sb_json_str(b, n->text);
         else
             sb_puts(b, n->text);
     } else if (n->kind == CFG_SEQ) {
@@ -473,7 +382,7 @@ static void flow_text(sbuf *b, const cfg_node *n)
             if (plain_safe(n->keys[i]))
                 sb_puts(b, n->keys[i]);
             else
-                sb_quoted(b, n->keys[i]);
+                sb_json_str(b, n->keys[i]);
             sb_puts(b, ": ");
             flow_text(b, n->items[i]);
         }
@@ -928,7 +837,7 @@ static int base_file(sw_sweep *sw, sbuf *text, const char *what, const cfg_node 
             return fail_node(err, item, "unknown preset '%s'", item->text);
         }
         if (k) sb_puts(text, ", ");
-        sb_quoted(text, item->text);
+        sb_json_str(text, item->text);
     }
     sb_puts(text, "]\n");
     return ES_OK;
@@ -1477,16 +1386,9 @@ int sw_out_prepare(const char *dir, es_err *err)
 
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    sbuf b = {0};
-    char buf[8192];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, fp)) > 0)
-        sb_add(&b, buf, got);
-    fclose(fp);
-    if (len) *len = b.n;
-    return sb_take(&b);
+    char *text = NULL;
+    es_err ignore = {0};
+    return es_read_file(path, &text, len, &ignore) == ES_OK ? text : NULL;
 }
 
 /* The string value of "key": "..." in a JSON object we wrote ourselves (escapes limited to
@@ -1508,9 +1410,9 @@ static char *json_string_field(const char *json, const char *key)
                 c = (char)strtol((char[5]){p[1], p[2], p[3], p[4], 0}, NULL, 16);
                 p += 4;
             }
-            sb_add(&b, &c, 1);
+            sb_putn(&b, &c, 1);
         } else {
-            sb_add(&b, p, 1);
+            sb_putn(&b, p, 1);
         }
     }
     return sb_take(&b);
@@ -1672,7 +1574,7 @@ static void last_error(const char *log, const char *tmpdir, const char *name, ch
                 sb_puts(&b, p);
                 break;
             }
-            sb_add(&b, p, (size_t)(hit - p));
+            sb_putn(&b, p, (size_t)(hit - p));
             sb_puts(&b, rel);
             p = hit + tl;
         }
@@ -1728,16 +1630,16 @@ int sw_point_reap(const sw_sweep *sw, const char *dir, size_t i, pid_t pid, int 
     if (res->ok)
         sb_puts(&b, "null");
     else
-        sb_quoted(&b, res->error);
+        sb_json_str(&b, res->error);
     sb_printf(&b, ",\n  \"command\": \"%s\",\n  \"trace\": ", sw_point_command(sw, i));
     if (sw->trace)
-        sb_quoted(&b, sw->trace);
+        sb_json_str(&b, sw->trace);
     else
         sb_puts(&b, "null");
     if (sw_point_mode(sw, i)) {
         sb_printf(&b, ",\n  \"mode\": \"%s\",\n  \"mode_reason\": ", sw_point_mode(sw, i));
         if (sw_point_mode_reason(sw, i))
-            sb_quoted(&b, sw_point_mode_reason(sw, i));
+            sb_json_str(&b, sw_point_mode_reason(sw, i));
         else
             sb_puts(&b, "null");
     }
@@ -1745,9 +1647,9 @@ int sw_point_reap(const sw_sweep *sw, const char *dir, size_t i, pid_t pid, int 
               sw_point_hash(sw, i), (unsigned long long)sw_point_seed(sw, i));
     for (size_t k = 0; k < sw->ncols; k++) {
         sb_puts(&b, k ? ", " : "");
-        sb_quoted(&b, sw->cols[k].key);
+        sb_json_str(&b, sw->cols[k].key);
         sb_puts(&b, ": ");
-        sb_quoted(&b, sw_point_value(sw, i, k));
+        sb_json_str(&b, sw_point_value(sw, i, k));
     }
     sb_printf(&b, "},\n  \"host_seconds\": %.6f,\n  \"command_seconds\": %.6f\n}\n", res->seconds,
               res->cmd_seconds);
@@ -1805,118 +1707,6 @@ void sw_pareto(size_t n, size_t m, const double *vals, const int *goal, int *fro
 }
 
 /* stats.csv rows: name, element, value (RFC 4180 fields). */
-typedef struct stat_rows {
-    size_t n;
-    char **f; /* 3 per row */
-} stat_rows;
-
-static void rows_free(stat_rows *r)
-{
-    for (size_t k = 0; k < 3 * r->n; k++)
-        free(r->f[k]);
-    free(r->f);
-    r->f = NULL;
-    r->n = 0;
-}
-
-/* Parse one field at *p; returns it malloc'ed and advances past the separator. *eol is set
- * when the field ended its record. */
-static char *csv_field(const char **pp, int *eol)
-{
-    const char *p = *pp;
-    sbuf b = {0};
-    if (*p == '"') {
-        for (p++; *p; p++) {
-            if (*p == '"') {
-                if (p[1] == '"') {
-                    sb_add(&b, p, 1);
-                    p++;
-                } else {
-                    p++;
-                    break;
-                }
-            } else {
-                sb_add(&b, p, 1);
-            }
-        }
-    } else {
-        while (*p && *p != ',' && *p != '\n' && *p != '\r')
-            sb_add(&b, p++, 1);
-    }
-    if (*p == '\r') p++;
-    *eol = *p != ',';
-    if (*p) p++;
-    *pp = p;
-    return sb_take(&b);
-}
-
-static int read_stats(const char *path, stat_rows *rows)
-{
-    memset(rows, 0, sizeof *rows);
-    char *text = slurp(path, NULL);
-    if (!text) return -1;
-    const char *p = text;
-    size_t cap = 0;
-    int header = 1;
-    while (*p) {
-        char *f[4] = {0};
-        int nf = 0, eol = 0;
-        while (!eol && *p) {
-            char *s = csv_field(&p, &eol);
-            if (nf < 4)
-                f[nf++] = s;
-            else
-                free(s);
-        }
-        if (header || nf < 3) {
-            header = 0;
-            for (int k = 0; k < nf; k++)
-                free(f[k]);
-            continue;
-        }
-        free(f[3]);
-        if (rows->n == cap) {
-            cap = cap ? cap * 2 : 256;
-            char **nfp = realloc(rows->f, 3 * cap * sizeof *nfp);
-            if (!nfp) {
-                for (int k = 0; k < 3; k++)
-                    free(f[k]);
-                break;
-            }
-            rows->f = nfp;
-        }
-        for (int k = 0; k < 3; k++)
-            rows->f[3 * rows->n + (size_t)k] = f[k];
-        rows->n++;
-    }
-    free(text);
-    return 0;
-}
-
-static const char *rows_find(const stat_rows *r, const char *name, size_t nlen, const char *elem)
-{
-    for (size_t k = 0; k < r->n; k++) {
-        const char *rn = r->f[3 * k], *re = r->f[3 * k + 1];
-        if (rn && strlen(rn) == nlen && !strncmp(rn, name, nlen) && re && !strcmp(re, elem))
-            return r->f[3 * k + 2];
-    }
-    return NULL;
-}
-
-/* A metric's value text: "NAME" (a scalar, string, or vector total), "NAME::ELEM", or
- * "NAME.ELEM" for a vector element (hw.energy_j_by_phase.forward). */
-static const char *metric_value(const stat_rows *r, const char *m)
-{
-    const char *sep = strstr(m, "::"), *v;
-    if (sep) return rows_find(r, m, (size_t)(sep - m), sep + 2);
-    size_t l = strlen(m);
-    if ((v = rows_find(r, m, l, ""))) return v;
-    if ((v = rows_find(r, m, l, "total"))) return v;
-    const char *dot = strrchr(m, '.');
-    if (dot) return rows_find(r, m, (size_t)(dot - m), dot + 1);
-    return NULL;
-}
-
 static void csv_cell(sbuf *b, const char *s)
 {
     if (!s) return;
@@ -1930,7 +1720,7 @@ static void csv_cell(sbuf *b, const char *s)
     sb_puts(b, "\"");
     for (const char *c = s; *c; c++) {
         if (*c == '"') sb_puts(b, "\"");
-        sb_add(b, c, 1);
+        sb_putn(b, c, 1);
     }
     sb_puts(b, "\"");
 }
@@ -1969,14 +1759,14 @@ static void json_value(sbuf *b, const char *s)
     else if (!strcmp(s, "nan") || !strcmp(s, "inf") || !strcmp(s, "-inf"))
         sb_puts(b, "null");
     else
-        sb_quoted(b, s);
+        sb_json_str(b, s);
 }
 
 typedef struct point_row {
     int state; /* 0 ok, 1 failed, 2 missing */
     int exit_code;
     char *error;
-    stat_rows stats;
+    statcsv stats;
 } point_row;
 
 static int write_atomic(const char *path, const char *text, es_err *err)
@@ -2016,7 +1806,8 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
         free(json);
         if (r->state == 0) {
             fmt_to(path, sizeof path, "%s/points/%s/stats.csv", dir, name);
-            read_stats(path, &r->stats);
+            es_err ignore = {0}; /* unreadable statistics show as missing metrics */
+            (void)statcsv_load(path, &r->stats, &ignore);
             nok++;
         } else {
             failed++;
@@ -2043,7 +1834,7 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
     for (size_t k = 0; k < ncand; k++) {
         int present = sw->metrics != NULL && k < sw->nmetrics;
         for (size_t i = 0; i < n && !present; i++)
-            if (rows[i].state == 0 && metric_value(&rows[i].stats, cand[k])) present = 1;
+            if (rows[i].state == 0 && statcsv_metric(&rows[i].stats, cand[k])) present = 1;
         if (present) met[nmet++] = cand[k];
     }
     /* Objectives: those measured (as finite numbers) on every successful point. */
@@ -2058,7 +1849,7 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
         int all = 1;
         for (size_t i = 0; i < n && all; i++) {
             if (rows[i].state) continue;
-            const char *v = metric_value(&rows[i].stats, met[c]);
+            const char *v = statcsv_metric(&rows[i].stats, met[c]);
             char *end;
             double x = v ? strtod(v, &end) : NAN;
             if (!v || *end || !isfinite(x)) all = 0;
@@ -2076,7 +1867,7 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
         for (size_t i = 0; i < n; i++) {
             if (rows[i].state) continue;
             for (size_t k = 0; k < nobj; k++)
-                vals[p * nobj + k] = strtod(metric_value(&rows[i].stats, met[obj_col[k]]), NULL);
+                vals[p * nobj + k] = strtod(statcsv_metric(&rows[i].stats, met[obj_col[k]]), NULL);
             p++;
         }
         sw_pareto(nok, nobj, vals, goal, front);
@@ -2106,18 +1897,18 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
     sb_puts(&js, "  \"columns\": [");
     for (size_t k = 0; k < sw->ncols; k++) {
         sb_puts(&js, k ? ", " : "");
-        sb_quoted(&js, sw->cols[k].key);
+        sb_json_str(&js, sw->cols[k].key);
     }
     sb_puts(&js, "],\n  \"metrics\": [");
     for (size_t k = 0; k < nmet; k++) {
         sb_puts(&js, k ? ", " : "");
-        sb_quoted(&js, met[k]);
+        sb_json_str(&js, met[k]);
     }
     sb_puts(&js, "],\n  \"objectives\": [");
     for (size_t k = 0; k < nobj; k++) {
         sb_puts(&js, k ? ", " : "");
         sb_puts(&js, "{\"metric\": ");
-        sb_quoted(&js, met[obj_col[k]]);
+        sb_json_str(&js, met[obj_col[k]]);
         sb_printf(&js, ", \"goal\": \"%s\"}", goal[k] == SW_GOAL_MIN ? "min" : "max");
     }
     sb_puts(&js, "],\n  \"rows\": [");
@@ -2142,7 +1933,7 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
             sb_printf(&csv, ",%s", sw_point_mode(sw, i));
             sb_printf(&js, ", \"mode\": \"%s\", \"mode_reason\": ", sw_point_mode(sw, i));
             if (why)
-                sb_quoted(&js, why);
+                sb_json_str(&js, why);
             else
                 sb_puts(&js, "null");
         }
@@ -2151,7 +1942,7 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
             sb_puts(&csv, ",");
             csv_cell(&csv, sw_point_value(sw, i, k));
             sb_puts(&js, k ? ", " : "");
-            sb_quoted(&js, sw->cols[k].key);
+            sb_json_str(&js, sw->cols[k].key);
             sb_puts(&js, ": ");
             json_value(&js, sw_point_value(sw, i, k));
         }
@@ -2159,11 +1950,11 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
         if (!sw->seed_swept) sb_printf(&csv, ",%s", num);
         sb_printf(&js, "}, \"seed\": %s, \"metrics\": {", num);
         for (size_t k = 0; k < nmet; k++) {
-            const char *v = r->state == 0 ? metric_value(&r->stats, met[k]) : NULL;
+            const char *v = r->state == 0 ? statcsv_metric(&r->stats, met[k]) : NULL;
             sb_puts(&csv, ",");
             csv_cell(&csv, v);
             sb_puts(&js, k ? ", " : "");
-            sb_quoted(&js, met[k]);
+            sb_json_str(&js, met[k]);
             sb_puts(&js, ": ");
             json_value(&js, v);
         }
@@ -2175,7 +1966,7 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
                   : on_front ? "true"
                              : "false");
         if (r->state && r->error)
-            sb_quoted(&js, r->error);
+            sb_json_str(&js, r->error);
         else
             sb_puts(&js, "null");
         sb_puts(&js, "}");
@@ -2198,7 +1989,7 @@ int sw_write_results(const sw_sweep *sw, const char *dir, size_t *nfailed, es_er
     free(front);
     for (size_t i = 0; i < n; i++) {
         free(rows[i].error);
-        rows_free(&rows[i].stats);
+        statcsv_free(&rows[i].stats);
     }
     free(rows);
     if (nfailed) *nfailed = failed;
@@ -2213,9 +2004,9 @@ int sw_write_meta(const sw_sweep *sw, const char *dir, const char *mode, const s
                           ? (s->host_seconds - s->cmd_seconds) / (double)s->ran
                           : (s->ran ? (s->point_seconds - s->cmd_seconds) / (double)s->ran : 0);
     sb_puts(&b, "{\n  \"version\": \"" PACKAGE_VERSION "\",\n  \"command_line\": ");
-    sb_quoted(&b, command_line ? command_line : "");
+    sb_json_str(&b, command_line ? command_line : "");
     sb_puts(&b, ",\n  \"sweep\": ");
-    sb_quoted(&b, sw->path);
+    sb_json_str(&b, sw->path);
     sb_printf(&b,
               ",\n  \"mode\": \"%s\",\n  \"workers\": %d,\n  \"points\": %zu,\n  \"ran\": %zu,\n"
               "  \"skipped\": %zu,\n  \"failed\": %zu,\n  \"host_seconds\": %.6f,\n"
