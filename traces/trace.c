@@ -3,7 +3,6 @@
  * Sits between the trainer (which writes) and the replay/`essim trace` tools (which read). */
 #include "trace_internal.h"
 
-#include <stdlib.h>
 
 uint32_t trace_popcount(const uint8_t *p, size_t n)
 {

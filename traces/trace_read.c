@@ -6,8 +6,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 
 static void *mem_alloc(trace_mem *m, size_t n)

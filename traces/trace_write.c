@@ -5,8 +5,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 static uint8_t *bb_grow(bbuf *b, size_t n)
 {
