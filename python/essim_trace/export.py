@@ -103,6 +103,8 @@ class _Exporter:
         return n
 
     def _where(self, node) -> str:
+        if node.op == "placeholder":
+            return "the model's input"
         if node.op == "call_module":
             return f"module '{node.target}' ({type(self.modules[node.target]).__name__})"
         t = getattr(node.target, "__name__", str(node.target))
