@@ -164,9 +164,9 @@ class _Exporter:
             if t in (F.relu, torch.relu, "relu", "relu_") or t is torch.relu_:
                 return "relu", {}, None
             if t in (torch.flatten, "flatten", "view", "reshape"):
-                s = _shape(node)
-                if s is not None and len(s) == 2:
-                    return "flatten", {}, None
+                s, si = _shape(node), _shape(node.args[0])
+                if s is not None and len(s) == 2 and si is not None and s[0] == si[0]:
+                    return "flatten", {}, None  # (batch, C, H, W) -> (batch, C H W)
             if t in (F.adaptive_avg_pool2d,) and node.args[1:2] in ((1,), ((1, 1),)):
                 return "gap", {}, None
             if t in (torch.mean, "mean"):

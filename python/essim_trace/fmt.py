@@ -200,6 +200,8 @@ def mask_indices(mask, g: int) -> np.ndarray:
     """A layer's mask as sorted int64 block indices. Accepts a boolean (or 0/1) array of G
     entries, or an integer array of strictly increasing indices."""
     m = np.asarray(mask)
+    if m.dtype.kind not in "biu":
+        raise TraceError(f"a mask is a boolean array or integer block indices, not {m.dtype}")
     if m.dtype == np.bool_:
         if m.size != g:
             raise TraceError(f"mask has {m.size} entries, the layer has {g} blocks")
@@ -524,7 +526,6 @@ def read_trace(path: str, salvage: bool = False):
         pos += 44 + csize
         ck += 1
     if damage is None:
-        c = _Cur(buf, pos + 8)
         blen = struct.unpack_from("<I", buf, pos + 4)[0]
         body = _Cur(buf[pos + 8:pos + 8 + blen])
         n, fi, la, chunks, raw, comp = body.unpack("QQQIQQ")
@@ -535,7 +536,6 @@ def read_trace(path: str, salvage: bool = False):
                   "compressed_bytes": comp, "encodings": list(enc),
                   "writes": [p[0] for p in per], "max_trace": [p[1] for p in per],
                   "touched": [p[2] for p in per], "max_count": [p[3] for p in per]}
-        del c
     return hdr, records, footer, damage
 
 

@@ -96,6 +96,11 @@ class Recorder:
                                      sets=sets, dataset=dataset, batch=batch, seed=seed,
                                      producer=producer, essim=essim)
         hdr = self.setup.header
+        want = tuple(int(d) for d in self.setup.map_json["input"])
+        if tuple(example_input.shape[1:]) != want:
+            raise ValueError(f"the model's input is {tuple(example_input.shape[1:])} but ESSIM's "
+                             f"dataset {dataset} has samples of {want} (C, H, W): pick the "
+                             f"dataset whose shape and class count the model was built for")
         names = [n for n, _ in self.exported.mapped]
         if names != [L.name for L in hdr.layers]:
             raise RuntimeError(f"essim maps layers {[L.name for L in hdr.layers]}, the export "

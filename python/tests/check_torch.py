@@ -251,7 +251,8 @@ def t_recorder_policy(tmp):
 
 def t_mismatch(tmp):
     """A PyTorch trace replayed on a chip with another crossbar geometry is refused with
-    essim's message naming the layer and the key."""
+    essim's message naming the layer and the key; a model whose input is not the dataset's
+    is refused when the recorder is made."""
     model = LeNet5()
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     path = f"{tmp}/m.trc"
@@ -265,6 +266,14 @@ def t_mismatch(tmp):
     assert "layer conv2 was recorded with row_tiles 2 but this configuration gives 1" in p.stderr \
         and "arch.xbar.rows is 256 here, 128 in the trace" in p.stderr, p.stderr
     print(p.stderr)
+    # a model built for another dataset's samples is refused before anything is written
+    try:
+        Recorder(LeNet5(in_ch=3), f"{tmp}/d.trc", example_input=torch.zeros(1, 3, 32, 32),
+                 dataset="fashion-mnist", batch=16, essim=ESSIM)
+        raise AssertionError("a CIFAR-shaped model was accepted for fashion-mnist")
+    except ValueError as e:
+        assert "(3, 32, 32) but ESSIM's dataset fashion-mnist has samples of (1, 28, 28)" in str(e), e
+    assert not os.path.exists(f"{tmp}/d.trc") and not os.path.exists(f"{tmp}/d.trc.part")
 
 
 def t_replay_same(tmp):

@@ -49,7 +49,7 @@ if "$PY" -c 'import torch, torch.fx' >/dev/null 2>&1; then
     pyok "export: unmappable modules and graphs are named" check_torch.py unmappable
     pyok "recorder: the changed blocks at two geometries, computed independently" check_torch.py recorder_changed
     pyok "recorder: ESSENCE applied in PyTorch keeps dropped blocks bit for bit" check_torch.py recorder_policy
-    pyok "replay: a geometry mismatch is refused with essim's message" check_torch.py mismatch
+    pyok "replay: a geometry mismatch is refused with essim's message; a wrong dataset too" check_torch.py mismatch
     pyok "replay: PyTorch-exported LeNet-5 replays exactly like ESSIM's own" check_torch.py replay_same
 else
     skip "python/essim_trace with PyTorch: $PY cannot import torch (apt-get install python3-torch, or bash scripts/setup.sh)"
