@@ -85,9 +85,14 @@ class _Exporter:
             raise UnmappableModule(f"torch.fx cannot trace {type(model).__name__}: {e}") from e
         was = model.training
         model.eval()
-        with torch.no_grad():
-            ShapeProp(self.gm).propagate(example_input)
-        model.train(was)
+        try:
+            with torch.no_grad():
+                ShapeProp(self.gm).propagate(example_input)
+        except RuntimeError as e:
+            raise ValueError(f"{type(model).__name__} does not run on an input of shape "
+                             f"{tuple(example_input.shape)}: {str(e).splitlines()[0]}") from None
+        finally:
+            model.train(was)
         self.modules = dict(self.gm.named_modules())
         self.out = Exported(name, [])
         self.names = set()

@@ -268,7 +268,7 @@ def t_mismatch(tmp):
     print(p.stderr)
     # a model built for another dataset's samples is refused before anything is written
     try:
-        Recorder(LeNet5(in_ch=3), f"{tmp}/d.trc", example_input=torch.zeros(1, 3, 32, 32),
+        Recorder(ResNet20(in_ch=3), f"{tmp}/d.trc", example_input=torch.zeros(2, 3, 32, 32),
                  dataset="fashion-mnist", batch=16, essim=ESSIM)
         raise AssertionError("a CIFAR-shaped model was accepted for fashion-mnist")
     except ValueError as e:
