@@ -17,7 +17,8 @@ typedef struct wctl_layer_state {
     uint64_t *count;   /* writes per block */
     uint64_t *nonzero; /* iterations whose dense update of the block was not all zero */
     double weighted_sum; /* sum of count x bsize */
-    float *residual;   /* threshold training's digital residual (NULL otherwise) */
+    float *residual;   /* digital residual: threshold training's, or policy.residual's error
+                          feedback (NULL otherwise) */
     double *norm;      /* scratch: block norms */
     uint8_t *keep;
     float *scale, *apply;
@@ -97,9 +98,10 @@ int wctl_create(const essim_config *cfg, const map_plan *plan, wctl **out, es_er
         s->keep = calloc(g, 1);
         s->scale = malloc(g * sizeof *s->scale);
         s->apply = malloc(g * sizeof *s->apply);
-        if (ws->pol->residual) s->residual = calloc((size_t)s->numel, sizeof *s->residual);
+        const int keeps_residual = ws->pol->residual || cfg->policy.residual;
+        if (keeps_residual) s->residual = calloc((size_t)s->numel, sizeof *s->residual);
         if (!s->bsize || !s->count || !s->nonzero || !s->norm || !s->keep || !s->scale ||
-            !s->apply || (ws->pol->residual && !s->residual))
+            !s->apply || (keeps_residual && !s->residual))
             goto oom;
         for (uint64_t b = 0; b < s->nblocks; b++) s->bsize[b] = (uint32_t)map_block_weights(s->map, b);
         ws->total_weights += s->numel;
@@ -148,7 +150,9 @@ void wctl_layer(wctl *ws, size_t l, float *u, float *w)
     uint64_t written = 0, ww = 0;
     for (uint64_t g = 0; g < G; g++) {
         int k = s->keep[g] != 0;
-        s->apply[g] = k ? -s->scale[g] : 0.0f;
+        /* error feedback writes the kept blocks unscaled: what is not written stays in the
+         * residual, so written + residual = the dense updates exactly (Stich et al. 2018) */
+        s->apply[g] = k ? (ws->cfg->policy.residual ? -1.0f : -s->scale[g]) : 0.0f;
         if (k) {
             s->count[g]++;
             written++;

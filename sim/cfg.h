@@ -136,6 +136,7 @@ enum { CFG_ENDUR_RELATIVE, CFG_ENDUR_BUDGET, CFG_ENDUR_NONE };
 enum { CFG_PSCHED_NONE, CFG_PSCHED_STEP };
 enum { CFG_DETAIL_FAST, CFG_DETAIL_FULL };
 enum { CFG_WEAR_SUDDEN, CFG_WEAR_GRADUAL };
+enum { CFG_ACC_IDEAL, CFG_ACC_QUANTIZED, CFG_ACC_BIT_EXACT };
 enum { CFG_DS_FASHION_MNIST, CFG_DS_MNIST, CFG_DS_CIFAR10, CFG_DS_CIFAR100, CFG_DS_SYNTHETIC };
 
 /* A simple digital unit of the hardware (shift-and-add, activation, max-pool): how many,
@@ -194,7 +195,13 @@ typedef struct essim_config {
         double kappa;
         cfg_real_map layers;
         double threshold;
+        int residual;      /* error feedback: dropped updates kept and added to the next write */
     } policy;
+    struct {
+        int model;         /* CFG_ACC_* */
+        int64_t adc_shift; /* -1: auto */
+        int flip;
+    } accuracy;
     /* The hardware (arch/ reads it; see arch/chip.h for the model and hardware.md for the
      * sources). Per-unit figures: power at full activity, leakage its static part, area. */
     struct {

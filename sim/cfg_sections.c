@@ -122,6 +122,26 @@ static const cfg_key schema[] = {
     {"policy.threshold", CFG_T_REAL, 0, OFF(policy.threshold), RANGE(0, 1e6), "1", NULL,
      "threshold policy: write a block when its accumulated update norm exceeds threshold x "
      "the layer's mean block norm of this iteration"},
+    {"policy.residual", CFG_T_BOOL, 0, OFF(policy.residual), NOLIM, "false", NULL,
+     "error feedback (Stich et al., NeurIPS 2018, sparsified SGD with memory): a dropped "
+     "block's update is kept in a digital buffer and added to its next write; kept blocks are "
+     "then written unscaled, so written + kept = the dense update"},
+
+    /* ---- accuracy: what the crossbars compute in training (issue 13) ---- */
+    {"accuracy.model", CFG_T_ENUM, 0, OFF(accuracy.model), NOLIM, "ideal",
+     "ideal|quantized|bit-exact",
+     "crossbar arithmetic of the conv and fc layers: ideal (float32), quantized (weights to "
+     "arch.xbar.weight_bits, inputs and errors to arch.xbar.input_bits, power-of-two scales) "
+     "or bit-exact (bit-serial inputs, weight slices of arch.xbar.bits_per_cell, column sums "
+     "over arch.xbar.rows rows through an ADC of arch.adc.bits, shift-and-add; forward and "
+     "backward)"},
+    {"accuracy.adc_shift", CFG_T_INT, 0, OFF(accuracy.adc_shift), RANGE(-1, 30), "-1", NULL,
+     "bit-exact: the ADC step is 2^adc_shift cell levels; -1 (auto) picks the smallest step "
+     "whose 2^arch.adc.bits codes cover the largest column sum (rounds, never clips); 0 is a "
+     "unit step (exact up to 2^bits - 1, clipped above)"},
+    {"accuracy.flip", CFG_T_BOOL, 0, OFF(accuracy.flip), NOLIM, "true", NULL,
+     "bit-exact, offset encoding: ISAAC's flipped weights (a column slice whose stored levels "
+     "sum past half the maximum is stored complemented, so its sum needs one ADC bit less)"},
 
     /* ---- arch: defaults are configs/isaac-train.yaml (ISAAC, Shafiee et al. ISCA 2016
      * Table I, plus the training units); each help says where the number comes from. Per-unit

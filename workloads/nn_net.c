@@ -12,6 +12,7 @@
 
 #include "nn_gemm.h"
 #include "nn_par.h"
+#include "nn_xbar.h"
 #include "rng.h"
 
 /* Batch-parallel execution: at most this many slices of a batch run side by side. */
@@ -51,6 +52,12 @@ typedef struct nn_node {
     float *act;  /* the activation: own, or the producer's buffer when in place */
     float *grad; /* dL/d(act), a shared slot */
     int32_t *argmax;
+    /* accuracy model (nn_xbar.h), conv and fc nodes, from nn_net_reserve */
+    nn_conv_desc xdesc; /* the layer as a convolution (fc: 1 x 1 over a 1 x 1 image) */
+    float *wq;          /* quantized weights q s_w */
+    float wscale;       /* s_w */
+    int32_t *wi;        /* bit-exact: the integers q */
+    xmvm_mat *xf, *xt;  /* bit-exact: W and W^T on crossbars */
 } nn_node;
 
 struct nn_net {
@@ -85,6 +92,12 @@ struct nn_net {
     const float *x;
     const int32_t *labels;
     int n, training, can_backward;
+    /* accuracy model: NN_XBAR_IDEAL leaves every path above as it is */
+    nn_xbar_config xbar;
+    float *xq;        /* quantized inputs (forward) or errors (backward), capacity x xq_sample */
+    size_t xq_sample; /* floats per sample: the largest crossbar-layer input or output */
+    float *xs;        /* per-sample scales */
+    uint8_t *xsg;     /* per-sample sign modes */
 };
 
 /* 64-byte aligned (whole cache lines, full-width vector loads), zeroed. */
@@ -162,7 +175,19 @@ static void free_runtime(nn_net *net)
         free(d->argmax);
         d->own = d->act = d->grad = NULL;
         d->argmax = NULL;
+        free(d->wq);
+        free(d->wi);
+        xmvm_mat_destroy(d->xf);
+        xmvm_mat_destroy(d->xt);
+        d->wq = NULL;
+        d->wi = NULL;
+        d->xf = d->xt = NULL;
     }
+    free(net->xq);
+    free(net->xs);
+    free(net->xsg);
+    net->xq = net->xs = NULL;
+    net->xsg = NULL;
     for (int s = 0; s < net->nslots && net->slot_buf; s++) {
         free(net->slot_buf[s]);
         net->slot_buf[s] = NULL;
@@ -781,6 +806,14 @@ int nn_net_set_conv_backend(nn_net *net, const nn_conv_backend *backend, es_err 
     return ES_OK;
 }
 
+int nn_net_set_xbar(nn_net *net, const nn_xbar_config *c, es_err *err)
+{
+    if (c->model != NN_XBAR_IDEAL) ES_TRY(xmvm_config_check(&c->xc, err));
+    free_runtime(net);
+    net->xbar = *c;
+    return ES_OK;
+}
+
 /* ---- buffers ----------------------------------------------------------------------------- */
 
 /* Node kinds that can keep the blocked layout (their own kernels exist for it). */
@@ -797,7 +830,8 @@ static int b16_kind(nn_op op)
  * connected layers read NCHW, so a tensor feeding them stays NCHW. */
 static void plan_layouts(nn_net *net)
 {
-    const int b16 = (net->backend->layouts >> NN_LAYOUT_B16) & 1;
+    const int b16 = ((net->backend->layouts >> NN_LAYOUT_B16) & 1) &&
+                    net->xbar.model != NN_XBAR_BIT_EXACT; /* its kernels are NCHW */
     for (int j = 0; j < net->nnodes; j++) {
         nn_node *d = &net->nodes[j];
         d->lay = b16 && j > 0 && b16_kind(d->op) && d->out.c % NN_B16 == 0 &&
@@ -833,6 +867,37 @@ static void plan_layouts(nn_net *net)
         d->conv.src_layout = net->nodes[d->in[0]].lay;
         d->conv.dst_layout = d->lay;
     }
+}
+
+/* The accuracy model's buffers: quantized weights per crossbar layer (and, bit-exact, W and
+ * W^T on crossbars), quantized vectors and per-sample scales for n samples. */
+static int reserve_xbar(nn_net *net, size_t n)
+{
+    size_t per = 1;
+    for (int i = 1; i < net->nnodes; i++) {
+        nn_node *d = &net->nodes[i];
+        if (d->op != NN_OP_CONV && d->op != NN_OP_FC) continue;
+        const nn_shape is = net->nodes[d->in[0]].out;
+        per = ES_MAX(per, ES_MAX(nn_shape_size(is), nn_shape_size(d->out)));
+        if (d->op == NN_OP_CONV)
+            d->xdesc = d->conv;
+        else if (nn_conv_desc_init(&d->xdesc, is.c, 1, 1, d->out.c, 1, 1, 0, d->bias, NULL) < 0)
+            return ES_EINVAL;
+        const int K = d->xdesc.cin * d->xdesc.k * d->xdesc.k, M = d->xdesc.cout;
+        const size_t numel = (size_t)K * M;
+        if (!(d->wq = xalloc(numel * sizeof *d->wq))) return ES_ENOMEM;
+        if (net->xbar.model == NN_XBAR_BIT_EXACT) {
+            if (!(d->wi = xalloc(numel * sizeof *d->wi))) return ES_ENOMEM;
+            if (xmvm_mat_create(&net->xbar.xc, M, K, &d->xf, NULL) < 0 ||
+                xmvm_mat_create(&net->xbar.xc, K, M, &d->xt, NULL) < 0)
+                return ES_ENOMEM;
+        }
+    }
+    net->xq_sample = per;
+    net->xq = xalloc(n * per * sizeof *net->xq);
+    net->xs = xalloc(n * sizeof *net->xs);
+    net->xsg = xalloc(n);
+    return net->xq && net->xs && net->xsg ? ES_OK : ES_ENOMEM;
 }
 
 int nn_net_reserve(nn_net *net, int max_n, es_err *err)
@@ -872,6 +937,7 @@ int nn_net_reserve(nn_net *net, int max_n, es_err *err)
             }
         }
     }
+    if (net->xbar.model != NN_XBAR_IDEAL && reserve_xbar(net, n) < 0) goto nomem;
     /* batch-parallel mode: no batch norm (it couples the samples), every convolution NCHW on a
      * backend that allows concurrent calls on slices */
     net->par_ok = nn_par_threads() > 1 && (net->backend->flags & NN_CONV_SLICES);
@@ -988,6 +1054,68 @@ static float *slice_scratch(nn_net *net, int t)
     return net->scratch + (size_t)t * net->slice_scratch;
 }
 
+/* Program this forward pass's weights: quantize every crossbar layer's weights (bit-exact:
+ * and pack W and W^T). Serial, before any slice runs. */
+static void program_xbar(nn_net *net)
+{
+    for (int i = 1; i < net->nnodes; i++) {
+        nn_node *d = &net->nodes[i];
+        if (d->op != NN_OP_CONV && d->op != NN_OP_FC) continue;
+        const size_t K = (size_t)d->xdesc.cin * d->xdesc.k * d->xdesc.k;
+        d->wscale = nn_xq_weights(pdata(net, d->pw), K * (size_t)d->xdesc.cout,
+                                  net->xbar.xc.weight_bits, d->wq, d->wi);
+        if (d->xf) {
+            xmvm_mat_set(d->xf, d->wi, K, 1);
+            xmvm_mat_set(d->xt, d->wi, 1, K);
+        }
+    }
+}
+
+/* A conv or fc node's forward pass under the accuracy model, samples [n0, n0 + n). */
+static int xbar_forward(nn_net *net, nn_node *d, int n0, int n, const float *in, float *out,
+                        float *scratch, es_err *err)
+{
+    const nn_shape is = net->nodes[d->in[0]].out;
+    float *xq = net->xq + (size_t)n0 * net->xq_sample, *xs = net->xs + n0;
+    uint8_t *sg = net->xsg + n0;
+    nn_xq_samples(in, n, nn_shape_size(is), net->xbar.xc.input_bits, xq, xs, sg);
+    const float *b = pdata(net, d->pb);
+    if (net->xbar.model == NN_XBAR_BIT_EXACT)
+        return nn_xbar_conv_forward(&d->xdesc, n, xq, xs, sg, d->xf, d->wscale, b, out, err);
+    if (d->op == NN_OP_FC) {
+        nn_fc_forward(xq, n, is.c, d->wq, b, d->out.c, out);
+        return ES_OK;
+    }
+    if (net->backend->forward(d->bstate, &d->conv, n, xq, d->wq, b, out, scratch) < 0)
+        return es_fail(err, ES_ENOMEM, "layer \"%s\": the %s convolution failed", d->name,
+                       net->backend->name);
+    return ES_OK;
+}
+
+/* Its backward pass: the errors dy enter the transposed crossbars quantized; the weight
+ * gradient is digital (dy_q x^T). */
+static int xbar_backward(nn_net *net, nn_node *d, int t, int n0, int n, const float *in,
+                         const float *dy, float *dx, float *scratch, es_err *err)
+{
+    const nn_shape is = net->nodes[d->in[0]].out;
+    float *dq = net->xq + (size_t)n0 * net->xq_sample, *xs = net->xs + n0;
+    uint8_t *sg = net->xsg + n0;
+    nn_xq_samples(dy, n, nn_shape_size(d->out), net->xbar.xc.input_bits, dq, xs, sg);
+    const int exact = net->xbar.model == NN_XBAR_BIT_EXACT;
+    float *fdx = exact ? NULL : dx;
+    if (d->op == NN_OP_FC)
+        nn_fc_backward(in, dq, n, is.c, d->wq, d->out.c, fdx, d->accum[0], pgrad_t(net, t, d->pw),
+                       pgrad_t(net, t, d->pb));
+    else if (net->backend->backward(d->bstate, &d->conv, n, in, d->wq, dq, fdx, d->accum[0],
+                                    pgrad_t(net, t, d->pw), pgrad_t(net, t, d->pb), scratch) < 0)
+        return es_fail(err, ES_ENOMEM, "layer \"%s\": the %s convolution failed", d->name,
+                       net->backend->name);
+    if (exact && dx)
+        return nn_xbar_conv_backward_data(&d->xdesc, n, dq, xs, sg, d->xt, d->wscale, dx,
+                                          d->accum[0], err);
+    return ES_OK;
+}
+
 /* Forward over samples [n0, n0 + n) of the batch (every buffer offset accordingly), with its
  * own convolution scratch: the whole batch, or one thread's slice in batch-parallel mode.
  * *loss_sum (labels only) receives the slice's summed cross-entropy. */
@@ -1002,6 +1130,10 @@ static int forward_slice(nn_net *net, int n0, int n, float *scratch, const int32
         const size_t len = (size_t)n * nn_shape_size(d->out);
         switch (d->op) {
         case NN_OP_CONV:
+            if (net->xbar.model != NN_XBAR_IDEAL) {
+                ES_TRY(xbar_forward(net, d, n0, n, in, out, scratch, err));
+                break;
+            }
             if (net->backend->forward(d->bstate, &d->conv, n, in, pdata(net, d->pw),
                                       pdata(net, d->pb), out, scratch) < 0)
                 return es_fail(err, ES_ENOMEM, "layer \"%s\": the %s convolution failed",
@@ -1036,6 +1168,10 @@ static int forward_slice(nn_net *net, int n0, int n, float *scratch, const int32
             break;
         case NN_OP_FLATTEN: memcpy(out, in, len * sizeof(float)); break;
         case NN_OP_FC:
+            if (net->xbar.model != NN_XBAR_IDEAL) {
+                ES_TRY(xbar_forward(net, d, n0, n, in, out, scratch, err));
+                break;
+            }
             nn_fc_forward(in, n, is.c, pdata(net, d->pw), pdata(net, d->pb), d->out.c, out);
             break;
         case NN_OP_ADD:
@@ -1074,6 +1210,7 @@ int nn_net_forward(nn_net *net, const float *x, int n, const int32_t *labels, in
     net->n = n;
     net->training = training ? 1 : 0;
     net->can_backward = 0;
+    if (net->xbar.model != NN_XBAR_IDEAL) program_xbar(net);
     const int T = slices_for(net, n);
     double lsum[NN_MAX_SLICES] = {0};
     int rc = ES_OK;
@@ -1145,6 +1282,10 @@ static int backward_slice(nn_net *net, int n0, int n, int ntot, int t, float *sc
         const size_t len = (size_t)n * nn_shape_size(d->out);
         switch (d->op) {
         case NN_OP_CONV:
+            if (net->xbar.model != NN_XBAR_IDEAL) {
+                ES_TRY(xbar_backward(net, d, t, n0, n, in, dy, dx, scratch, err));
+                break;
+            }
             if (net->backend->backward(d->bstate, &d->conv, n, in, pdata(net, d->pw), dy, dx,
                                        d->accum[0], pgrad_t(net, t, d->pw), pgrad_t(net, t, d->pb),
                                        scratch) < 0)
@@ -1179,6 +1320,10 @@ static int backward_slice(nn_net *net, int n0, int n, int ntot, int t, float *sc
             if (dx) nn_copy_backward(dy, dx, len, d->accum[0]);
             break;
         case NN_OP_FC:
+            if (net->xbar.model != NN_XBAR_IDEAL) {
+                ES_TRY(xbar_backward(net, d, t, n0, n, in, dy, dx, scratch, err));
+                break;
+            }
             nn_fc_backward(in, dy, n, is.c, pdata(net, d->pw), d->out.c, dx, d->accum[0],
                            pgrad_t(net, t, d->pw), pgrad_t(net, t, d->pb));
             break;

@@ -158,6 +158,12 @@ void nn_net_init_params(nn_net *net, uint64_t seed);
  * is re-reserved). The table is borrowed and must outlive the network. */
 int nn_net_set_conv_backend(nn_net *net, const nn_conv_backend *backend, es_err *err);
 
+struct nn_xbar_config;
+/* Run the conv and fc layers under an accuracy model (nn_xbar.h; copied). NN_XBAR_IDEAL, the
+ * default, is the float32 path. Re-reserves like nn_net_set_conv_backend. ES_ECONFIG when
+ * the crossbar numbers are out of range. */
+int nn_net_set_xbar(nn_net *net, const struct nn_xbar_config *c, es_err *err);
+
 /* ---- running ----------------------------------------------------------------------------- */
 
 /* Allocate every buffer for batches of up to max_n samples (a no-op when the capacity is

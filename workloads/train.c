@@ -16,6 +16,7 @@
 #include "nn_gemm.h"
 #include "nn_net.h"
 #include "nn_sgd.h"
+#include "nn_xbar.h"
 #include "npy.h"
 #include "progress.h"
 #include "rng.h"
@@ -439,6 +440,15 @@ static int setup(trainer *t, es_err *err)
     ES_TRY(netdesc_build(cfg->train.network, in, t->classes, (uint64_t)cfg->seed, &t->net, t->net_name,
                     sizeof t->net_name, err));
     if (t->opt->import_weights) ES_TRY(import_weights(t, t->opt->import_weights, err));
+    if (cfg->accuracy.model != CFG_ACC_IDEAL) {
+        nn_xbar_config xc = {(nn_xbar_model)cfg->accuracy.model,
+                             {(int)cfg->arch.xbar.rows, (int)cfg->arch.xbar.weight_bits,
+                              (int)cfg->arch.xbar.bits_per_cell, (int)cfg->arch.xbar.input_bits,
+                              (int)cfg->arch.adc.bits, (int)cfg->accuracy.adc_shift,
+                              cfg->arch.xbar.encoding == CFG_ENC_DIFFERENTIAL,
+                              cfg->accuracy.flip}};
+        ES_TRY(nn_net_set_xbar(t->net, &xc, err));
+    }
     nn_sgd_config sc;
     nn_sgd_config_default(&sc);
     sc.lr = (float)cfg->train.lr;

@@ -1,0 +1,289 @@
+/* test_xbar.c - the accuracy models (issue 13): the packed crossbar arithmetic (xmvm.h) against
+ * its plain reference over random layers, ADC resolutions, encodings and slicings; exactness
+ * when the ADC cannot clip; quantization helpers; and through a network, quantized == bit-exact
+ * where the ADC cannot clip and float holds the sums, ideal untouched, determinism. */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_net.h"
+#include "nn_xbar.h"
+#include "rng.h"
+#include "tap.h"
+#include "xmvm.h"
+
+static int32_t rnd_in(rng_stream *r, int64_t lo, int64_t hi)
+{
+    return (int32_t)(lo + (int64_t)rng_below(r, (uint64_t)(hi - lo + 1)));
+}
+
+/* One random case: packed kernel == reference; returns 1 when equal. */
+static int g_level = -1; /* kernel version under test (-1: the CPU's pick) */
+
+static int one_case(rng_stream *r, const xmvm_config *c, int m, int k, int is_signed, int64_t *dot_err)
+{
+    const int64_t qmax = ((int64_t)1 << (c->weight_bits - 1)) - 1;
+    int32_t *q = malloc((size_t)m * k * sizeof *q), *x = malloc((size_t)k * sizeof *x);
+    int64_t *y = malloc((size_t)m * sizeof *y), *z = malloc((size_t)m * sizeof *z);
+    /* weights: sometimes small (most slices zero), sometimes full range */
+    const int64_t wr = rng_below(r, 2) ? qmax : (qmax > 8 ? qmax / 8 : qmax);
+    for (int i = 0; i < m * k; i++) q[i] = rnd_in(r, -wr, wr);
+    const int ib = c->input_bits;
+    for (int i = 0; i < k; i++)
+        x[i] = is_signed ? rnd_in(r, -((int64_t)1 << (ib - 1)), ((int64_t)1 << (ib - 1)) - 1)
+                         : rnd_in(r, 0, ((int64_t)1 << ib) - 1);
+    xmvm_mat *w = NULL;
+    int ok = xmvm_mat_create(c, m, k, &w, NULL) == ES_OK;
+    if (ok) {
+        uint64_t *work = malloc(xmvm_work_words(w) * sizeof *work);
+        xmvm_mat_set(w, q, (size_t)k, 1);
+        if (g_level >= 0 && !xmvm_mat_use(w, g_level)) ok = 0;
+        xmvm_run(w, x, is_signed, work, y);
+        xmvm_reference(c, q, m, k, x, is_signed, z);
+        for (int i = 0; i < m; i++) ok &= y[i] == z[i];
+        if (dot_err) {
+            *dot_err = 0;
+            for (int i = 0; i < m; i++) {
+                int64_t d = 0;
+                for (int j = 0; j < k; j++) d += (int64_t)q[(size_t)i * k + j] * x[j];
+                *dot_err += llabs(d - y[i]);
+            }
+        }
+        free(work);
+    }
+    xmvm_mat_destroy(w);
+    free(q);
+    free(x);
+    free(y);
+    free(z);
+    return ok;
+}
+
+static void t_kernel_vs_reference(void)
+{
+    rng_stream r;
+    rng_init(&r, 13, "test_xbar.kernel");
+    static const int adc_bits[] = {1, 3, 5, 6, 8, 12};
+    static const int shifts[] = {-1, 0, 2};
+    int cases = 0, bad = 0;
+    for (int enc = 0; enc < 2; enc++)
+        for (size_t a = 0; a < ES_ARRAY_LEN(adc_bits); a++)
+            for (size_t s = 0; s < ES_ARRAY_LEN(shifts); s++)
+                for (int rep = 0; rep < 6; rep++) {
+                    xmvm_config c = {0};
+                    c.rows = (int[]){16, 32, 64, 100, 128, 200}[rep];
+                    c.weight_bits = (int[]){4, 8, 16, 5, 9, 16}[rep];
+                    c.bits_per_cell = (int[]){1, 2, 2, 3, 4, 2}[rep];
+                    c.input_bits = (int[]){1, 4, 8, 3, 6, 16}[rep];
+                    c.adc_bits = adc_bits[a];
+                    c.adc_shift = shifts[s];
+                    c.differential = enc;
+                    c.flip = rep % 2 == 0;
+                    const int m = 1 + (int)rng_below(&r, 6), k = 1 + (int)rng_below(&r, 300);
+                    for (int sg = 0; sg < 2; sg++) {
+                        cases++;
+                        if (!one_case(&r, &c, m, k, sg, NULL)) {
+                            bad++;
+                            CHECK_MSG(0, "mismatch: enc %d adc %d shift %d rows %d wb %d bpc %d ib %d "
+                                         "m %d k %d signed %d", enc, c.adc_bits, c.adc_shift, c.rows,
+                                      c.weight_bits, c.bits_per_cell, c.input_bits, m, k, sg);
+                        }
+                    }
+                }
+    CHECK_INT(bad, 0);
+    CHECK(cases == 2 * 6 * 3 * 6 * 2);
+}
+
+/* Every kernel version this machine can run gives the reference's numbers. */
+static void t_kernel_versions(void)
+{
+    for (int level = 0; level <= 2; level++) {
+        xmvm_mat *w = NULL;
+        xmvm_config c = {128, 8, 2, 4, 4, 0, 0, 1};
+        if (xmvm_mat_create(&c, 1, 1, &w, NULL) < 0) continue;
+        const int have = xmvm_mat_use(w, level);
+        xmvm_mat_destroy(w);
+        if (!have) {
+            tap_skip("this build or CPU lacks the kernel version");
+            continue;
+        }
+        g_level = level;
+        t_kernel_vs_reference();
+        g_level = -1;
+    }
+}
+
+/* With an ADC that cannot clip or round, the crossbar gives the integer dot product, for both
+ * encodings; ISAAC's point (128 rows, 2-bit cells, 8-bit ADC) needs the flip for it. */
+static void t_exact_adc_is_dot_product(void)
+{
+    rng_stream r;
+    rng_init(&r, 13, "test_xbar.exact");
+    xmvm_config isaac = {128, 16, 2, 16, 8, 0, 0, 1};
+    CHECK_INT(xmvm_column_max(&isaac), 192);
+    CHECK(xmvm_adc_exact(&isaac));
+    xmvm_config noflip = isaac;
+    noflip.flip = 0;
+    CHECK(!xmvm_adc_exact(&noflip)); /* 384 needs 9 bits */
+    noflip.adc_shift = -1;
+    CHECK_INT(xmvm_adc_shift(&noflip), 1);
+    xmvm_config diff = isaac;
+    diff.differential = 1;
+    diff.adc_bits = 9;
+    CHECK(xmvm_adc_exact(&diff));
+    for (int t = 0; t < 20; t++) {
+        int64_t e1 = -1, e2 = -1;
+        const int k = 1 + (int)rng_below(&r, 400);
+        CHECK(one_case(&r, &isaac, 3, k, t % 2, &e1));
+        CHECK(one_case(&r, &diff, 3, k, t % 2, &e2));
+        CHECK_INT(e1, 0);
+        CHECK_INT(e2, 0);
+    }
+    /* and with too few bits it is not exact (the test would catch a kernel ignoring the ADC) */
+    xmvm_config low = isaac;
+    low.adc_bits = 4;
+    int64_t e = 0, total = 0;
+    for (int t = 0; t < 5; t++) {
+        CHECK(one_case(&r, &low, 4, 256, 0, &e));
+        total += e;
+    }
+    CHECK(total > 0);
+}
+
+static void t_quantize(void)
+{
+    CHECK(nn_xq_scale(0.0f, 127) == 1.0f);
+    CHECK(nn_xq_scale(1.0f, 127) == 1.0f / 64.0f); /* 127/128 < 1 <= 127/64 */
+    CHECK(nn_xq_scale(127.0f, 127) == 1.0f);
+    float x[6] = {0.5f, -0.25f, 0.3f, 1.0f, 2.0f, 0.0f}, y[6], s[2];
+    uint8_t sg[2];
+    nn_xq_samples(x, 2, 3, 4, y, s, sg);
+    CHECK_INT(sg[0], 1);
+    CHECK_INT(sg[1], 0);
+    /* signed 4 bits: top 7, 0.5 <= 7 s -> s = 1/8; unsigned 4 bits: top 15, 2 <= 15 s -> 1/4 */
+    CHECK(s[0] == 0.125f && s[1] == 0.25f);
+    CHECK(y[0] == 0.5f && y[1] == -0.25f && y[2] == 0.25f); /* 0.3 / 0.125 = 2.4 -> 2 */
+    CHECK(y[3] == 1.0f && y[4] == 2.0f && y[5] == 0.0f);
+    float w[3] = {0.9f, -1.0f, 0.01f}, wq[3];
+    int32_t qi[3];
+    float ws = nn_xq_weights(w, 3, 8, wq, qi);
+    CHECK(ws == 1.0f / 64.0f);
+    CHECK_INT(qi[1], -64);
+    CHECK_INT(qi[0], 58);
+    CHECK(wq[2] == 1.0f / 64.0f);
+}
+
+/* A small network with every crossbar kind: conv (padding, stride), conv, fc, fc. */
+static nn_net *small_net(void)
+{
+    nn_net *net = NULL;
+    es_err e;
+    nn_shape in = {2, 9, 9};
+    if (nn_net_create(in, &net, &e) < 0) return NULL;
+    int rc = nn_add_conv(net, "c1", 5, 3, 1, 1, 0, &e);
+    if (rc >= 0) rc = nn_add_relu(net, "r1", &e);
+    if (rc >= 0) rc = nn_add_conv(net, "c2", 6, 3, 2, 0, 0, &e);
+    if (rc >= 0) rc = nn_add_relu(net, "r2", &e);
+    if (rc >= 0) rc = nn_add_flatten(net, "f", &e);
+    if (rc >= 0) rc = nn_add_fc(net, "fc1", 12, 0, &e);
+    if (rc >= 0) rc = nn_add_relu(net, "r3", &e);
+    if (rc >= 0) rc = nn_add_fc(net, "fc2", 4, 0, &e);
+    if (rc >= 0) rc = nn_net_finalize(net, &e);
+    if (rc < 0) {
+        nn_net_destroy(net);
+        return NULL;
+    }
+    nn_net_init_params(net, 7);
+    return net;
+}
+
+/* Forward + backward of a batch; logits and every gradient into out (sized by the caller). */
+static size_t run_net(nn_net *net, const nn_xbar_config *xc, const float *x, const int32_t *lab,
+                      int n, float *out)
+{
+    es_err e;
+    if (xc && nn_net_set_xbar(net, xc, &e) < 0) return 0;
+    double loss;
+    if (nn_net_forward(net, x, n, lab, 1, &loss, &e) < 0) return 0;
+    if (nn_net_backward(net, &e) < 0) return 0;
+    size_t o = 0;
+    const float *z = nn_net_logits(net);
+    for (int i = 0; i < n * nn_net_classes(net); i++) out[o++] = z[i];
+    for (int p = 0; p < nn_net_num_params(net); p++) {
+        const nn_param *pp = nn_net_param(net, p);
+        if (!pp->trainable) continue;
+        memcpy(out + o, pp->grad, pp->numel * sizeof *out);
+        o += pp->numel;
+    }
+    return o;
+}
+
+static void t_net_models(void)
+{
+    enum { N = 6 };
+    rng_stream r;
+    rng_init(&r, 13, "test_xbar.net");
+    float x[N * 2 * 81];
+    int32_t lab[N];
+    for (size_t i = 0; i < ES_ARRAY_LEN(x); i++) x[i] = 2.0f * rng_uniform_f(&r) - 1.0f;
+    for (int i = 0; i < N; i++) lab[i] = (int32_t)rng_below(&r, 4);
+    static float a[20000], b[20000], c[20000], d[20000];
+    nn_net *n1 = small_net(), *n2 = small_net(), *n3 = small_net(), *n4 = small_net();
+    if (!CHECK(n1 && n2 && n3 && n4)) return;
+    /* ideal set explicitly == never set */
+    nn_xbar_config ideal = {NN_XBAR_IDEAL, {128, 16, 2, 16, 8, -1, 0, 1}};
+    size_t la = run_net(n1, NULL, x, lab, N, a), lb = run_net(n2, &ideal, x, lab, N, b);
+    CHECK(la > 0 && la == lb && !memcmp(a, b, la * sizeof *a));
+    /* quantized == bit-exact where the ADC cannot clip (8-bit weights and inputs: every sum
+     * fits float's mantissa) */
+    nn_xbar_config q = {NN_XBAR_QUANTIZED, {32, 8, 2, 8, 8, 0, 0, 1}}, be = q;
+    be.model = NN_XBAR_BIT_EXACT;
+    CHECK(xmvm_adc_exact(&be.xc));
+    size_t lq = run_net(n3, &q, x, lab, N, c), le = run_net(n4, &be, x, lab, N, d);
+    CHECK(lq == la && le == la);
+    size_t diff = 0;
+    for (size_t i = 0; i < lq; i++) diff += c[i] != d[i];
+    CHECK_UINT(diff, 0);
+    /* and the quantized model is not the ideal one */
+    size_t moved = 0;
+    for (size_t i = 0; i < lq; i++) moved += c[i] != a[i];
+    CHECK(moved > 0);
+    /* the same with differential cells */
+    q.xc.differential = be.xc.differential = 1;
+    q.xc.adc_bits = be.xc.adc_bits = 7;
+    CHECK(xmvm_adc_exact(&be.xc));
+    lq = run_net(n3, &q, x, lab, N, c);
+    le = run_net(n4, &be, x, lab, N, d);
+    diff = 0;
+    for (size_t i = 0; i < lq; i++) diff += c[i] != d[i];
+    CHECK(lq > 0 && le == lq);
+    CHECK_UINT(diff, 0);
+    /* a 3-bit ADC moves the bit-exact result away from quantized; the same run twice gives
+     * the same bytes */
+    be.xc.adc_bits = 3;
+    be.xc.adc_shift = -1;
+    le = run_net(n4, &be, x, lab, N, d);
+    diff = 0;
+    for (size_t i = 0; i < le; i++) diff += c[i] != d[i];
+    CHECK(diff > 0);
+    size_t l2 = run_net(n4, &be, x, lab, N, b);
+    CHECK(l2 == le && !memcmp(b, d, le * sizeof *b));
+    nn_net_destroy(n1);
+    nn_net_destroy(n2);
+    nn_net_destroy(n3);
+    nn_net_destroy(n4);
+}
+
+int main(int argc, char **argv)
+{
+    static const tap_test tests[] = {
+        {"kernel_vs_reference", t_kernel_vs_reference},
+        {"kernel_versions", t_kernel_versions},
+        {"exact_adc_is_dot_product", t_exact_adc_is_dot_product},
+        {"quantize", t_quantize},
+        {"net_models", t_net_models},
+    };
+    return tap_main(tests, ES_ARRAY_LEN(tests), argc, argv);
+}

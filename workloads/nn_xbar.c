@@ -1,0 +1,180 @@
+/* nn_xbar.c - quantization to the crossbars' fixed-point formats and the bit-exact conv / fc
+ * kernels over xmvm.h; see nn_xbar.h. nn_net.c calls these for its conv and fc nodes when the
+ * accuracy model is not ideal. */
+#include "nn_xbar.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_par.h"
+
+float nn_xq_scale(float maxabs, double qmax)
+{
+    if (!(maxabs > 0.0f) || !isfinite(maxabs)) return 1.0f;
+    if (qmax < 1.0) qmax = 1.0;
+    int e;
+    frexp((double)maxabs / qmax, &e); /* maxabs / qmax in [2^(e-1), 2^e) */
+    double s = ldexp(1.0, e);
+    while ((double)maxabs > qmax * s) s *= 2.0;
+    while (s > 0x1p-120 && (double)maxabs <= qmax * s * 0.5) s *= 0.5;
+    return (float)s;
+}
+
+static float fq(float v, float s, float lo, float hi)
+{
+    float q = rintf(v / s);
+    if (q < lo) q = lo;
+    if (q > hi) q = hi;
+    return q * s;
+}
+
+void nn_xq_samples(const float *x, int n, size_t per, int bits, float *y, float *scale,
+                   uint8_t *is_signed)
+{
+    NN_PAR_FOR_IF((size_t)n * per >= NN_PAR_MIN_ELEMS && n > 1)
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * per;
+        float *yi = y + (size_t)i * per;
+        float mx = 0.0f;
+        int neg = 0;
+        for (size_t e = 0; e < per; e++) {
+            const float a = fabsf(xi[e]);
+            if (a > mx) mx = a;
+            neg |= xi[e] < 0.0f;
+        }
+        const double top = neg ? ldexp(1.0, bits - 1) - 1.0 : ldexp(1.0, bits) - 1.0;
+        const float s = nn_xq_scale(mx, top);
+        const float lo = neg ? -(float)ldexp(1.0, bits - 1) : 0.0f, hi = (float)top;
+        for (size_t e = 0; e < per; e++) yi[e] = fq(xi[e], s, lo, hi);
+        scale[i] = s;
+        is_signed[i] = (uint8_t)neg;
+    }
+}
+
+/* A fake-quantized value back to its integer (exact: v = q s with s a power of two). */
+static int32_t to_int(float v, float s)
+{
+    const float q = v / s;
+    if (!(q == q)) return 0;
+    if (q >= 2147483647.0f) return INT32_MAX;
+    if (q <= -2147483648.0f) return INT32_MIN;
+    return (int32_t)q;
+}
+
+float nn_xq_weights(const float *w, size_t len, int bits, float *wq, int32_t *qi)
+{
+    float mx = 0.0f;
+    for (size_t e = 0; e < len; e++) {
+        const float a = fabsf(w[e]);
+        if (a > mx) mx = a;
+    }
+    const double top = ldexp(1.0, bits - 1) - 1.0;
+    const float s = nn_xq_scale(mx, top);
+    for (size_t e = 0; e < len; e++) {
+        wq[e] = fq(w[e], s, -(float)top, (float)top);
+        if (qi) qi[e] = to_int(wq[e], s);
+    }
+    return s;
+}
+
+static int outside_parallel(void)
+{
+#ifdef _OPENMP
+    return !omp_in_parallel();
+#else
+    return 0;
+#endif
+}
+
+/* Per-sample buffers of the bit-exact kernels. */
+typedef struct xwork {
+    float *col;
+    int32_t *v;
+    int64_t *acc;
+    uint64_t *work;
+} xwork;
+
+static int xwork_alloc(xwork *w, size_t col, size_t v, size_t acc, size_t words)
+{
+    w->col = malloc((col ? col : 1) * sizeof *w->col);
+    w->v = malloc((v ? v : 1) * sizeof *w->v);
+    w->acc = malloc((acc ? acc : 1) * sizeof *w->acc);
+    w->work = malloc((words ? words : 1) * sizeof *w->work);
+    return w->col && w->v && w->acc && w->work;
+}
+
+static void xwork_free(xwork *w)
+{
+    free(w->col);
+    free(w->v);
+    free(w->acc);
+    free(w->work);
+}
+
+int nn_xbar_conv_forward(const nn_conv_desc *d, int n, const float *xq, const float *scale,
+                         const uint8_t *is_signed, const xmvm_mat *w, float ws, const float *b,
+                         float *y, es_err *err)
+{
+    const size_t K = (size_t)d->cin * d->k * d->k, P = (size_t)d->ho * d->wo;
+    const size_t in = (size_t)d->cin * d->h * d->w, out = (size_t)d->cout * P;
+    int fail = 0;
+    NN_PAR_FOR_IF(n > 1 && outside_parallel())
+    for (int i = 0; i < n; i++) {
+        xwork x;
+        if (!xwork_alloc(&x, K * P, K, (size_t)d->cout, xmvm_work_words(w))) {
+            xwork_free(&x);
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+            fail = 1;
+            continue;
+        }
+        nn_im2col(d, xq + (size_t)i * in, x.col, P);
+        const double s = (double)scale[i] * (double)ws;
+        float *yi = y + (size_t)i * out;
+        for (size_t p = 0; p < P; p++) {
+            for (size_t k = 0; k < K; k++) x.v[k] = to_int(x.col[k * P + p], scale[i]);
+            xmvm_run(w, x.v, is_signed[i], x.work, x.acc);
+            for (int c = 0; c < d->cout; c++)
+                yi[(size_t)c * P + p] = (float)((double)x.acc[c] * s) + (b ? b[c] : 0.0f);
+        }
+        xwork_free(&x);
+    }
+    if (fail) return es_fail(err, ES_ENOMEM, "out of memory in a bit-exact convolution");
+    return ES_OK;
+}
+
+int nn_xbar_conv_backward_data(const nn_conv_desc *d, int n, const float *dyq,
+                               const float *scale, const uint8_t *is_signed,
+                               const xmvm_mat *wt, float ws, float *dx, int accum, es_err *err)
+{
+    const size_t K = (size_t)d->cin * d->k * d->k, P = (size_t)d->ho * d->wo;
+    const size_t in = (size_t)d->cin * d->h * d->w, out = (size_t)d->cout * P;
+    int fail = 0;
+    NN_PAR_FOR_IF(n > 1 && outside_parallel())
+    for (int i = 0; i < n; i++) {
+        xwork x;
+        if (!xwork_alloc(&x, K * P, (size_t)d->cout, K, xmvm_work_words(wt))) {
+            xwork_free(&x);
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+            fail = 1;
+            continue;
+        }
+        const float *dyi = dyq + (size_t)i * out;
+        const double s = (double)scale[i] * (double)ws;
+        for (size_t p = 0; p < P; p++) {
+            for (int c = 0; c < d->cout; c++) x.v[c] = to_int(dyi[(size_t)c * P + p], scale[i]);
+            xmvm_run(wt, x.v, is_signed[i], x.work, x.acc);
+            for (size_t k = 0; k < K; k++) x.col[k * P + p] = (float)((double)x.acc[k] * s);
+        }
+        float *dxi = dx + (size_t)i * in;
+        if (!accum) memset(dxi, 0, in * sizeof *dxi);
+        nn_col2im_add(d, x.col, P, dxi);
+        xwork_free(&x);
+    }
+    if (fail) return es_fail(err, ES_ENOMEM, "out of memory in a bit-exact convolution");
+    return ES_OK;
+}
