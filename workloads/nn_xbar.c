@@ -21,12 +21,29 @@ float nn_xq_scale(float maxabs, double qmax)
     return (float)s;
 }
 
-static float fq(float v, float s, float lo, float hi)
+/* One sample: its largest magnitude and whether it has a negative value. */
+NN_SIMD static float sample_range(const float *x, size_t per, int *neg)
 {
-    float q = rintf(v / s);
-    if (q < lo) q = lo;
-    if (q > hi) q = hi;
-    return q * s;
+    float mx = 0.0f, mn = 0.0f;
+    for (size_t e = 0; e < per; e++) {
+        const float a = fabsf(x[e]);
+        mx = a > mx ? a : mx;
+        mn = x[e] < mn ? x[e] : mn;
+    }
+    *neg = mn < 0.0f;
+    return mx;
+}
+
+/* y = clamp(round(x / s), lo, hi) s; s is a power of two, so x (1/s) is exact. */
+NN_SIMD static void fake_quant(const float *x, size_t len, float s, float lo, float hi, float *y)
+{
+    const float inv = 1.0f / s;
+    for (size_t e = 0; e < len; e++) {
+        float q = rintf(x[e] * inv);
+        q = q < lo ? lo : q;
+        q = q > hi ? hi : q;
+        y[e] = q * s;
+    }
 }
 
 void nn_xq_samples(const float *x, int n, size_t per, int bits, float *y, float *scale,
@@ -35,18 +52,12 @@ void nn_xq_samples(const float *x, int n, size_t per, int bits, float *y, float 
     NN_PAR_FOR_IF((size_t)n * per >= NN_PAR_MIN_ELEMS && n > 1)
     for (int i = 0; i < n; i++) {
         const float *xi = x + (size_t)i * per;
-        float *yi = y + (size_t)i * per;
-        float mx = 0.0f;
-        int neg = 0;
-        for (size_t e = 0; e < per; e++) {
-            const float a = fabsf(xi[e]);
-            if (a > mx) mx = a;
-            neg |= xi[e] < 0.0f;
-        }
+        int neg;
+        const float mx = sample_range(xi, per, &neg);
         const double top = neg ? ldexp(1.0, bits - 1) - 1.0 : ldexp(1.0, bits) - 1.0;
         const float s = nn_xq_scale(mx, top);
         const float lo = neg ? -(float)ldexp(1.0, bits - 1) : 0.0f, hi = (float)top;
-        for (size_t e = 0; e < per; e++) yi[e] = fq(xi[e], s, lo, hi);
+        fake_quant(xi, per, s, lo, hi, y + (size_t)i * per);
         scale[i] = s;
         is_signed[i] = (uint8_t)neg;
     }
@@ -71,10 +82,9 @@ float nn_xq_weights(const float *w, size_t len, int bits, float *wq, int32_t *qi
     }
     const double top = ldexp(1.0, bits - 1) - 1.0;
     const float s = nn_xq_scale(mx, top);
-    for (size_t e = 0; e < len; e++) {
-        wq[e] = fq(w[e], s, -(float)top, (float)top);
-        if (qi) qi[e] = to_int(wq[e], s);
-    }
+    fake_quant(w, len, s, -(float)top, (float)top, wq);
+    if (qi)
+        for (size_t e = 0; e < len; e++) qi[e] = to_int(wq[e], s);
     return s;
 }
 
