@@ -329,6 +329,8 @@ typedef struct essim_config {
                 double row_write_ps;
                 double cell_write_pj;
             } puma;
+            double program_sigma; /* programming error, level steps */
+            double read_sigma;    /* read noise relative to the conductance */
         } cell;
         struct {
             int model;         /* CFG_WEAR_* */

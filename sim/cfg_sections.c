@@ -440,6 +440,15 @@ static const cfg_key schema[] = {
      MIN(0), "1.28936767578125pJ", NULL,
      "rram-puma: energy to write one cell with its periphery (puma: 676uJ / 32 per 128 x 128 "
      "crossbar)"},
+    /* what the cells hold and give back (issue 13; used by accuracy.model quantized) */
+    {"arch.cell.program_sigma", CFG_T_REAL, 0, OFF(arch.cell.program_sigma), RANGE(0, 10), "0",
+     NULL,
+     "program-and-verify residual error: sigma of a programmed cell's conductance in level "
+     "steps (G_on - G_off) / (2^bits_per_cell - 1), drawn when the cell's level changes "
+     "(0: exact; assumption, no published default)"},
+    {"arch.cell.read_sigma", CFG_T_REAL, 0, OFF(arch.cell.read_sigma), RANGE(0, 1), "0", NULL,
+     "read noise: sigma of the conductance at every read relative to the conductance, so "
+     "the on/off ratio r_off / r_on sets how noisy the lowest level is (0: none)"},
 
     {"arch.wear.model", CFG_T_ENUM, 0, OFF(arch.wear.model), NOLIM, "sudden", "sudden|gradual",
      "what a cell does past its endurance: sudden (stuck at one conductance) or gradual "

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cellvar.h"
 #include "nn_net.h"
 #include "nn_xbar.h"
 #include "rng.h"
@@ -233,12 +234,12 @@ static void t_net_models(void)
     nn_net *n1 = small_net(), *n2 = small_net(), *n3 = small_net(), *n4 = small_net();
     if (!CHECK(n1 && n2 && n3 && n4)) return;
     /* ideal set explicitly == never set */
-    nn_xbar_config ideal = {NN_XBAR_IDEAL, {128, 16, 2, 16, 8, -1, 0, 1}};
+    nn_xbar_config ideal = {NN_XBAR_IDEAL, {128, 16, 2, 16, 8, -1, 0, 1}, {2, 0, 0, 10}, 1};
     size_t la = run_net(n1, NULL, x, lab, N, a), lb = run_net(n2, &ideal, x, lab, N, b);
     CHECK(la > 0 && la == lb && !memcmp(a, b, la * sizeof *a));
     /* quantized == bit-exact where the ADC cannot clip (8-bit weights and inputs: every sum
      * fits float's mantissa) */
-    nn_xbar_config q = {NN_XBAR_QUANTIZED, {32, 8, 2, 8, 8, 0, 0, 1}}, be = q;
+    nn_xbar_config q = {NN_XBAR_QUANTIZED, {32, 8, 2, 8, 8, 0, 0, 1}, {2, 0, 0, 10}, 1}, be = q;
     be.model = NN_XBAR_BIT_EXACT;
     CHECK(xmvm_adc_exact(&be.xc));
     size_t lq = run_net(n3, &q, x, lab, N, c), le = run_net(n4, &be, x, lab, N, d);
@@ -276,6 +277,92 @@ static void t_net_models(void)
     nn_net_destroy(n4);
 }
 
+/* Cell statistics against their parameters: programming error N(0, program_sigma) drawn only
+ * when a level changes, read noise N(0, read_sigma (g0 + l)) with g0 from the on/off ratio. */
+static void t_cell_statistics(void)
+{
+    enum { NC = 200000 };
+    cellvar_config cv = {2, 0.1, 0.05, 10.0};
+    CHECK_NEAR(cellvar_g0(&cv), 3.0 / 9.0, 1e-12);
+    uint8_t *lv = malloc(NC), *prev = malloc(NC);
+    float *err = calloc(NC, sizeof *err), *rd = malloc(NC * sizeof *rd), *e0 = malloc(NC * sizeof *e0);
+    memset(prev, 0xff, NC);
+    memset(lv, 2, NC);
+    rng_stream r;
+    rng_init(&r, 13, "cell.program/test");
+    cellvar_program(&cv, lv, prev, err, NC, &r);
+    double m = 0, m2 = 0;
+    for (int i = 0; i < NC; i++) {
+        m += err[i];
+        m2 += (double)err[i] * err[i];
+    }
+    m /= NC;
+    CHECK_NEAR(m, 0.0, 0.002);
+    CHECK_NEAR(sqrt(m2 / NC - m * m), 0.1, 0.002);
+    /* reprogramming the same levels keeps the errors; changed levels get new ones */
+    memcpy(e0, err, NC * sizeof *e0);
+    for (int i = 0; i < NC; i += 2) lv[i] = 1;
+    cellvar_program(&cv, lv, prev, err, NC, &r);
+    int kept = 1, redrawn = 0;
+    for (int i = 0; i < NC; i++) {
+        if (i % 2) kept &= err[i] == e0[i];
+        else redrawn += err[i] != e0[i];
+    }
+    CHECK(kept);
+    CHECK_INT(redrawn, NC / 2);
+    /* read noise: sigma = read_sigma (g0 + l) per level */
+    rng_init(&r, 13, "cell.read/test");
+    cellvar_read(&cv, lv, err, NC, &r, rd);
+    double s1[2] = {0}, s2[2] = {0};
+    for (int i = 0; i < NC; i++) {
+        const double n = (double)rd[i] - lv[i] - err[i];
+        s1[i % 2] += n;
+        s2[i % 2] += n * n;
+    }
+    const double half = NC / 2;
+    CHECK_NEAR(s1[0] / half, 0.0, 0.003);
+    CHECK_NEAR(sqrt(s2[0] / half), 0.05 * (1.0 / 3.0 + 1.0), 0.002); /* level 1 */
+    CHECK_NEAR(sqrt(s2[1] / half), 0.05 * (1.0 / 3.0 + 2.0), 0.003); /* level 2 */
+    free(lv);
+    free(prev);
+    free(err);
+    free(rd);
+    free(e0);
+}
+
+/* Through a network: programming errors are sticky (two reads without read noise agree), read
+ * noise differs per read, the same seed gives the same bytes, and the weights seen are within a
+ * few sigma of the quantized ones. */
+static void t_net_cells(void)
+{
+    enum { N = 4 };
+    rng_stream r;
+    rng_init(&r, 13, "test_xbar.cells");
+    float x[N * 2 * 81];
+    int32_t lab[N];
+    for (size_t i = 0; i < ES_ARRAY_LEN(x); i++) x[i] = 2.0f * rng_uniform_f(&r) - 1.0f;
+    for (int i = 0; i < N; i++) lab[i] = (int32_t)rng_below(&r, 4);
+    static float a[20000], b[20000], c[20000];
+    nn_net *n1 = small_net(), *n2 = small_net();
+    if (!CHECK(n1 && n2)) return;
+    nn_xbar_config q = {NN_XBAR_QUANTIZED, {128, 8, 2, 8, 8, -1, 0, 1}, {2, 0.2, 0.0, 10.0}, 3};
+    size_t la = run_net(n1, &q, x, lab, N, a);
+    size_t lb = run_net(n1, NULL, x, lab, N, b); /* second read of the same cells */
+    CHECK(la > 0 && la == lb && !memcmp(a, b, la * sizeof *a));
+    q.cells.read_sigma = 0.05;
+    la = run_net(n1, &q, x, lab, N, a);
+    lb = run_net(n1, NULL, x, lab, N, b);
+    CHECK(la == lb && memcmp(a, b, la * sizeof *a) != 0);
+    size_t lc = run_net(n2, &q, x, lab, N, c); /* another network, same seed: same bytes */
+    CHECK(lc == la && !memcmp(a, c, la * sizeof *a));
+    /* bit-exact refuses cell noise */
+    q.model = NN_XBAR_BIT_EXACT;
+    es_err e;
+    CHECK_INT(nn_net_set_xbar(n2, &q, &e), ES_ECONFIG);
+    nn_net_destroy(n1);
+    nn_net_destroy(n2);
+}
+
 int main(int argc, char **argv)
 {
     static const tap_test tests[] = {
@@ -284,6 +371,8 @@ int main(int argc, char **argv)
         {"exact_adc_is_dot_product", t_exact_adc_is_dot_product},
         {"quantize", t_quantize},
         {"net_models", t_net_models},
+        {"cell_statistics", t_cell_statistics},
+        {"net_cells", t_net_cells},
     };
     return tap_main(tests, ES_ARRAY_LEN(tests), argc, argv);
 }

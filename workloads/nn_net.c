@@ -58,6 +58,7 @@ typedef struct nn_node {
     float wscale;       /* s_w */
     int32_t *wi;        /* bit-exact: the integers q */
     xmvm_mat *xf, *xt;  /* bit-exact: W and W^T on crossbars */
+    nn_xcells *cells;   /* quantized with cell errors: the weights' cells */
 } nn_node;
 
 struct nn_net {
@@ -98,6 +99,7 @@ struct nn_net {
     size_t xq_sample; /* floats per sample: the largest crossbar-layer input or output */
     float *xs;        /* per-sample scales */
     uint8_t *xsg;     /* per-sample sign modes */
+    uint64_t xreads;  /* crossbar read passes so far: the index of the cell streams */
 };
 
 /* 64-byte aligned (whole cache lines, full-width vector loads), zeroed. */
@@ -179,6 +181,8 @@ static void free_runtime(nn_net *net)
         free(d->wi);
         xmvm_mat_destroy(d->xf);
         xmvm_mat_destroy(d->xt);
+        nn_xcells_destroy(d->cells);
+        d->cells = NULL;
         d->wq = NULL;
         d->wi = NULL;
         d->xf = d->xt = NULL;
@@ -809,8 +813,13 @@ int nn_net_set_conv_backend(nn_net *net, const nn_conv_backend *backend, es_err 
 int nn_net_set_xbar(nn_net *net, const nn_xbar_config *c, es_err *err)
 {
     if (c->model != NN_XBAR_IDEAL) ES_TRY(xmvm_config_check(&c->xc, err));
+    if (c->model == NN_XBAR_BIT_EXACT && !cellvar_ideal(&c->cells))
+        return es_fail(err, ES_ECONFIG,
+                       "cell programming error and read noise need accuracy.model quantized "
+                       "(the bit-exact kernel sums integer levels)");
     free_runtime(net);
     net->xbar = *c;
+    net->xreads = 0; /* fresh cells: their streams start again */
     return ES_OK;
 }
 
@@ -886,6 +895,10 @@ static int reserve_xbar(nn_net *net, size_t n)
         const int K = d->xdesc.cin * d->xdesc.k * d->xdesc.k, M = d->xdesc.cout;
         const size_t numel = (size_t)K * M;
         if (!(d->wq = xalloc(numel * sizeof *d->wq))) return ES_ENOMEM;
+        const int noisy = !cellvar_ideal(&net->xbar.cells);
+        if (noisy && nn_xcells_create(numel, &net->xbar.xc, &d->cells, NULL) < 0)
+            return ES_ENOMEM;
+        if (noisy && !(d->wi = xalloc(numel * sizeof *d->wi))) return ES_ENOMEM;
         if (net->xbar.model == NN_XBAR_BIT_EXACT) {
             if (!(d->wi = xalloc(numel * sizeof *d->wi))) return ES_ENOMEM;
             if (xmvm_mat_create(&net->xbar.xc, M, K, &d->xf, NULL) < 0 ||
@@ -1068,7 +1081,18 @@ static void program_xbar(nn_net *net)
             xmvm_mat_set(d->xf, d->wi, K, 1);
             xmvm_mat_set(d->xt, d->wi, 1, K);
         }
+        if (d->cells) {
+            char name[NN_NAME_MAX + 32];
+            rng_stream prog, rd;
+            snprintf(name, sizeof name, "cell.program/%s", d->name);
+            rng_init_indexed(&prog, net->xbar.seed, name, net->xreads);
+            snprintf(name, sizeof name, "cell.read/%s", d->name);
+            rng_init_indexed(&rd, net->xbar.seed, name, net->xreads);
+            nn_xcells_weights(d->cells, &net->xbar.xc, &net->xbar.cells, d->wi, d->wscale, &prog,
+                              &rd, d->wq);
+        }
     }
+    net->xreads++;
 }
 
 /* A conv or fc node's forward pass under the accuracy model, samples [n0, n0 + n). */

@@ -88,6 +88,72 @@ float nn_xq_weights(const float *w, size_t len, int bits, float *wq, int32_t *qi
     return s;
 }
 
+struct nn_xcells {
+    size_t numel, per; /* weights, cells per weight */
+    uint8_t *lv, *prev;
+    float *err, *rd;
+};
+
+int nn_xcells_create(size_t numel, const xmvm_config *xc, nn_xcells **out, es_err *err)
+{
+    nn_xcells *c = calloc(1, sizeof *c);
+    if (!c) return es_fail(err, ES_ENOMEM, "out of memory");
+    c->numel = numel;
+    c->per = (size_t)xmvm_slices(xc) * (xc->differential ? 2 : 1);
+    const size_t n = numel * c->per;
+    c->lv = malloc(n ? n : 1);
+    c->prev = malloc(n ? n : 1);
+    c->err = calloc(n ? n : 1, sizeof *c->err);
+    c->rd = malloc((n ? n : 1) * sizeof *c->rd);
+    if (!c->lv || !c->prev || !c->err || !c->rd) {
+        nn_xcells_destroy(c);
+        return es_fail(err, ES_ENOMEM, "out of memory for the cells of %zu weights", numel);
+    }
+    memset(c->prev, 0xff, n);
+    *out = c;
+    return ES_OK;
+}
+
+void nn_xcells_destroy(nn_xcells *c)
+{
+    if (!c) return;
+    free(c->lv);
+    free(c->prev);
+    free(c->err);
+    free(c->rd);
+    free(c);
+}
+
+void nn_xcells_weights(nn_xcells *c, const xmvm_config *xc, const cellvar_config *cv,
+                       const int32_t *qi, float s, rng_stream *prog, rng_stream *rd, float *wq)
+{
+    const int bpc = xc->bits_per_cell, slices = xmvm_slices(xc), L = (1 << bpc) - 1;
+    const int64_t off = (int64_t)1 << (xc->weight_bits - 1);
+    const int groups = xc->differential ? 2 : 1;
+    for (size_t e = 0; e < c->numel; e++) {
+        uint8_t *lv = c->lv + e * c->per;
+        for (int g = 0; g < groups; g++) {
+            int64_t u;
+            if (xc->differential)
+                u = g == 0 ? (qi[e] > 0 ? qi[e] : 0) : (qi[e] < 0 ? -(int64_t)qi[e] : 0);
+            else
+                u = (int64_t)qi[e] + off;
+            for (int t = 0; t < slices; t++) lv[g * slices + t] = (uint8_t)((u >> (t * bpc)) & L);
+        }
+    }
+    const size_t n = c->numel * c->per;
+    cellvar_program(cv, c->lv, c->prev, c->err, n, prog);
+    cellvar_read(cv, c->lv, c->err, n, rd, c->rd);
+    for (size_t e = 0; e < c->numel; e++) {
+        const float *a = c->rd + e * c->per;
+        double v[2] = {0.0, 0.0};
+        for (int g = 0; g < groups; g++)
+            for (int t = 0; t < slices; t++) v[g] += ldexp((double)a[g * slices + t], t * bpc);
+        const double q = xc->differential ? v[0] - v[1] : v[0] - (double)off;
+        wq[e] = (float)(q * (double)s);
+    }
+}
+
 static int outside_parallel(void)
 {
 #ifdef _OPENMP

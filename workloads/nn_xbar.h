@@ -23,7 +23,9 @@
 #include <stdint.h>
 
 #include "es_common.h"
+#include "cellvar.h"
 #include "nn_layers.h"
+#include "rng.h"
 #include "xmvm.h"
 
 typedef enum { NN_XBAR_IDEAL = 0, NN_XBAR_QUANTIZED = 1, NN_XBAR_BIT_EXACT = 2 } nn_xbar_model;
@@ -31,6 +33,9 @@ typedef enum { NN_XBAR_IDEAL = 0, NN_XBAR_QUANTIZED = 1, NN_XBAR_BIT_EXACT = 2 }
 typedef struct nn_xbar_config {
     nn_xbar_model model;
     xmvm_config xc; /* bits, rows, ADC, encoding (quantized uses the weight and input bits) */
+    cellvar_config cells; /* programming error and read noise (quantized only; zero sigmas:
+                             none) */
+    uint64_t seed;        /* of the streams "cell.program/<layer>" and "cell.read/<layer>" */
 } nn_xbar_config;
 
 /* The smallest power of two s with maxabs <= qmax s (1 for an all-zero or non-finite max). */
@@ -43,6 +48,17 @@ void nn_xq_samples(const float *x, int n, size_t per, int bits, float *y, float 
 /* Quantize weights to `bits` (symmetric, one power-of-two scale, returned): wq = q s and,
  * when qi is non-NULL, the integers q. */
 float nn_xq_weights(const float *w, size_t len, int bits, float *wq, int32_t *qi);
+
+/* The cells of one layer's weights (every slice of every weight, both signs when
+ * differential): their target levels, last programmed levels and programming errors. */
+typedef struct nn_xcells nn_xcells;
+int nn_xcells_create(size_t numel, const xmvm_config *xc, nn_xcells **out, es_err *err);
+void nn_xcells_destroy(nn_xcells *c);
+/* Program the integer weights qi (scale s) into the cells (new errors where a level changed,
+ * from `prog`) and read them back (noise from `rd`): wq = what the crossbar multiplies with,
+ * in weight units. */
+void nn_xcells_weights(nn_xcells *c, const xmvm_config *xc, const cellvar_config *cv,
+                       const int32_t *qi, float s, rng_stream *prog, rng_stream *rd, float *wq);
 
 /* Bit-exact convolution (fc = a 1 x 1 convolution of a 1 x 1 image), NCHW only.
  * forward:  y = s_x s_w W x_int + b for every sample, x given fake-quantized (xq, scale,

@@ -446,7 +446,11 @@ static int setup(trainer *t, es_err *err)
                               (int)cfg->arch.xbar.bits_per_cell, (int)cfg->arch.xbar.input_bits,
                               (int)cfg->arch.adc.bits, (int)cfg->accuracy.adc_shift,
                               cfg->arch.xbar.encoding == CFG_ENC_DIFFERENTIAL,
-                              cfg->accuracy.flip}};
+                              cfg->accuracy.flip},
+                             {(int)cfg->arch.xbar.bits_per_cell, cfg->arch.cell.program_sigma,
+                              cfg->arch.cell.read_sigma,
+                              cfg->arch.cell.r_off_ohm / cfg->arch.cell.r_on_ohm},
+                             (uint64_t)cfg->seed};
         ES_TRY(nn_net_set_xbar(t->net, &xc, err));
     }
     nn_sgd_config sc;
