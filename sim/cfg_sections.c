@@ -433,13 +433,6 @@ static const cfg_key schema[] = {
     {"arch.cell.endurance_sigma_log10", CFG_T_REAL, 0, OFF(arch.cell.endurance_sigma_log10),
      RANGE(0, 3), "0.4", NULL,
      "device-to-device spread of log10(endurance), lognormal (assumption: 0.3-0.5)"},
-    {"arch.cell.puma.row_write", CFG_T_QTY, CFG_DIM_TIME, OFF(arch.cell.puma.row_write_ps),
-     RANGE(1, 1e12), "85.693359375ns", NULL,
-     "rram-puma: time to write one crossbar row (puma: 351us / 32 per 128-row crossbar)"},
-    {"arch.cell.puma.cell_write", CFG_T_QTY, CFG_DIM_ENERGY, OFF(arch.cell.puma.cell_write_pj),
-     MIN(0), "1.28936767578125pJ", NULL,
-     "rram-puma: energy to write one cell with its periphery (puma: 676uJ / 32 per 128 x 128 "
-     "crossbar)"},
     /* what the cells hold and give back (issue 13; used by accuracy.model quantized) */
     {"arch.cell.program_sigma", CFG_T_REAL, 0, OFF(arch.cell.program_sigma), RANGE(0, 10), "0",
      NULL,
@@ -449,6 +442,13 @@ static const cfg_key schema[] = {
     {"arch.cell.read_sigma", CFG_T_REAL, 0, OFF(arch.cell.read_sigma), RANGE(0, 1), "0", NULL,
      "read noise: sigma of the conductance at every read relative to the conductance, so "
      "the on/off ratio r_off / r_on sets how noisy the lowest level is (0: none)"},
+    {"arch.cell.puma.row_write", CFG_T_QTY, CFG_DIM_TIME, OFF(arch.cell.puma.row_write_ps),
+     RANGE(1, 1e12), "85.693359375ns", NULL,
+     "rram-puma: time to write one crossbar row (puma: 351us / 32 per 128-row crossbar)"},
+    {"arch.cell.puma.cell_write", CFG_T_QTY, CFG_DIM_ENERGY, OFF(arch.cell.puma.cell_write_pj),
+     MIN(0), "1.28936767578125pJ", NULL,
+     "rram-puma: energy to write one cell with its periphery (puma: 676uJ / 32 per 128 x 128 "
+     "crossbar)"},
 
     {"arch.wear.model", CFG_T_ENUM, 0, OFF(arch.wear.model), NOLIM, "sudden", "sudden|gradual",
      "what a cell does past its endurance: sudden (stuck at one conductance) or gradual "
