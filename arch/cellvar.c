@@ -1,6 +1,9 @@
 /* cellvar.c - programming error and read noise of ReRAM cells, in level steps; see cellvar.h. */
 #include "cellvar.h"
 
+#include <math.h>
+#include <stdlib.h>
+
 int cellvar_ideal(const cellvar_config *c)
 {
     return c->program_sigma <= 0.0 && c->read_sigma <= 0.0;
@@ -31,4 +34,85 @@ void cellvar_read(const cellvar_config *c, const uint8_t *lv, const float *err, 
         if (c->read_sigma > 0.0) v += c->read_sigma * (g0 + (double)lv[i]) * rng_normal(r);
         out[i] = (float)v;
     }
+}
+
+struct cellpulse {
+    cellpulse_config c;
+    size_t n;
+    float *dw, *wmax, *stuck_at; /* per device */
+    uint8_t *stuck;
+};
+
+int cellpulse_create(const cellpulse_config *c, size_t n, rng_stream *r, cellpulse **out)
+{
+    cellpulse *p = calloc(1, sizeof *p);
+    if (!p) return ES_ENOMEM;
+    p->c = *c;
+    p->n = n;
+    p->dw = malloc((n ? n : 1) * sizeof *p->dw);
+    p->wmax = malloc((n ? n : 1) * sizeof *p->wmax);
+    p->stuck_at = malloc((n ? n : 1) * sizeof *p->stuck_at);
+    p->stuck = malloc(n ? n : 1);
+    if (!p->dw || !p->wmax || !p->stuck_at || !p->stuck) {
+        cellpulse_destroy(p);
+        return ES_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const double d = c->dw_min * exp(c->d2d * rng_normal(r));
+        const double m = 1.0 + c->w_max_d2d * rng_normal(r);
+        p->dw[i] = (float)(d > 0.0 ? d : 0.0);
+        p->wmax[i] = (float)(m > 0.05 ? m : 0.05);
+        p->stuck[i] = (uint8_t)(c->corrupt > 0.0 && rng_uniform(r) < c->corrupt);
+        p->stuck_at[i] = (float)((2.0 * rng_uniform(r) - 1.0) * p->wmax[i]);
+    }
+    *out = p;
+    return ES_OK;
+}
+
+void cellpulse_destroy(cellpulse *p)
+{
+    if (!p) return;
+    free(p->dw);
+    free(p->wmax);
+    free(p->stuck_at);
+    free(p->stuck);
+    free(p);
+}
+
+void cellpulse_device(const cellpulse *p, size_t i, double *dw, double *w_max, int *stuck)
+{
+    *dw = p->dw[i];
+    *w_max = p->wmax[i];
+    *stuck = p->stuck[i];
+}
+
+uint64_t cellpulse_update(cellpulse *p, const float *w_old, const float *dw, float *w, size_t n,
+                          rng_stream *r)
+{
+    const cellpulse_config *c = &p->c;
+    uint64_t fired = 0;
+    for (size_t i = 0; i < n && i < p->n; i++) {
+        if (p->stuck[i]) {
+            w[i] = p->stuck_at[i];
+            continue;
+        }
+        const double want = fabs((double)dw[i]) / c->dw_min;
+        int64_t k = (int64_t)want;
+        if (rng_uniform(r) < want - (double)k) k++;
+        if (k > c->max_pulses) k = c->max_pulses;
+        const double m = p->wmax[i], up = dw[i] > 0.0f;
+        const double step = p->dw[i] * (up ? 1.0 + c->up_down : 1.0 - c->up_down);
+        double v = w_old[i];
+        if (v > m) v = m;
+        if (v < -m) v = -m;
+        for (int64_t j = 0; j < k; j++) {
+            const double s = step * (c->c2c > 0.0 ? 1.0 + c->c2c * rng_normal(r) : 1.0);
+            v += up ? s * (1.0 - v / m) : -s * (1.0 + v / m);
+            if (v > m) v = m;
+            if (v < -m) v = -m;
+        }
+        w[i] = (float)v;
+        fired += (uint64_t)k;
+    }
+    return fired;
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "es_common.h"
 #include "rng.h"
 
 typedef struct cellvar_config {
@@ -38,5 +39,37 @@ void cellvar_program(const cellvar_config *c, const uint8_t *lv, uint8_t *prev, 
 /* Read n cells: out = lv + err + read noise. */
 void cellvar_read(const cellvar_config *c, const uint8_t *lv, const float *err, size_t n,
                   rng_stream *r, float *out);
+
+/* ---- incremental-pulse updates (arch.cell.update pulse) --------------------------------------
+ * A cell pair per weight behaves as aihwkit's soft-bounds device: on a weight w in
+ * [-w_max, w_max] (device units; the layer's weights are scaled onto them), one up pulse adds
+ * dw_up (1 - w / w_max), one down pulse subtracts dw_down (1 + w / w_max): the response
+ * saturates towards the bounds (nonlinearity) and up and down steps differ (asymmetry),
+ *     dw_up = dw (1 + up_down),  dw_down = dw (1 - up_down);
+ * each device's dw = dw_min exp(d2d xi) (log-normal) and w_max = 1 + w_max_d2d xi are drawn once
+ * (device-to-device), each pulse's step is scaled by (1 + c2c xi) (cycle-to-cycle); a fraction
+ * `corrupt` of the devices is stuck at a random weight. An update of dW asks for |dW| / dw_min
+ * pulses, stochastically rounded, and they are applied one by one. */
+typedef struct cellpulse_config {
+    double dw_min;    /* nominal step, in units of w_max */
+    double up_down;   /* asymmetry */
+    double c2c;       /* relative sigma of one pulse's step */
+    double d2d;       /* sigma of log(dw) across devices */
+    double w_max_d2d; /* sigma of a device's bound */
+    double corrupt;   /* fraction of stuck devices */
+    int max_pulses;   /* cap per update (the write driver's longest train) */
+} cellpulse_config;
+
+typedef struct cellpulse cellpulse;
+
+/* The devices of n weights, drawn from `r` (stream "cell.devices/<layer>"). */
+int cellpulse_create(const cellpulse_config *c, size_t n, rng_stream *r, cellpulse **out);
+void cellpulse_destroy(cellpulse *p);
+/* Move n weights (device units) from w_old towards w_old + dw by pulses; the result in w.
+ * Stuck devices return their stuck value. Returns the number of pulses fired. */
+uint64_t cellpulse_update(cellpulse *p, const float *w_old, const float *dw, float *w, size_t n,
+                          rng_stream *r);
+/* A device's bound and step (tests). */
+void cellpulse_device(const cellpulse *p, size_t i, double *dw, double *w_max, int *stuck);
 
 #endif

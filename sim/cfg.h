@@ -137,6 +137,7 @@ enum { CFG_PSCHED_NONE, CFG_PSCHED_STEP };
 enum { CFG_DETAIL_FAST, CFG_DETAIL_FULL };
 enum { CFG_WEAR_SUDDEN, CFG_WEAR_GRADUAL };
 enum { CFG_ACC_IDEAL, CFG_ACC_QUANTIZED, CFG_ACC_BIT_EXACT };
+enum { CFG_UPD_VERIFY, CFG_UPD_PULSE };
 enum { CFG_DS_FASHION_MNIST, CFG_DS_MNIST, CFG_DS_CIFAR10, CFG_DS_CIFAR100, CFG_DS_SYNTHETIC };
 
 /* A simple digital unit of the hardware (shift-and-add, activation, max-pool): how many,
@@ -331,6 +332,11 @@ typedef struct essim_config {
             } puma;
             double program_sigma; /* programming error, level steps */
             double read_sigma;    /* read noise relative to the conductance */
+            int update;           /* CFG_UPD_* */
+            struct {
+                double dw_min, up_down, c2c, d2d, w_max_d2d, corrupt, omega;
+                int64_t max_pulses;
+            } pulse;
         } cell;
         struct {
             int model;         /* CFG_WEAR_* */

@@ -442,6 +442,31 @@ static const cfg_key schema[] = {
     {"arch.cell.read_sigma", CFG_T_REAL, 0, OFF(arch.cell.read_sigma), RANGE(0, 1), "0", NULL,
      "read noise: sigma of the conductance at every read relative to the conductance, so "
      "the on/off ratio r_off / r_on sets how noisy the lowest level is (0: none)"},
+    {"arch.cell.update", CFG_T_ENUM, 0, OFF(arch.cell.update), NOLIM, "verify", "verify|pulse",
+     "how a write moves a weight: verify (program-and-verify: the weight becomes the target) "
+     "or pulse (incremental pulses with the soft-bounds response of arch.cell.pulse.*)"},
+    {"arch.cell.pulse.dw_min", CFG_T_REAL, 0, OFF(arch.cell.pulse.dw_min), RANGE(1e-6, 1),
+     "0.0949", NULL,
+     "pulse: weight step of one pulse at w = 0, in units of the bound w_max (aihwkit "
+     "ReRamArrayOMPresetDevice, Gong & Rasch IEDM 2022: 0.0949)"},
+    {"arch.cell.pulse.up_down", CFG_T_REAL, 0, OFF(arch.cell.pulse.up_down), RANGE(-0.99, 0.99),
+     "0", NULL, "pulse: asymmetry, up steps dw (1 + up_down), down steps dw (1 - up_down)"},
+    {"arch.cell.pulse.c2c", CFG_T_REAL, 0, OFF(arch.cell.pulse.c2c), RANGE(0, 10), "0.4158",
+     NULL, "pulse: cycle-to-cycle relative sigma of one step (aihwkit OM preset dw_min_std: "
+     "0.4158)"},
+    {"arch.cell.pulse.d2d", CFG_T_REAL, 0, OFF(arch.cell.pulse.d2d), RANGE(0, 10), "0.7829", NULL,
+     "pulse: device-to-device sigma of log(dw) (aihwkit OM preset dw_min_dtod, log-normal: "
+     "0.7829)"},
+    {"arch.cell.pulse.w_max_d2d", CFG_T_REAL, 0, OFF(arch.cell.pulse.w_max_d2d), RANGE(0, 10),
+     "0.3499", NULL, "pulse: device-to-device sigma of the bound (aihwkit OM preset w_max_dtod: "
+     "0.3499)"},
+    {"arch.cell.pulse.corrupt", CFG_T_REAL, 0, OFF(arch.cell.pulse.corrupt), RANGE(0, 1), "0",
+     NULL, "pulse: fraction of stuck devices (aihwkit: 0 by default; 0.1348 measured for the OM "
+     "array)"},
+    {"arch.cell.pulse.omega", CFG_T_REAL, 0, OFF(arch.cell.pulse.omega), RANGE(0.01, 1), "0.6",
+     NULL, "pulse: a layer's largest initial |weight| maps to omega w_max (assumption)"},
+    {"arch.cell.pulse.max_pulses", CFG_T_INT, 0, OFF(arch.cell.pulse.max_pulses),
+     RANGE(1, 1000000), "100", NULL, "pulse: longest pulse train of one update (assumption)"},
     {"arch.cell.puma.row_write", CFG_T_QTY, CFG_DIM_TIME, OFF(arch.cell.puma.row_write_ps),
      RANGE(1, 1e12), "85.693359375ns", NULL,
      "rram-puma: time to write one crossbar row (puma: 351us / 32 per 128-row crossbar)"},

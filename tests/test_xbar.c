@@ -363,6 +363,65 @@ static void t_net_cells(void)
     nn_net_destroy(n2);
 }
 
+/* Incremental pulses: the soft-bounds response curve against its closed form, asymmetry,
+ * stochastic rounding of the pulse count, and the statistics of c2c, d2d and stuck devices. */
+static void t_pulse_devices(void)
+{
+    enum { ND = 100000 };
+    rng_stream r;
+    rng_init(&r, 13, "cell.devices/test");
+    cellpulse_config clean = {0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 1000};
+    cellpulse *p = NULL;
+    if (!CHECK(cellpulse_create(&clean, 2, &r, &p) == ES_OK)) return;
+    float w0[2] = {0.0f, 0.0f}, dw[2] = {0.10f, -0.25f}, w[2];
+    uint64_t fired = cellpulse_update(p, w0, dw, w, 2, &r);
+    CHECK_UINT(fired, 35);
+    CHECK_NEAR(w[0], 1.0 - pow(0.99, 10), 1e-6);  /* up: w_n = 1 - (1 - dw)^n */
+    CHECK_NEAR(w[1], -(1.0 - pow(0.99, 25)), 1e-6);
+    cellpulse_destroy(p);
+    cellpulse_config asym = clean;
+    asym.up_down = 0.2;
+    cellpulse_create(&asym, 2, &r, &p);
+    cellpulse_update(p, w0, dw, w, 2, &r);
+    CHECK_NEAR(w[0], 1.0 - pow(1.0 - 0.012, 10), 1e-6);
+    CHECK_NEAR(w[1], -(1.0 - pow(1.0 - 0.008, 25)), 1e-6);
+    cellpulse_destroy(p);
+    /* a half step fires one pulse half of the time (on the devices that are not stuck) */
+    cellpulse_config noisy = {0.01, 0.0, 0.3, 0.5, 0.2, 0.1, 1000};
+    if (!CHECK(cellpulse_create(&noisy, ND, &r, &p) == ES_OK)) return;
+    float *a = calloc(ND, sizeof *a), *d = malloc(ND * sizeof *d), *o = malloc(ND * sizeof *o);
+    for (int i = 0; i < ND; i++) d[i] = 0.005f;
+    fired = cellpulse_update(p, a, d, o, ND, &r);
+    CHECK_NEAR((double)fired / ND, 0.5 * 0.9, 0.01); /* stuck devices (10%) fire none */
+    /* one pulse per device: the step over the device's dw has relative sigma c2c; log(dw)
+     * has sigma d2d; about `corrupt` of the devices are stuck */
+    for (int i = 0; i < ND; i++) d[i] = 0.01f;
+    cellpulse_update(p, a, d, o, ND, &r);
+    double s1 = 0, s2 = 0, l1 = 0, l2 = 0;
+    int n = 0, stuck_n = 0;
+    for (int i = 0; i < ND; i++) {
+        double ddw, wm;
+        int st;
+        cellpulse_device(p, (size_t)i, &ddw, &wm, &st);
+        stuck_n += st;
+        if (st) continue;
+        const double x = o[i] / ddw - 1.0; /* at w = 0 the step is dw (1 + c2c xi) */
+        s1 += x;
+        s2 += x * x;
+        l1 += log(ddw / 0.01);
+        l2 += log(ddw / 0.01) * log(ddw / 0.01);
+        n++;
+    }
+    CHECK_NEAR(s1 / n, 0.0, 0.01);
+    CHECK_NEAR(sqrt(s2 / n), 0.3, 0.01);
+    CHECK_NEAR(sqrt(l2 / n - (l1 / n) * (l1 / n)), 0.5, 0.01);
+    CHECK_NEAR((double)stuck_n / ND, 0.1, 0.005);
+    free(a);
+    free(d);
+    free(o);
+    cellpulse_destroy(p);
+}
+
 int main(int argc, char **argv)
 {
     static const tap_test tests[] = {
@@ -373,6 +432,7 @@ int main(int argc, char **argv)
         {"net_models", t_net_models},
         {"cell_statistics", t_cell_statistics},
         {"net_cells", t_net_cells},
+        {"pulse_devices", t_pulse_devices},
     };
     return tap_main(tests, ES_ARRAY_LEN(tests), argc, argv);
 }

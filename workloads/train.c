@@ -17,6 +17,7 @@
 #include "nn_net.h"
 #include "nn_sgd.h"
 #include "nn_xbar.h"
+#include "cellvar.h"
 #include "npy.h"
 #include "progress.h"
 #include "rng.h"
@@ -38,6 +39,12 @@ typedef struct trainer {
     map_plan *plan;  /* the mapped layers on crossbars (row blocks) */
     wctl *ws;    /* the write-policy controller */
     float *ubuf;     /* one parameter's update */
+    /* arch.cell.update pulse: per mapped layer, its devices and weight range; the weights
+     * before the write */
+    cellpulse **pulse;
+    float *pulse_range;
+    float *wold;
+    uint64_t pulses; /* fired so far (this process) */
     trace_hdr th;    /* the trace header (when tracing) */
     trace_writer *tw;
     double trace_s; /* host seconds spent in the trace writer (this process) */
@@ -369,6 +376,23 @@ static int write_stats(const trainer *t, const train_result *res, double host_se
         stat_entry *e = stat_register_string(r, st[i].name, "", st[i].desc, err);
         if (!e || stat_set_string(e, st[i].val) < 0) rc = es_fail(err, ES_ENOMEM, "out of memory");
     }
+    /* only when a non-ideal model is on, so the ideal run's statistics stay as they were */
+    if (rc == ES_OK && t->cfg->accuracy.model != CFG_ACC_IDEAL) {
+        stat_entry *e = stat_register_string(r, "train.accuracy_model", "",
+                                             "crossbar arithmetic in training (accuracy.model)", err);
+        if (!e || stat_set_string(e, cfg_choice_name("accuracy.model", t->cfg->accuracy.model)) < 0)
+            rc = es_fail(err, ES_ENOMEM, "out of memory");
+    }
+    if (rc == ES_OK && t->pulse) {
+        stat_entry *e = stat_register_scalar(
+            r, "train.write_pulses", "",
+            "incremental pulses fired by the weight updates (arch.cell.update pulse; this "
+            "process)", err);
+        if (!e)
+            rc = err && err->code ? err->code : ES_ENOMEM;
+        else
+            stat_set(e, (double)t->pulses);
+    }
     if (rc == ES_OK && t->epochs_done > 0) {
         stat_entry *acc = stat_register_vector(r, "train.test_accuracy_by_epoch", "",
                                                "top-1 test accuracy after each epoch",
@@ -424,6 +448,61 @@ static void trainer_free(trainer *t)
     free(t->perm);
     free(t->eval_idx);
     free(t->epoch_rows);
+    for (size_t l = 0; t->pulse && l < wctl_num_layers(t->ws); l++) cellpulse_destroy(t->pulse[l]);
+    free(t->pulse);
+    free(t->pulse_range);
+    free(t->wold);
+}
+
+/* Incremental-pulse devices for every mapped layer, drawn from "cell.devices/<weight name>"
+ * (so a resumed run draws the same devices); the layer's largest initial |weight| maps to
+ * omega w_max. */
+static int setup_pulse(trainer *t, size_t maxn, es_err *err)
+{
+    const essim_config *cfg = t->cfg;
+    const size_t nl = wctl_num_layers(t->ws);
+    t->pulse = calloc(nl ? nl : 1, sizeof *t->pulse);
+    t->pulse_range = calloc(nl ? nl : 1, sizeof *t->pulse_range);
+    t->wold = malloc(maxn * sizeof *t->wold);
+    if (!t->pulse || !t->pulse_range || !t->wold) return es_fail(err, ES_ENOMEM, "out of memory");
+    const cellpulse_config pc = {cfg->arch.cell.pulse.dw_min, cfg->arch.cell.pulse.up_down,
+                                 cfg->arch.cell.pulse.c2c, cfg->arch.cell.pulse.d2d,
+                                 cfg->arch.cell.pulse.w_max_d2d, cfg->arch.cell.pulse.corrupt,
+                                 (int)cfg->arch.cell.pulse.max_pulses};
+    size_t l = 0;
+    for (int i = 0; i < nn_net_num_params(t->net) && l < nl; i++) {
+        const nn_param *p = nn_net_param(t->net, i);
+        if (!p->trainable || !p->mapped) continue;
+        float mx = 0.0f;
+        for (size_t e = 0; e < p->numel; e++) mx = fabsf(p->data[e]) > mx ? fabsf(p->data[e]) : mx;
+        t->pulse_range[l] = mx > 0.0f ? mx / (float)cfg->arch.cell.pulse.omega : 1.0f;
+        char name[256];
+        snprintf(name, sizeof name, "cell.devices/%s", p->name);
+        rng_stream r;
+        rng_init(&r, (uint64_t)cfg->seed, name);
+        if (cellpulse_create(&pc, p->numel, &r, &t->pulse[l]) < 0)
+            return es_fail(err, ES_ENOMEM, "out of memory for the devices of %s", p->name);
+        l++;
+    }
+    return ES_OK;
+}
+
+/* The write of mapped layer l went from wold to w (what program-and-verify would give); with
+ * incremental pulses the devices move by what their pulses do instead (device units = weight /
+ * range), from stream ("cell.pulse/<layer>", iteration). */
+static void pulse_write(trainer *t, size_t l, const nn_param *p, uint64_t it)
+{
+    const float R = t->pulse_range[l];
+    for (size_t e = 0; e < p->numel; e++) {
+        t->ubuf[e] = (p->data[e] - t->wold[e]) / R;
+        t->wold[e] /= R;
+    }
+    char name[256];
+    snprintf(name, sizeof name, "cell.pulse/%s", p->name);
+    rng_stream r;
+    rng_init_indexed(&r, (uint64_t)t->cfg->seed, name, it);
+    t->pulses += cellpulse_update(t->pulse[l], t->wold, t->ubuf, p->data, p->numel, &r);
+    for (size_t e = 0; e < p->numel; e++) p->data[e] *= R;
 }
 
 static int setup(trainer *t, es_err *err)
@@ -484,6 +563,7 @@ static int setup(trainer *t, es_err *err)
     if (!t->x || !t->labels || !t->perm || !t->eval_idx || !t->epoch_rows)
         return es_fail(err, ES_ENOMEM, "out of memory");
     ES_TRY(nn_net_reserve(t->net, t->batch, err));
+    if (cfg->arch.cell.update == CFG_UPD_PULSE) ES_TRY(setup_pulse(t, maxn, err));
     return ES_OK;
 }
 
@@ -545,7 +625,9 @@ static void write_step(trainer *t, uint64_t it, int epoch)
         if (!p->trainable) continue;
         nn_sgd_compute_update(t->sgd, i, t->ubuf);
         if (p->mapped) {
+            if (t->pulse) memcpy(t->wold, p->data, p->numel * sizeof *t->wold);
             wctl_layer(t->ws, l, t->ubuf, p->data);
+            if (t->pulse) pulse_write(t, l, p, it);
             const train_hooks *hk = t->opt->hooks;
             if (hk && hk->layer_written) hk->layer_written(hk->ctx, t->ws, l, p->data, p->numel);
             l++;
