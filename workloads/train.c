@@ -44,7 +44,7 @@ typedef struct trainer {
     cellpulse **pulse;
     float *pulse_range;
     float *wold;
-    uint64_t pulses; /* fired so far (this process) */
+    uint64_t pulses; /* fired so far (checkpointed) */
     trace_hdr th;    /* the trace header (when tracing) */
     trace_writer *tw;
     double trace_s; /* host seconds spent in the trace writer (this process) */
@@ -211,6 +211,7 @@ static int save_checkpoint(trainer *t, double host_now, es_err *err)
         }
     }
     wctl_save(t->ws, ckpt_put_adapter, w);
+    if (t->pulse) ckpt_put_u64(w, "pulses", &t->pulses, 1);
     const train_hooks *hk = t->opt->hooks;
     if (hk && hk->save) hk->save(hk->ctx, ckpt_put_adapter, w);
     return ckpt_commit(w, err);
@@ -261,6 +262,7 @@ static int load_checkpoint(trainer *t, ckpt **out, es_err *err)
         get_ctx g = {c, err};
         rc = wctl_restore(t->ws, t->next_iter, ckpt_get_adapter, &g);
     }
+    if (rc == ES_OK && t->pulse) rc = ckpt_get_u64(c, "pulses", &t->pulses, 1, err);
     if (rc == ES_OK)
         *out = c;
     else
@@ -386,8 +388,7 @@ static int write_stats(const trainer *t, const train_result *res, double host_se
     if (rc == ES_OK && t->pulse) {
         stat_entry *e = stat_register_scalar(
             r, "train.write_pulses", "",
-            "incremental pulses fired by the weight updates (arch.cell.update pulse; this "
-            "process)", err);
+            "incremental pulses fired by the weight updates (arch.cell.update pulse)", err);
         if (!e)
             rc = err && err->code ? err->code : ES_ENOMEM;
         else
@@ -613,6 +614,22 @@ static int close_trace(trainer *t, es_err *err)
     return rc;
 }
 
+/* Error feedback with momentum: a block written with its accumulated residual starts its
+ * momentum again (momentum factor masking, Lin et al., Deep Gradient Compression, ICLR 2018),
+ * or the velocity that built the residual would keep pushing the block after the write. */
+static void mask_momentum(trainer *t, size_t l, int param)
+{
+    float *vel = nn_sgd_velocity(t->sgd, param);
+    uint64_t nb;
+    const uint8_t *keep = wctl_mask(t->ws, l, &nb);
+    if (!vel || !keep) return;
+    float *scale = malloc((nb ? nb : 1) * sizeof *scale);
+    if (!scale) return; /* only a refinement of the update; skip it under memory pressure */
+    for (uint64_t g = 0; g < nb; g++) scale[g] = keep[g] ? -1.0f : 0.0f;
+    map_blocks_apply(map_layer_at(t->plan, l), scale, vel, vel);
+    free(scale);
+}
+
 /* The update of one iteration: the optimizer forms every parameter's dense update in digital
  * periphery; digital parameters take it whole, mapped weights only on the blocks the write
  * policy programs (the rest keep their values, as the crossbars would). */
@@ -628,6 +645,7 @@ static void write_step(trainer *t, uint64_t it, int epoch)
             if (t->pulse) memcpy(t->wold, p->data, p->numel * sizeof *t->wold);
             wctl_layer(t->ws, l, t->ubuf, p->data);
             if (t->pulse) pulse_write(t, l, p, it);
+            if (t->cfg->policy.residual) mask_momentum(t, l, i);
             const train_hooks *hk = t->opt->hooks;
             if (hk && hk->layer_written) hk->layer_written(hk->ctx, t->ws, l, p->data, p->numel);
             l++;
