@@ -95,6 +95,17 @@ echo "so they show that the formulas reproduce their calibration point; the PUMA
 echo "rows are the out-of-sample checks. Differences over 20% are explained below the table."
 echo
 for p in isaac puma pipelayer; do $E config area-power configs/$p.yaml --json >"$OUT/$p-ap.json"; done
+# The scaling laws away from their calibration point, against puma-simulator's own tables
+# (include/constants.py): crossbars of 64x64 and 256x256, data memories of 512 B to 2 KB.
+$E config area-power configs/isaac.yaml --json --set arch.xbar.rows=64 --set arch.xbar.cols=64 \
+    --set arch.adc.cols_per_adc=64 >"$OUT/xbar64-ap.json"
+$E config area-power configs/isaac.yaml --json --set arch.xbar.rows=256 --set arch.xbar.cols=256 \
+    >"$OUT/xbar256-ap.json"
+for sz in 256 512 1024 2048; do
+    $E config area-power configs/isaac.yaml --json --set arch.ima.in_reg.cal_size=256B \
+        --set arch.ima.in_reg.power=0.16mW --set arch.ima.in_reg.leakage=0W \
+        --set arch.ima.in_reg.area=0.00056mm2 --set arch.ima.in_reg.size=${sz}B >"$OUT/mem$sz-ap.json"
+done
 $py - "$OUT" <<'PY'
 import json, os, sys
 d = {p: json.load(open(os.path.join(sys.argv[1], p + "-ap.json"))) for p in ("isaac", "puma", "pipelayer")}
@@ -132,6 +143,17 @@ row("PUMA", "one 128x128 16-bit MVM, latency", 2304, up["mvm_latency_ps"] / 1e3,
 row("PUMA", "one 128x128 16-bit MVM, energy", 43.97, up["mvm_energy_pj"] / 1e3, "nJ")
 row("PUMA", "peak GOPS/s/mm2", 577, 1e3 * up["tops_per_mm2"], "")
 row("PUMA", "peak GOPS/s/W", 837, 1e3 * up["tops_per_w"], "")
+for n, pw, ar in ((64, 0.075, 6.25e-6), (256, 1.2, 1.0e-4)):
+    x = json.load(open(os.path.join(sys.argv[1], "xbar%d-ap.json" % n)))["ima"]["xbar"]
+    row("puma-simulator", "crossbar %dx%d read power (ESSIM: scaled from ISAAC's 128x128)" % (n, n),
+        pw, 1e3 * x["power_w"] / x["count"], "mW")
+    row("puma-simulator", "crossbar %dx%d area" % (n, n), ar, x["area_mm2"] / x["count"], "mm2")
+for sz, pw, ar in ((512, 0.24, 0.00108), (1024, 0.33, 0.00192), (2048, 0.57, 0.00392)):
+    r = json.load(open(os.path.join(sys.argv[1], "mem%d-ap.json" % sz)))["ima"]["in_reg"]
+    row("puma-simulator", "%d B data memory, dynamic power (ESSIM: sqrt law from 256 B)" % sz,
+        pw, 1e3 * r["power_w"], "mW")
+    row("puma-simulator", "%d B data memory, area (ESSIM: linear from 256 B)" % sz, ar,
+        r["area_mm2"], "mm2")
 q = d["pipelayer"]["peak"]
 row("PipeLayer", "training GOPS/s/mm2 (ESSIM: peak)", 1485, 1e3 * q["tops_per_mm2"], "")
 row("PipeLayer", "training GOPS/W (ESSIM: peak)", 142.9, 1e3 * q["tops_per_w"], "")
@@ -147,6 +169,14 @@ PY
 cat <<'TXT'
 
 Why the rows over 20% differ (nothing was tuned to close them):
+
+- **puma-simulator's tables** check the scaling laws away from the calibration point. Its
+  crossbar power and area are proportional to rows x cols, as ESSIM's formula with a fixed
+  cell gives; but that table was itself scaled from ISAAC's 128x128, so it confirms the law
+  both use rather than measuring it. Its data memories (CACTI figures) grow in dynamic power
+  by 3.6x from 256 B to 2 KB, between ESSIM's square-root law (2.8x, -21% at 2 KB) and a
+  linear one (8x), and in area by 7x (ESSIM's linear law: 8x, +14%): the square-root
+  exponent is on the low side of what CACTI gives for these small arrays.
 
 - **ISAAC GOPS/s/W.** The organisation that gives 483 GOPS/s/mm² (+0.9% against the
   published 479) gives 41.29 Tops/s at Table I's 65.8 W, i.e. 627 GOPS/s/W; 380.7 GOPS/s/W
