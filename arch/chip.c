@@ -51,6 +51,7 @@ int chip_init(chip_model *m, const chip_config *c, es_err *err)
                       "crossbars writing at once (budget), %.4g mW each", x->write_power_w * 1e3);
     }
     m->nparts = (size_t)(p - m->part);
+    arch_part_basis(&m->part[CHIP_PART_TILES], "sum of its parts");
     for (size_t i = 0; i < m->nparts; i++)
         arch_cost_add(&m->cost, m->part[i].total);
 

@@ -180,7 +180,7 @@ int cmd_simulate(int argc, char **argv)
         /* The trace's own configuration: the workload (batch) and the reference geometry. */
         if (cfg_doc_load_string(th->config_yaml ? th->config_yaml : "version: 1\n", path, &tdoc,
                                 &err) < 0 ||
-            cfg_bind(tdoc, &s.tcfg, &err) < 0) {
+            cfg_bind_recorded(tdoc, &s.tcfg, &err) < 0) {
             fprintf(stderr, "essim simulate: %s: the trace's recorded configuration does not "
                             "load: %s\n", path, err.msg);
             rc = CLI_EXIT_FAIL;
@@ -196,7 +196,7 @@ int cmd_simulate(int argc, char **argv)
             lr = cfg_doc_load_string(th->config_yaml ? th->config_yaml : "version: 1\n", path,
                                      &doc, &err);
             for (int i = 0; lr == ES_OK && i < nsets; i++) lr = cfg_doc_set(doc, sets[i], &err);
-            if (lr == ES_OK) lr = cfg_bind(doc, &cfg, &err);
+            if (lr == ES_OK) lr = cfg_bind_recorded(doc, &cfg, &err);
         }
         if (lr < 0) rc = cli_report(&err);
         else loaded = 1;

@@ -235,7 +235,12 @@ typedef struct essim_config {
             double packet_bytes;
         } offchip;
         struct {
+            double energy_exponent; /* dynamic energy per access ~ size^e (registers, eDRAM) */
+            double area_exponent;   /* area and leakage ~ size^a */
+        } sizing;
+        struct {
             double size;
+            double cal_size; /* power, leakage and area are given at this size */
             int64_t banks;
             int64_t width_bits;
             double power_w;
@@ -271,7 +276,7 @@ typedef struct essim_config {
             int64_t imas;
             cfg_unit sa, sigmoid, maxpool;
             struct {
-                double size;
+                double size, cal_size; /* power, leakage and area are given at cal_size */
                 double power_w, leakage_w, area_mm2;
             } out_reg;
         } tile;
@@ -279,7 +284,7 @@ typedef struct essim_config {
             int64_t xbars;
             cfg_unit sa;
             struct {
-                double size;
+                double size, cal_size; /* power, leakage and area are given at cal_size */
                 double power_w, leakage_w, area_mm2;
             } in_reg, out_reg;
         } ima;
@@ -291,22 +296,31 @@ typedef struct essim_config {
             int64_t input_bits;
             int slicing;   /* CFG_SLICE_* */
             int encoding;  /* CFG_ENC_* */
-            double read_power_w;
             double leakage_w;
-            double area_mm2;
+            double area_mm2; /* at the calibration geometry */
+            struct {           /* the published read the formula is calibrated at (xbar.h) */
+                int64_t rows, cols;
+                double read_energy_pj;
+                double read_voltage_v, read_pulse_ps, r_on_ohm, r_off_ohm;
+            } cal;
         } xbar;
         struct {
+            int64_t bits;
+            double drive_energy_pj; /* one row, one read cycle, at 1 bit */
+            double leakage_w, area_mm2;
+        } dac;
+        struct {
             double power_w, leakage_w, area_mm2;
-        } dac, sh;
+        } sh;
         struct {
             int impl; /* index into the choices of arch.adc.impl (arch/adc.c's registry) */
             int64_t bits;
             double sample_rate_hz;
             int64_t cols_per_adc;
-            double power_w;
+            double fom_pj; /* sar: Walden figure of merit, energy per conversion step */
             double leakage_w;
             double area_mm2;
-            int64_t power_bits; /* sar: resolution the power, leakage and area are given at */
+            int64_t ref_bits; /* sar: resolution the leakage and area are given at */
             struct {
                 double comparator_energy_pj;
                 double comparator_area_mm2;
@@ -347,6 +361,9 @@ int cfg_choice_index(const char *path, const char *name);
 int cfg_defaults(essim_config *cfg, es_err *err);
 /* Defaults, then the document's values on top; validates everything. */
 int cfg_bind(const cfg_doc *doc, essim_config *cfg, es_err *err);
+/* cfg_bind for a configuration an older ESSIM recorded (a trace's header): keys that have
+ * been replaced since are skipped (cfg_bind rejects them, naming what replaced them). */
+int cfg_bind_recorded(const cfg_doc *doc, essim_config *cfg, es_err *err);
 /* Release what a bound config owns (strings, lists); the struct itself is the caller's. */
 void cfg_free(essim_config *cfg);
 

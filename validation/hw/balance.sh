@@ -11,12 +11,13 @@ OUT=${1:-validation/hw/out}
 mkdir -p "$OUT"
 E=./essim
 py=/usr/bin/python3
-echo "## 4. Pipeline balancing, throughput and leakage (isaac-train, batch 128)"
+echo "## 5. Pipeline balancing, throughput and leakage (isaac-train, batch 128)"
 echo
 echo "Synthetic traces of 20 iterations (density 0.1) replayed with \`arch.map.replication\`"
 echo "none and balance. The last column replays the same network with writes free (density 0)"
-echo "on the same chip with one IMA per tile (\`arch.tile.imas=1\`, so no two layers share a tile's"
-echo "units and the bound's no-contention assumption holds) against the closed-form pipeline bound"
+echo "with as many IMAs as the chip, one per tile (\`arch.tile.imas=1\`, \`arch.chip.tiles=2016\`, so no"
+echo "two layers share a tile's units and the bound's no-contention assumption holds) against the"
+echo "closed-form pipeline bound"
 echo "(\`hw.compute_bound_s_per_iteration\`). On the 12-IMA tiles, layers that share a tile also"
 echo "share its gradient unit, activation unit and shift-and-add, and the event simulation is that"
 echo "much slower than the bound (ResNet-20 balanced: about +26%): that is contention, not error."
@@ -33,7 +34,7 @@ for spec in "lenet5 fashion-mnist" "resnet20 cifar10" "vgg8 cifar10"; do
     for rep in none balance; do
         $E simulate --trace "$OUT/bal-$net.trc" -o "$OUT/bal-$net-$rep" -q --set arch.map.replication=$rep >/dev/null
         $E simulate --trace "$OUT/bal-$net-free.trc" -o "$OUT/bal-$net-$rep-free" -q --set arch.map.replication=$rep \
-            --set arch.tile.imas=1 >/dev/null
+            --set arch.tile.imas=1 --set arch.chip.tiles=2016 >/dev/null
         $py - "$OUT/bal-$net-$rep/stats.json" "$OUT/bal-$net-$rep-free/stats.json" $net $rep <<'PY'
 import json, sys
 h = json.load(open(sys.argv[1]))['hw']
