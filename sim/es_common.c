@@ -173,3 +173,86 @@ int es_mkdir_p(const char *path, es_err *err)
     if (!ok) return es_fail(err, ES_EIO, "%s: not a directory", path);
     return ES_OK;
 }
+
+/* ---- hostile input ------------------------------------------------------------------------ */
+
+uint64_t es_limit(const char *name, uint64_t dflt)
+{
+    const char *s = getenv(name);
+    if (!s || !*s) return dflt;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s) return dflt;
+    unsigned long long mul = 1;
+    switch (*end) {
+    case 'k': case 'K': mul = 1ull << 10, end++; break;
+    case 'm': case 'M': mul = 1ull << 20, end++; break;
+    case 'g': case 'G': mul = 1ull << 30, end++; break;
+    default: break;
+    }
+    if (*end || v > UINT64_MAX / mul) return dflt;
+    return (uint64_t)(v * mul);
+}
+
+int es_open_input(const char *path, const char *what, uint64_t max, const char *limit_name,
+                  FILE **fp, uint64_t *size, es_err *err)
+{
+    *fp = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        if (e == EISDIR) return es_fail(err, ES_EIO, "%s: cannot read the %s: is a directory", path, what);
+        return es_fail(err, ES_EIO, "%s: cannot open the %s: %s", path, what, strerror(e));
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        int e = errno;
+        fclose(f);
+        return es_fail(err, ES_EIO, "%s: cannot stat the %s: %s", path, what, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fclose(f);
+        return es_fail(err, ES_EIO, "%s: cannot read the %s: %s", path, what,
+                       S_ISDIR(st.st_mode) ? "is a directory"
+                                           : "is not a regular file (a FIFO, device or socket)");
+    }
+    if ((uint64_t)st.st_size > max) {
+        fclose(f);
+        return es_fail(err, ES_ERANGE,
+                       "%s: the %s is %llu bytes, more than the limit of %llu (set %s to raise it)",
+                       path, what, (unsigned long long)st.st_size, (unsigned long long)max,
+                       limit_name);
+    }
+    *fp = f;
+    if (size) *size = (uint64_t)st.st_size;
+    return ES_OK;
+}
+
+int es_read_input(const char *path, const char *what, uint64_t max, const char *limit_name,
+                  unsigned char **buf, size_t *len, es_err *err)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *f = NULL;
+    uint64_t size = 0;
+    ES_TRY(es_open_input(path, what, max, limit_name, &f, &size, err));
+    unsigned char *b = malloc((size_t)size + 1);
+    if (!b) {
+        fclose(f);
+        return es_fail(err, ES_ENOMEM, "%s: out of memory for the %s (%llu bytes)", path, what,
+                       (unsigned long long)size);
+    }
+    /* The file may shrink or grow while we read: take what is there, up to size. */
+    size_t got = fread(b, 1, (size_t)size, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(b);
+        return es_fail(err, ES_EIO, "%s: read error in the %s", path, what);
+    }
+    b[got] = '\0';
+    *buf = b;
+    *len = got;
+    return ES_OK;
+}
