@@ -4,6 +4,7 @@
 #include "es_common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,37 +196,54 @@ uint64_t es_limit(const char *name, uint64_t dflt)
     return (uint64_t)(v * mul);
 }
 
-int es_open_input(const char *path, const char *what, uint64_t max, const char *limit_name,
-                  FILE **fp, uint64_t *size, es_err *err)
+int es_open_input_fd(const char *path, const char *what, uint64_t max, const char *limit_name,
+                     int *fd_out, uint64_t *size, es_err *err)
 {
-    *fp = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    *fd_out = -1;
+    /* O_NONBLOCK: opening a FIFO with no writer would otherwise wait for ever. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         int e = errno;
-        if (e == EISDIR) return es_fail(err, ES_EIO, "%s: cannot read the %s: is a directory", path, what);
         return es_fail(err, ES_EIO, "%s: cannot open the %s: %s", path, what, strerror(e));
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
+    if (fstat(fd, &st) != 0) {
         int e = errno;
-        fclose(f);
+        close(fd);
         return es_fail(err, ES_EIO, "%s: cannot stat the %s: %s", path, what, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
-        fclose(f);
+        close(fd);
         return es_fail(err, ES_EIO, "%s: cannot read the %s: %s", path, what,
                        S_ISDIR(st.st_mode) ? "is a directory"
                                            : "is not a regular file (a FIFO, device or socket)");
     }
     if ((uint64_t)st.st_size > max) {
-        fclose(f);
+        close(fd);
         return es_fail(err, ES_ERANGE,
                        "%s: the %s is %llu bytes, more than the limit of %llu (set %s to raise it)",
                        path, what, (unsigned long long)st.st_size, (unsigned long long)max,
                        limit_name);
     }
-    *fp = f;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    *fd_out = fd;
     if (size) *size = (uint64_t)st.st_size;
+    return ES_OK;
+}
+
+int es_open_input(const char *path, const char *what, uint64_t max, const char *limit_name,
+                  FILE **fp, uint64_t *size, es_err *err)
+{
+    *fp = NULL;
+    int fd = -1;
+    ES_TRY(es_open_input_fd(path, what, max, limit_name, &fd, size, err));
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return es_fail(err, ES_ENOMEM, "out of memory");
+    }
+    *fp = f;
     return ES_OK;
 }
 

@@ -101,6 +101,9 @@ uint64_t es_limit(const char *name, uint64_t dflt);
  * max bytes (the message gives both sizes and the variable that raises the cap). */
 int es_open_input(const char *path, const char *what, uint64_t max, const char *limit_name,
                   FILE **fp, uint64_t *size, es_err *err);
+/* The same as a file descriptor (for zlib's gzdopen). */
+int es_open_input_fd(const char *path, const char *what, uint64_t max, const char *limit_name,
+                     int *fd, uint64_t *size, es_err *err);
 /* Read a whole regular file (NUL-terminated; *len excludes the NUL) through es_open_input. */
 int es_read_input(const char *path, const char *what, uint64_t max, const char *limit_name,
                   unsigned char **buf, size_t *len, es_err *err);

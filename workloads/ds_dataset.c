@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -156,10 +157,14 @@ int ds_finish(ds_dataset *ds, es_err *err)
 int ds_gz_open(const char *path, gzFile *out, es_err *err)
 {
     *out = NULL;
+    int fd = -1;
+    ES_TRY(es_open_input_fd(path, "dataset file", es_limit(ES_LIMIT_BINARY_BYTES, (uint64_t)4 << 30),
+                            ES_LIMIT_BINARY_BYTES, &fd, NULL, err));
     errno = 0;
-    gzFile gz = gzopen(path, "rb");
+    gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
         int e = errno;
+        close(fd);
         if (e == 0) return es_fail_at(err, ES_ENOMEM, path, 0, 0, "out of memory opening file");
         return es_fail_at(err, ES_EIO, path, 0, 0, "cannot open: %s", strerror(e));
     }
