@@ -204,7 +204,7 @@ int es_open_input_fd(const char *path, const char *what, uint64_t max, const cha
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        return es_fail(err, ES_EIO, "%s: cannot open the %s: %s", path, what, strerror(e));
+        return es_fail(err, ES_EIO, "%s: cannot open %s: %s", path, what, strerror(e));
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {

@@ -208,6 +208,16 @@ static int save_checkpoint(trainer *t, double host_now, es_err *err)
     return ckpt_commit(w, err);
 }
 
+/* The components' restore checks say "checkpoint: ..." without knowing the file: name it. */
+static void name_checkpoint(es_err *err, const char *path)
+{
+    static const char pfx[] = "checkpoint: ";
+    if (!err || strncmp(err->msg, pfx, sizeof pfx - 1)) return;
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg + sizeof pfx - 1);
+    es_fail(err, err->code, "%s: %.900s", path, why);
+}
+
 /* Restore the trainer from its checkpoint; the loaded checkpoint is handed back in *out (for
  * the hooks' state, restored once they have begun), or freed on failure. */
 static int load_checkpoint(trainer *t, ckpt **out, es_err *err)
@@ -226,8 +236,26 @@ static int load_checkpoint(trainer *t, ckpt **out, es_err *err)
     double dstate[3];
     if (rc == ES_OK) rc = ckpt_get_u64(c, "state", state, 4, err);
     if (rc == ES_OK) rc = ckpt_get_f64(c, "dstate", dstate, 3, err);
+    /* The CRC only says the bytes are as written: each value is checked against the
+     * configuration and the others before it is used. */
     if (rc == ES_OK && state[1] > (uint64_t)t->cfg->train.epochs)
         rc = es_fail(err, ES_EFORMAT, "%s: inconsistent epoch count", t->ckpt_path);
+    if (rc == ES_OK && (state[0] > t->total_iters || state[1] != state[0] / t->iters_per_epoch))
+        rc = es_fail(err, ES_EFORMAT,
+                     "%s: next iteration %llu and %llu epochs done do not fit this run (%llu "
+                     "iterations of %llu per epoch)",
+                     t->ckpt_path, (unsigned long long)state[0], (unsigned long long)state[1],
+                     (unsigned long long)t->total_iters, (unsigned long long)t->iters_per_epoch);
+    if (rc == ES_OK && (state[3] > t->ntrain || state[2] > state[3]))
+        rc = es_fail(err, ES_EFORMAT,
+                     "%s: %llu correct of %llu images seen this epoch (the epoch has %zu)",
+                     t->ckpt_path, (unsigned long long)state[2], (unsigned long long)state[3],
+                     t->ntrain);
+    if (rc == ES_OK && !(isfinite(dstate[0]) && dstate[0] >= 0 && dstate[1] >= 0 &&
+                         dstate[1] <= 1 && isfinite(dstate[2]) && dstate[2] >= 0))
+        rc = es_fail(err, ES_EFORMAT,
+                     "%s: loss sum %g, best accuracy %g or host seconds %g out of range",
+                     t->ckpt_path, dstate[0], dstate[1], dstate[2]);
     if (rc == ES_OK) {
         t->next_iter = state[0];
         t->epochs_done = (int)state[1];
@@ -237,6 +265,10 @@ static int load_checkpoint(trainer *t, ckpt **out, es_err *err)
         t->best_acc = dstate[1];
         t->host_seconds_before = dstate[2];
         rc = ckpt_get_f64(c, "epoch_rows", t->epoch_rows, (size_t)t->epochs_done * EC_COUNT, err);
+        for (size_t i = 0; rc == ES_OK && i < (size_t)t->epochs_done * EC_COUNT; i++)
+            if (!isfinite(t->epoch_rows[i]))
+                rc = es_fail(err, ES_EFORMAT, "%s: epoch %zu's row holds %g", t->ckpt_path,
+                             i / EC_COUNT + 1, t->epoch_rows[i]);
     }
     char name[256];
     for (int i = 0; rc == ES_OK && i < nn_net_num_params(t->net); i++) {
@@ -248,10 +280,15 @@ static int load_checkpoint(trainer *t, ckpt **out, es_err *err)
             snprintf(name, sizeof name, "velocity/%s", p->name);
             rc = ckpt_get_f32(c, name, v, p->numel, err);
         }
+        for (size_t k = 0; rc == ES_OK && k < p->numel; k++)
+            if (!isfinite(p->data[k]) || (v && !isfinite(v[k])))
+                rc = es_fail(err, ES_EFORMAT, "%s: parameter %s holds %g at %zu", t->ckpt_path,
+                             p->name, !isfinite(p->data[k]) ? (double)p->data[k] : (double)v[k], k);
     }
     if (rc == ES_OK) {
         get_ctx g = {c, err};
-        rc = wctl_restore(t->ws, t->next_iter, ckpt_get_adapter, &g);
+        rc = wctl_restore(t->ws, t->next_iter, ckpt_get_adapter, &g, err);
+        if (rc < 0) name_checkpoint(err, t->ckpt_path);
     }
     if (rc == ES_OK)
         *out = c;
@@ -558,6 +595,7 @@ int train_run(const essim_config *cfg, const train_options *opt, train_result *r
     if (rc == ES_OK && resumed && opt->hooks && opt->hooks->restore) {
         get_ctx g = {resumed, err};
         rc = opt->hooks->restore(opt->hooks->ctx, ckpt_get_adapter, &g, err);
+        if (rc < 0) name_checkpoint(err, t.ckpt_path);
     }
     ckpt_free(resumed);
     if (rc < 0) {

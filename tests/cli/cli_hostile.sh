@@ -1,0 +1,95 @@
+#!/bin/sh
+# cli_hostile.sh - crafted input (issue 14): every file here is made by the test, a few bytes
+# to a few kilobytes, and each must fail fast with one message naming the file and a non-zero
+# exit, under a 1 GiB address-space limit and a 10 s timeout (ulimit -v, timeout), and no
+# existing file may be changed by a failed command.
+. "${ES_SRCDIR:-.}/tests/tap.sh"
+PY=/usr/bin/python3
+CRAFT="$ES_SRCDIR/tests/fuzz/craft_ckpt.py"
+
+# run_limited ARGS... : run_essim under 1 GiB of address space and 10 s
+run_limited() {
+    (ulimit -v 1048576 2>/dev/null; exec timeout 10 "$ESSIM" "$@") >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+}
+
+# ---- class 4: YAML alias bomb and depth ----------------------------------------------------
+$PY - "$TMP" <<'PYEOF'
+import sys
+d = sys.argv[1]
+s = 'version: 1\na0: &a0 [x,x,x,x,x,x,x,x,x,x]\n'
+for i in range(1, 9):
+    s += 'a%d: &a%d [%s]\n' % (i, i, ','.join(['*a%d' % (i - 1)] * 10))
+open(d + '/bomb.yaml', 'w').write(s)
+open(d + '/deep.yaml', 'w').write('version: 1\nx: ' + '[' * 100000 + ']' * 100000 + '\n')
+PYEOF
+run_limited config check "$TMP/bomb.yaml"; expect_rc "YAML alias bomb (500 bytes) refused" 2
+expect_grep "alias bomb: names file:line:col and the limit" "$TMP/err" "bomb.yaml:7:38: error: the document expands to more than 1000000 nodes"
+expect_grep "alias bomb: says how to raise the limit" "$TMP/err" "ESSIM_MAX_CONFIG_NODES"
+run_limited config check "$TMP/deep.yaml"; expect_rc "10^5 nested levels refused" 2
+expect_grep "depth: file:line:col where it crosses 256" "$TMP/err" "deep.yaml:2:259: error: nesting deeper than 256 levels"
+run_limited config check --set "a=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]"
+expect_rc "--set with 260 nested levels refused" 2
+ESSIM_MAX_CONFIG_NODES=100 run_limited config check --set 'train.milestones=[1,2,3]' --set "x=[$(seq -s, 1 200)]"
+expect_rc "the node limit applies to --set values and can be lowered" 2
+
+# ---- class 3: not a regular file ----------------------------------------------------------------
+mkdir "$TMP/adir"
+run_limited config check "$TMP/adir"; expect_rc "configuration that is a directory" 1
+expect_grep "says 'is a directory'" "$TMP/err" "adir: cannot read the configuration: is a directory"
+run_limited config check /dev/zero; expect_rc "configuration /dev/zero" 1
+expect_grep "/dev/zero: not a regular file" "$TMP/err" "/dev/zero: cannot read the configuration: is not a regular file"
+if mkfifo "$TMP/fifo" 2>/dev/null; then
+    run_limited config check "$TMP/fifo"; expect_rc "a FIFO with no writer does not hang" 1
+    expect_grep "FIFO named" "$TMP/err" "is not a regular file"
+else
+    skip "a FIFO with no writer does not hang" "mkfifo unavailable"
+    skip "FIFO named" "mkfifo unavailable"
+fi
+printf 'version: 1\ninclude: adir\n' >"$TMP/inc.yaml"
+run_limited config check "$TMP/inc.yaml"; expect_rc "an include that is a directory" 1
+expect_grep "include: is a directory" "$TMP/err" "is a directory"
+head -c 2000 /dev/zero | tr '\0' 'x' >"$TMP/big.yaml"
+ESSIM_MAX_TEXT_BYTES=1K run_limited config check "$TMP/big.yaml"; expect_rc "a configuration over the size cap" 1
+expect_grep "size cap: both sizes and the variable" "$TMP/err" "is 2000 bytes, more than the limit of 1024 (set ESSIM_MAX_TEXT_BYTES"
+SYN="--dataset synthetic --set train.synthetic_train=256 --set train.synthetic_test=64 --batch 32 --epochs 2 --policy essence -q"
+run_limited train $SYN -o "$TMP/dz" --resume --checkpoint /dev/zero; expect_rc "checkpoint /dev/zero" 1
+expect_grep "checkpoint /dev/zero refused by name" "$TMP/err" "/dev/zero: cannot read the checkpoint: is not a regular file"
+run_limited train $SYN -o "$TMP/dz" --import-weights "$TMP/adir"; expect_rc ".npz that is a directory" 1
+expect_grep ".npz directory named" "$TMP/err" "is a directory"
+
+# ---- class 2: a gzipped IDX file of 32 bytes claiming 2^31 images ------------------------------
+mkdir "$TMP/fm"
+$PY - "$TMP/fm" <<'PYEOF'
+import gzip, struct, sys
+d = sys.argv[1]
+for p in ('train', 't10k'):
+    open('%s/%s-images-idx3-ubyte.gz' % (d, p), 'wb').write(gzip.compress(struct.pack('>IIII', 0x803, 2**31, 28, 28) + b'\0' * 100))
+    open('%s/%s-labels-idx1-ubyte.gz' % (d, p), 'wb').write(gzip.compress(struct.pack('>II', 0x801, 2**31) + b'\0' * 100))
+PYEOF
+run_limited train --dataset fashion-mnist --data-dir "$TMP/fm" -o "$TMP/o" -q; expect_rc "gzipped IDX claiming 2^31 images" 1
+expect_grep "IDX: blames the file (truncated), not memory" "$TMP/err" "train-images-idx3-ubyte.gz: error: truncated: the header promises 2147483648 images of 28x28"
+
+# ---- class 1: checkpoints with a valid CRC and crafted values ---------------------------------
+run_essim run $SYN -o "$TMP/ck" --stop-after 11; expect_rc "a run stopped after 11 iterations" 0
+cp "$TMP/ck/checkpoint.ckpt" "$TMP/good.ckpt"
+crafted() { # crafted DESCRIPTION EXPECTED-MESSAGE EDIT...
+    d=$1; m=$2; shift 2
+    rm -rf "$TMP/c2"; cp -r "$TMP/ck" "$TMP/c2"
+    $PY "$CRAFT" "$TMP/good.ckpt" "$TMP/c2/checkpoint.ckpt" "$@"
+    cp "$TMP/c2/checkpoint.ckpt" "$TMP/c2.before"
+    run_limited run $SYN -o "$TMP/c2" --resume; expect_rc "crafted checkpoint: $d" 1
+    expect_grep "crafted checkpoint: $d: message" "$TMP/err" "$m"
+}
+crafted "epoch tag beyond the last (heap overflow before)" "c2/checkpoint.ckpt: iteration 3 is tagged epoch 5 after epoch 0" "ws/epoch[3]=5"
+crafted "next iteration 2^62 (endless loop before)" "next iteration 4611686018427387904 and 1 epochs done do not fit this run" "state[0]=4611686018427387904"
+crafted "simulated time 1.8e7 s" "checkpoint.ckpt: the chip state's simulated time 1.8e+07 s or energy" "hw/fstate[0]=1.8e7"
+crafted "NaN best accuracy" "best accuracy nan" "dstate[1]=nan"
+crafted "infinite weight" "parameter fc1.weight holds inf at 7" "param/fc1.weight[7]=inf"
+crafted "NaN written fraction" "written fraction of iteration 2 is nan" "ws/fraction[2]=nan"
+crafted "duplicate record" "record 'ws/fraction' appears more than once" "dup:ws/fraction"
+crafted "block written more often than the iterations" "block 0 of layer 0 was written 1000 times" "ws/0/count[0]=1000"
+ok "a refused checkpoint is left as it was" cmp "$TMP/c2/checkpoint.ckpt" "$TMP/c2.before"
+run_essim run $SYN -o "$TMP/ck" --resume; expect_rc "the untouched checkpoint still resumes" 0
+
+tap_done
