@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cell.h"
+#include "lifetime.h"
 
 static const cell_ops *const impls[] = {&cell_rram_neurosim_ops, &cell_rram_puma_ops};
 
@@ -85,9 +86,7 @@ int cell_init(cell_model *m, const cell_config *c, es_err *err)
     m->read_energy_pj = c->read_voltage_v * c->read_voltage_v *
                         (m->g_mean_s * c->read_pulse_ps + m->line_cap_f * 1e12);
     m->endurance_sigma_log10 = c->endurance_sigma_log10;
-    /* The mean of 10^X with X ~ N(mu, s) is 10^(mu + s^2 ln(10) / 2). */
-    m->endurance_mu_log10 = log10(c->endurance_mean) -
-                            c->endurance_sigma_log10 * c->endurance_sigma_log10 * log(10.0) / 2.0;
+    m->endurance_mu_log10 = life_mu_log10(c->endurance_mean, c->endurance_sigma_log10);
     return m->ops->derive(m, err);
 }
 

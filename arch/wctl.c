@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rng.h"
+#include "lifetime.h"
 #include "wpol.h"
 
 typedef struct wctl_layer_state {
@@ -429,12 +430,12 @@ static int wctl_stats_impl(const wctl *ws, stat_registry *r, int lifetime, es_er
                E, &rc, err);
         scalar(r, "lifetime.runs_to_first_failure", "runs",
                "complete training runs before the most-written cell reaches the endurance (E / max)",
-               ratio(E, (double)all.max), &rc, err);
+               life_runs(E, (double)all.max), &rc, err);
         scalar(r, "lifetime.runs_to_1pct_failed", "runs",
-               "training runs before 1% of the cells reach the endurance (E / p99)", ratio(E, all.p99),
+               "training runs before 1% of the cells reach the endurance (E / p99)", life_runs(E, all.p99),
                &rc, err);
         scalar(r, "lifetime.runs_to_10pct_failed", "runs",
-               "training runs before 10% of the cells reach the endurance (E / p90)", ratio(E, all.p90),
+               "training runs before 10% of the cells reach the endurance (E / p90)", life_runs(E, all.p90),
                &rc, err);
     }
     if (rc < 0) return rc;

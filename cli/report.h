@@ -39,24 +39,4 @@ int rep_find_gnuplot(const char *prog, char **path_out, es_err *err);
 int rep_write_html(const char *dir, const char *out, const rep_options *opt, rep_kind *kind_out,
                    es_err *err);
 
-/* ---- the lifetime curve ------------------------------------------------------------------
- * Cells of a chip fall into bins of equal wear rate: `cells` cells, each written `writes`
- * times per training run. Cell endurance is lognormal as in the wear model (arch/cell.c):
- * log10 E ~ N(mu, sigma) with mu chosen so that the mean of E is endurance_mean (sigma 0:
- * every cell endures exactly endurance_mean writes). A cell has failed after R runs when
- * E < R x writes. */
-typedef struct rep_wear_bin {
-    double writes; /* writes per run, >= 0 */
-    double cells;  /* cells in the bin, >= 0 */
-} rep_wear_bin;
-
-/* Expected fraction of all cells of the bins failed after `runs` runs (0 when there are no
- * cells). */
-double rep_failed_fraction(double endurance_mean, double sigma_log10, const rep_wear_bin *bins,
-                           size_t n, double runs);
-/* The number of runs after which the expected failed fraction first reaches frac (0 < frac
- * <= 1); INFINITY when it never does (too few cells are written). */
-double rep_runs_to_fraction(double endurance_mean, double sigma_log10, const rep_wear_bin *bins,
-                            size_t n, double frac);
-
 #endif

@@ -8,9 +8,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 const char *es_strerror(int code)
 {
@@ -82,6 +84,19 @@ double es_host_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+uint32_t es_crc32(uint32_t crc, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uLong c = crc;
+    while (n) { /* zlib counts in uInt: feed it in pieces */
+        uInt k = (uInt)ES_MIN(n, (size_t)1 << 30);
+        c = crc32(c, b, k);
+        b += k;
+        n -= k;
+    }
+    return (uint32_t)c;
 }
 
 uint64_t es_fnv1a64(const void *data, size_t len, uint64_t h)
@@ -272,5 +287,52 @@ int es_read_input(const char *path, const char *what, uint64_t max, const char *
     b[got] = '\0';
     *buf = b;
     *len = got;
+    return ES_OK;
+}
+
+int es_read_file(const char *path, char **out, size_t *len, es_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return es_fail(err, ES_EIO, "cannot read %s: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return es_fail(err, ES_EIO, "cannot read %s: is a directory", path);
+    }
+    /* /dev/zero would be read until memory runs out */
+    if (fstat(fileno(f), &sb) == 0 && S_ISCHR(sb.st_mode)) {
+        fclose(f);
+        return es_fail(err, ES_EIO, "cannot read %s: is a device, not a regular file", path);
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int bad = 0;
+    for (;;) {
+        if (n + 65536 + 1 > cap) {
+            size_t c = cap ? cap * 2 : 65536 + 1;
+            char *t = realloc(buf, c);
+            if (!t) {
+                fclose(f);
+                free(buf);
+                return es_fail(err, ES_ENOMEM, "out of memory reading %s", path);
+            }
+            buf = t;
+            cap = c;
+        }
+        size_t k = fread(buf + n, 1, cap - n - 1, f);
+        n += k;
+        if (k == 0) {
+            bad = ferror(f);
+            break;
+        }
+    }
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return es_fail(err, ES_EIO, "cannot read %s", path);
+    }
+    buf[n] = 0;
+    *out = buf;
+    if (len) *len = n;
     return ES_OK;
 }

@@ -66,6 +66,10 @@ char *es_strdup(const char *s);
  * used to decide anything the simulation computes). */
 double es_host_seconds(void);
 
+/* CRC-32 of zlib, gzip, PNG and ZIP over p[0..n), continuing crc (0 to start): traces,
+ * checkpoints and .npz members. Takes any length (zlib's own takes 32-bit lengths). */
+uint32_t es_crc32(uint32_t crc, const void *p, size_t n);
+
 /* 64-bit FNV-1a over a byte string; used for configuration hashes. */
 uint64_t es_fnv1a64(const void *data, size_t len, uint64_t h);
 #define ES_FNV1A64_INIT 0xcbf29ce484222325ULL
@@ -107,6 +111,9 @@ int es_open_input_fd(const char *path, const char *what, uint64_t max, const cha
 /* Read a whole regular file (NUL-terminated; *len excludes the NUL) through es_open_input. */
 int es_read_input(const char *path, const char *what, uint64_t max, const char *limit_name,
                   unsigned char **buf, size_t *len, es_err *err);
+/* A whole file into *out (malloc'ed, NUL-terminated; *len bytes without the NUL, len may be
+ * NULL). ES_EIO names the file and the reason (a directory, a missing file); ES_ENOMEM. */
+int es_read_file(const char *path, char **out, size_t *len, es_err *err);
 
 /* Create a directory and its parents (like mkdir -p). */
 int es_mkdir_p(const char *path, es_err *err);

@@ -5,14 +5,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 enum { T_F32 = 1, T_F64 = 2, T_U64 = 3, T_BYTES = 4 };
 static const size_t type_size[] = {0, 4, 8, 8, 1};
 
 struct ckpt_writer {
     es_atomic_file af;
-    uLong crc;
+    uint32_t crc;
     uint32_t count;
     int failed;
 };
@@ -24,14 +23,7 @@ static void w_bytes(ckpt_writer *w, const void *p, size_t n)
         w->failed = 1;
         return;
     }
-    /* crc32 takes uInt lengths: feed large arrays in pieces. */
-    const unsigned char *b = p;
-    while (n) {
-        uInt piece = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        w->crc = crc32(w->crc, b, piece);
-        b += piece;
-        n -= piece;
-    }
+    w->crc = es_crc32(w->crc, p, n);
 }
 
 static void w_u32(ckpt_writer *w, uint32_t v)
@@ -57,7 +49,7 @@ int ckpt_begin(const char *path, ckpt_writer **out, es_err *err)
         free(w);
         return rc;
     }
-    w->crc = crc32(0L, Z_NULL, 0);
+    w->crc = 0;
     w_bytes(w, "ESSIMCKP", 8);
     w_u32(w, 1);
     *out = w;
@@ -97,7 +89,7 @@ int ckpt_commit(ckpt_writer *w, es_err *err)
 {
     /* Trailer: record count (covered by the CRC), CRC, end marker. */
     w_u32(w, w->count);
-    uLong crc = w->crc;
+    uint32_t crc = w->crc;
     unsigned char t[8] = {(unsigned char)crc, (unsigned char)(crc >> 8), (unsigned char)(crc >> 16),
                           (unsigned char)(crc >> 24), 'E', 'N', 'D', 'C'};
     if (!w->failed && fwrite(t, 1, 8, w->af.fp) != 8) w->failed = 1;
@@ -185,14 +177,8 @@ int ckpt_load(const char *path, ckpt **out, es_err *err)
     if (rc == ES_OK && memcmp(c->buf + c->len - 4, "ENDC", 4))
         rc = es_fail(err, ES_EFORMAT, "%s: truncated checkpoint (no end marker)", path);
     if (rc == ES_OK) {
-        uLong crc = crc32(0L, Z_NULL, 0);
         size_t body = c->len - 8;
-        for (size_t off = 0; off < body;) {
-            uInt piece = body - off > (1u << 30) ? (1u << 30) : (uInt)(body - off);
-            crc = crc32(crc, c->buf + off, piece);
-            off += piece;
-        }
-        if (crc != rd(c->buf + body, 4))
+        if (es_crc32(0, c->buf, body) != rd(c->buf + body, 4))
             rc = es_fail(err, ES_EFORMAT, "%s: checkpoint is corrupt (CRC mismatch)", path);
     }
     if (rc == ES_OK) {

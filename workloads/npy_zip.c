@@ -48,18 +48,6 @@ static uint64_t get64(const uint8_t *p)
     return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-/* zlib counts in uInt; feed it in pieces so members over 4 GiB would still be summed right. */
-static uint32_t crc_of(const uint8_t *p, size_t n)
-{
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (n) {
-        uInt k = (uInt)ES_MIN(n, (size_t)1 << 30);
-        crc = crc32(crc, p, k);
-        p += k;
-        n -= k;
-    }
-    return (uint32_t)crc;
-}
 
 /* ---- writer ----------------------------------------------------------------------------- */
 
@@ -215,7 +203,7 @@ int npy_npz_add(npy_npz_writer *w, const char *name, npy_dtype dtype, const void
         goto out;
     }
     zentry *e = &w->e[w->n];
-    e->crc = crc_of(npy, nlen);
+    e->crc = es_crc32(0, npy, nlen);
     e->csize = (uint32_t)psize;
     e->usize = (uint32_t)nlen;
     e->offset = (uint32_t)w->pos;
@@ -558,7 +546,7 @@ int npy_npz_read(const npy_npz *z, const char *name, npy_array *out, es_err *err
         raw = tmp;
     }
     int rc = ES_OK;
-    uint32_t crc = crc_of(raw, (size_t)e->usize);
+    uint32_t crc = es_crc32(0, raw, (size_t)e->usize);
     char what[1024];
     snprintf(what, sizeof what, "%s:%s", z->path, e->name);
     if (crc != e->crc)
