@@ -40,6 +40,10 @@ enum {
 #define MAX_CHUNK_BYTES   (1u << 30)
 #define MAX_CHUNK_RECORDS (1u << 20)
 #define MAX_TOTAL_BLOCKS  (1ull << 34)
+/* A layer's block count against its geometry, and the total against ESSIM_MAX_TRACE_BLOCKS
+ * (a header claiming 2^31 blocks would otherwise make every reader zero-fill gigabytes). */
+int trace_layer_check(const trace_layer *L, const char *path, es_err *err);
+int trace_blocks_check(uint64_t total, const char *path, es_err *err);
 
 /* ---- little-endian bytes and varints ------------------------------------------------------- */
 

@@ -207,12 +207,14 @@ static int header_parse(trace_reader *r, const uint8_t *body, size_t n, es_err *
         if (L->blocks == 0)
             return es_fail(err, ES_EFORMAT, "%s: bad header: layer %s has no blocks", r->path,
                            L->name);
+        if (L->granularity > TRACE_GRAN_WEIGHT)
+            return es_fail(err, ES_EFORMAT, "%s: bad header: layer %s: bad granularity %u",
+                           r->path, L->name, L->granularity);
+        ES_TRY(trace_layer_check(L, r->path, err));
         r->g[l] = L->blocks;
         total += L->blocks;
     }
-    if (total > MAX_TOTAL_BLOCKS)
-        return es_fail(err, ES_EFORMAT, "%s: bad header: %llu blocks", r->path,
-                       (unsigned long long)total);
+    ES_TRY(trace_blocks_check(total, r->path, err));
     h->layers = r->layers;
     h->n_kinds = cur_u32(&c);
     if (c.bad || h->n_kinds > 256 || (size_t)(c.end - c.p) < h->n_kinds * 4ull) goto bad;

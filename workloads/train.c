@@ -2,9 +2,11 @@
  * optimizer, schedule, evaluation, checkpoints, outputs. See train.h for the contract. */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ckpt.h"
@@ -61,6 +63,7 @@ typedef struct trainer {
     double host_seconds_before; /* host time spent before a resume */
     double ep_host_start;
     char ckpt_path[4096];
+    char trace_file[4200]; /* where the trace is written: TRACE.part until the run ends */
 } trainer;
 
 /* ---- schedule ----------------------------------------------------------------------------- */
@@ -518,11 +521,19 @@ static int open_trace(trainer *t, es_err *err)
     size_t nl = wctl_num_layers(t->ws);
     t->tmasks = calloc(nl ? nl : 1, sizeof *t->tmasks);
     if (!t->tmasks) return es_fail(err, ES_ENOMEM, "out of memory");
+    /* Written in place (so a checkpointed run can resume it) but under TRACE.part, renamed
+     * over TRACE only when the run succeeds: a run that fails or stops never changes an
+     * existing trace. A resume continues TRACE.part (or, from an older ESSIM, TRACE). */
     trace_writer_options wo = {1, 0, 0, 0};
-    if (t->opt->resume)
-        return trace_writer_resume(t->opt->trace, &t->th.h, &wo,
+    snprintf(t->trace_file, sizeof t->trace_file, "%s.part", t->opt->trace);
+    if (t->opt->resume) {
+        struct stat st;
+        if (stat(t->trace_file, &st) != 0)
+            snprintf(t->trace_file, sizeof t->trace_file, "%s", t->opt->trace);
+        return trace_writer_resume(t->trace_file, &t->th.h, &wo,
                                    t->next_iter ? t->next_iter - 1 : TRACE_NO_COUNT, &t->tw, err);
-    return trace_writer_create(t->opt->trace, &t->th.h, &wo, &t->tw, err);
+    }
+    return trace_writer_create(t->trace_file, &t->th.h, &wo, &t->tw, err);
 }
 
 static int trace_iteration(trainer *t, uint64_t it, int epoch, double lr, double loss, es_err *err)
@@ -553,6 +564,9 @@ static int close_trace(trainer *t, es_err *err)
     t->trace_s += es_host_seconds() - t0;
     t->tw = NULL;
     free(mx);
+    if (rc == ES_OK && strcmp(t->trace_file, t->opt->trace) && rename(t->trace_file, t->opt->trace))
+        rc = es_fail(err, ES_EIO, "%s: cannot rename %s over it: %s", t->opt->trace,
+                     t->trace_file, strerror(errno));
     return rc;
 }
 

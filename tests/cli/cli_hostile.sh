@@ -92,4 +92,33 @@ crafted "block written more often than the iterations" "block 0 of layer 0 was w
 ok "a refused checkpoint is left as it was" cmp "$TMP/c2/checkpoint.ckpt" "$TMP/c2.before"
 run_essim run $SYN -o "$TMP/ck" --resume; expect_rc "the untouched checkpoint still resumes" 0
 
+# ---- class 2: trace headers whose block counts do not fit the layer, or claim 2^31 ----------------
+CT="$ES_SRCDIR/tests/fuzz/craft_trace.py"
+run_essim run $SYN -o "$TMP/r" --trace "$TMP/r.trc"; expect_rc "a run with a trace" 0
+$PY "$CT" "$TMP/r.trc" "$TMP/b1.trc" blocks=2147483648
+$PY "$CT" "$TMP/r.trc" "$TMP/b2.trc" k=2147483648 ctile=1 gran=0 blocks=2147483648
+$PY "$CT" "$TMP/r.trc" "$TMP/b3.trc" k=0 n=0 blocks=4294967295
+for c in info verify dump; do
+    run_limited trace $c "$TMP/b1.trc"; expect_rc "trace $c: 2^31 blocks in a 25-row layer" 1
+    expect_grep "trace $c: the count against the geometry" "$TMP/err" "b1.trc: bad header: layer conv1 claims 2147483648 blocks, its geometry (25 x 6, 1 x 1 tiles, row granularity) makes 25"
+    run_limited trace $c "$TMP/b2.trc"; expect_rc "trace $c: a consistent layer of 2^31 blocks" 1
+    expect_grep "trace $c: the limit, the memory, the variable" "$TMP/err" "b2.trc: 2147484402 mask blocks in all, more than the limit of 67108864 (reading it needs about 32768 MB; set ESSIM_MAX_TRACE_BLOCKS"
+done
+run_limited simulate --trace "$TMP/b3.trc" -o "$TMP/s"; expect_rc "simulate: 2^32-1 blocks" 1
+expect_grep "simulate: the limit" "$TMP/err" "b3.trc: 4294968049 mask blocks in all, more than the limit"
+run_limited trace synth "$TMP/syn.trc" --blocks 4294967295; expect_rc "trace synth --blocks 4294967295" 1
+expect_grep "synth: the limit before allocating" "$TMP/err" "4294967295 mask blocks in all, more than the limit of 67108864"
+ok "synth left no file" test ! -e "$TMP/syn.trc"
+
+# ---- class 5: a failed run leaves an existing trace as it was -----------------------------------
+cp "$TMP/r.trc" "$TMP/old.trc"
+run_limited run $SYN --lr 50 --set train.momentum=0.99 -o "$TMP/dv" --trace "$TMP/old.trc"
+expect_rc "a run that diverges" 1
+expect_grep "it diverged" "$TMP/err" "training diverged"
+ok "the existing trace is unchanged" cmp "$TMP/r.trc" "$TMP/old.trc"
+ok "the partial trace is beside it, not over it" test -e "$TMP/old.trc.part"
+run_limited run $SYN -o "$TMP/ok" --trace "$TMP/old.trc"; expect_rc "a run that succeeds" 0
+ok "a successful run replaces the trace" "$ESSIM" trace verify "$TMP/old.trc"
+ok "and leaves no .part" test ! -e "$TMP/old.trc.part"
+
 tap_done
