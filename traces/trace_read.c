@@ -312,7 +312,7 @@ static int read_header(trace_reader *r, es_err *err)
         rc = rd_io(r, err);
     else if ((size_t)got < (size_t)blen + 4)
         rc = es_fail(err, ES_EFORMAT, "%s: truncated in the header", r->path);
-    else if (get_u32(buf + HDR_PREFIX + blen) != trace_crc32(buf, (size_t)HDR_PREFIX + blen))
+    else if (!CRC_MATCHES(get_u32(buf + HDR_PREFIX + blen), trace_crc32(buf, (size_t)HDR_PREFIX + blen)))
         rc = es_fail(err, ES_EFORMAT, "%s: header CRC mismatch (the header is corrupt)", r->path);
     else
         rc = header_parse(r, buf + HDR_PREFIX, blen, err);
@@ -394,7 +394,7 @@ static int read_footer_at(trace_reader *r, uint64_t off, char *why, size_t wlen)
     if (rd_bytes(r, buf + 8, (size_t)blen + 4) != (long)blen + 4 ||
         rd_bytes(r, tr, TRAILER) != TRAILER)
         snprintf(why, wlen, "truncated in the footer");
-    else if (get_u32(buf + 8 + blen) != trace_crc32(buf, (size_t)blen + 8))
+    else if (!CRC_MATCHES(get_u32(buf + 8 + blen), trace_crc32(buf, (size_t)blen + 8)))
         snprintf(why, wlen, "footer CRC mismatch (the footer is corrupt)");
     else if (memcmp(tr + 8, END_MAGIC, 8) != 0 || get_u64(tr) != off)
         snprintf(why, wlen, "bad trailer after the footer");
@@ -447,7 +447,7 @@ static int read_chunk_header(trace_reader *r, chunk_info *c, es_err *err)
     if (got < 0) return rd_io(r, err);
     if (got < CHUNK_HDR - 4)
         return rd_damage(r, err, "truncated in chunk %u %s", r->next_chunk, prev);
-    if (get_u32(h + 40) != trace_crc32(h, 40))
+    if (!CRC_MATCHES(get_u32(h + 40), trace_crc32(h, 40)))
         return rd_damage(r, err, "chunk %u at offset %llu (%s): chunk header CRC mismatch",
                          r->next_chunk, (unsigned long long)at, prev);
     /* Messages name a chunk by its position in the file; the stored index must agree. */
@@ -731,7 +731,7 @@ static int load_chunk(trace_reader *r, es_err *err)
         return rd_damage(r, err, "%s: %u bytes after the end of its zlib stream", nm,
                          r->zs.avail_in);
     uint32_t crc = trace_crc32(r->ubuf, c->usize);
-    if (crc != c->crc)
+    if (!CRC_MATCHES(c->crc, crc))
         return rd_damage(r, err, "%s: CRC mismatch (stored 0x%08x, computed 0x%08x)", nm, c->crc,
                          crc);
     int rc = r->major == 1 ? layout_v1(r, nm, err) : layout_v2(r, nm, err);

@@ -178,7 +178,11 @@ int ckpt_load(const char *path, ckpt **out, es_err *err)
         rc = es_fail(err, ES_EFORMAT, "%s: truncated checkpoint (no end marker)", path);
     if (rc == ES_OK) {
         size_t body = c->len - 8;
+#ifndef ES_FUZZ_NO_CRC /* the fuzz build (tests/fuzz) reaches the records behind the CRC */
         if (es_crc32(0, c->buf, body) != rd(c->buf + body, 4))
+#else
+        if (0)
+#endif
             rc = es_fail(err, ES_EFORMAT, "%s: checkpoint is corrupt (CRC mismatch)", path);
     }
     if (rc == ES_OK) {
@@ -198,6 +202,7 @@ int ckpt_load(const char *path, ckpt **out, es_err *err)
                 rc = es_fail(err, ES_ENOMEM, "out of memory");
                 break;
             }
+            c->nrec = i + 1; /* so ckpt_free frees the name if the record turns out bad */
             memcpy(r->name, c->buf + off, nl);
             r->name[nl] = '\0';
             off += nl;
@@ -208,7 +213,6 @@ int ckpt_load(const char *path, ckpt **out, es_err *err)
             if (r->count > (end - off) / type_size[r->type]) goto bad;
             r->data = c->buf + off;
             off += r->count * type_size[r->type];
-            c->nrec = i + 1;
             continue;
         bad:
             rc = es_fail(err, ES_EFORMAT, "%s: malformed record %u", path, i);
