@@ -116,6 +116,16 @@ static int load_data(trainer *t, es_err *err)
     return ES_OK;
 }
 
+/* "(6, 1, 5, 5)" from either a file's shape (u64) or a parameter's (int). */
+static void shape_str(char *s, size_t len, int ndim, const uint64_t *u, const int *v)
+{
+    size_t k = (size_t)snprintf(s, len, "(");
+    for (int d = 0; d < ndim && k < len; d++)
+        k += (size_t)snprintf(s + k, len - k, "%s%llu", d ? ", " : "",
+                              u ? (unsigned long long)u[d] : (unsigned long long)v[d]);
+    if (k < len) snprintf(s + k, len - k, "%s)", ndim == 1 ? "," : "");
+}
+
 static int import_weights(trainer *t, const char *path, es_err *err)
 {
     npy_npz *z = NULL;
@@ -127,11 +137,19 @@ static int import_weights(trainer *t, const char *path, es_err *err)
         memset(&a, 0, sizeof a);
         rc = npy_npz_read(z, p->name, &a, err);
         if (rc < 0) break;
-        if (a.dtype != NPY_F32 || a.count != p->numel)
-            rc = es_fail(err, ES_EFORMAT, "%s: member '%s' has %llu values, the network's "
-                                          "parameter has %zu",
-                         path, p->name, (unsigned long long)a.count, p->numel);
-        else
+        /* The shape, not only the count: a transposed fully-connected weight has the same
+         * number of values and would be accepted as nonsense. */
+        int same = a.ndim == p->ndim;
+        for (int d = 0; same && d < p->ndim; d++) same = a.shape[d] == (uint64_t)p->shape[d];
+        if (a.dtype != NPY_F32 || a.count != p->numel || !same) {
+            char want[96], got[96];
+            shape_str(want, sizeof want, p->ndim, NULL, p->shape);
+            shape_str(got, sizeof got, a.ndim, a.shape, NULL);
+            rc = es_fail(err, ES_EFORMAT,
+                         "%s: member '%s' has shape %s (%s), the network's parameter has shape "
+                         "%s (float32)",
+                         path, p->name, got, npy_dtype_descr(a.file_dtype), want);
+        } else
             memcpy(p->data, a.data, p->numel * sizeof(float));
         npy_array_free(&a);
     }

@@ -104,6 +104,21 @@ expect_grep "malformed record named" "$TMP/err" "badrec.ckpt: malformed record 0
 ok "a refused checkpoint is left as it was" cmp "$TMP/c2/checkpoint.ckpt" "$TMP/c2.before"
 run_essim run $SYN -o "$TMP/ck" --resume; expect_rc "the untouched checkpoint still resumes" 0
 
+# ---- class 8: --import-weights checks shapes, not only counts -----------------------------------
+run_essim train $SYN -o "$TMP/w" --epochs 1; expect_rc "weights to import" 0
+$PY - "$TMP/w/weights.npz" "$TMP/wt.npz" <<'PYEOF'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as zi, zipfile.ZipFile(sys.argv[2], 'w') as zo:
+    for n in zi.namelist():
+        b = zi.read(n)
+        if n == 'fc3.weight.npy':
+            b = b.replace(b'(10, 84)', b'(84, 10)')  # transposed: same count, same header length
+        zo.writestr(n, b)
+PYEOF
+run_limited train $SYN -o "$TMP/wi" --import-weights "$TMP/wt.npz"; expect_rc "a transposed fc weight is refused" 1
+expect_grep "names both shapes" "$TMP/err" "wt.npz: member 'fc3.weight' has shape (84, 10) (<f4), the network's parameter has shape (10, 84) (float32)"
+run_limited train $SYN -o "$TMP/wi" --import-weights "$TMP/w/weights.npz" --epochs 1; expect_rc "the untouched weights import" 0
+
 # ---- class 2: trace headers whose block counts do not fit the layer, or claim 2^31 ----------------
 CT="$ES_SRCDIR/tests/fuzz/craft_trace.py"
 run_essim run $SYN -o "$TMP/r" --trace "$TMP/r.trc"; expect_rc "a run with a trace" 0
