@@ -59,6 +59,7 @@ struct nn_net {
     int tip;
     param_rec *params;
     int nparams, param_cap;
+    uint64_t param_bytes; /* values and gradients of every parameter so far */
     int finalized;
     int classes;
     nn_init_opts init;
@@ -270,6 +271,7 @@ static void drop_params(nn_net *net, int keep)
 {
     while (net->nparams > keep) {
         param_rec *r = &net->params[--net->nparams];
+        net->param_bytes -= (uint64_t)r->pub.numel * sizeof(float) * (r->pub.trainable ? 2 : 1);
         free((char *)r->pub.name);
         free(r->pub.data);
         free(r->pub.grad);
@@ -305,6 +307,16 @@ static int new_param(nn_net *net, const nn_node *d, const char *suffix, int role
         r->pub.cols = shape[0];
         r->pub.rows = (int)(numel / (size_t)shape[0]);
     }
+    /* A description file of a few bytes can ask for a layer of 10^6 outputs: say how much it
+     * would take, and stop, before allocating it (the budget is an environment variable). */
+    uint64_t bytes = (uint64_t)numel * sizeof(float) * (r->pub.trainable ? 2 : 1);
+    uint64_t max = es_limit(ES_LIMIT_PARAM_BYTES, (uint64_t)1 << 30);
+    if (numel > SIZE_MAX / 8 || net->param_bytes + bytes > max)
+        return es_fail(err, ES_ERANGE,
+                       "parameter %s (%zu values) takes the network's parameters and their "
+                       "gradients to %llu MB, more than the limit of %llu MB (set %s to raise it)",
+                       name, numel, (unsigned long long)((net->param_bytes + bytes) >> 20),
+                       (unsigned long long)(max >> 20), ES_LIMIT_PARAM_BYTES);
     r->pub.name = es_strdup(name);
     r->pub.data = xalloc(numel * sizeof(float));
     r->pub.grad = r->pub.trainable ? xalloc(numel * sizeof(float)) : NULL;
@@ -314,6 +326,7 @@ static int new_param(nn_net *net, const nn_node *d, const char *suffix, int role
         free(r->pub.grad);
         return es_fail(err, ES_ENOMEM, "out of memory for parameter %s", name);
     }
+    net->param_bytes += bytes;
     return net->nparams++;
 }
 

@@ -104,6 +104,11 @@ expect_grep "malformed record named" "$TMP/err" "badrec.ckpt: malformed record 0
 ok "a refused checkpoint is left as it was" cmp "$TMP/c2/checkpoint.ckpt" "$TMP/c2.before"
 run_essim run $SYN -o "$TMP/ck" --resume; expect_rc "the untouched checkpoint still resumes" 0
 
+# ---- class 2: a network layer of 10^6 outputs is refused before its weights are allocated -------
+printf 'version: 1\nnetwork:\n  name: wide\n  layers:\n    - flatten\n    - fc: {name: fc1, out: 1000000}\n    - fc: {name: fc2, out: classes}\n' >"$TMP/wide.yaml"
+run_limited map --network "$TMP/wide.yaml"; expect_rc "essim map: a layer of 10^6 outputs" 2
+expect_grep "map: file:line:col, how much, the limit" "$TMP/err" "wide.yaml:6:7: error: layer 'fc': parameter fc1.weight (784000000 values) takes the network's parameters and their gradients to 5981 MB, more than the limit of 1024 MB (set ESSIM_MAX_PARAM_BYTES"
+
 # ---- class 8: --import-weights checks shapes, not only counts -----------------------------------
 run_essim train $SYN -o "$TMP/w" --epochs 1; expect_rc "weights to import" 0
 $PY - "$TMP/w/weights.npz" "$TMP/wt.npz" <<'PYEOF'
