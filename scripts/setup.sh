@@ -5,8 +5,8 @@
 #
 #   bash scripts/setup.sh            install missing packages (apt-get), configure, build
 #   bash scripts/setup.sh --run      ... then run the main job on the built-in default
-#   bash scripts/setup.sh --check    ... then run the whole test suite (make check) and print
-#                                    one line "N passed, N failed"
+#   bash scripts/setup.sh --check    ... then run the whole test suite (make check, with PyTorch
+#                                    for the Python front end) and print one line "N passed, N failed"
 #   bash scripts/setup.sh --bench    ... also install the PyTorch peer for the benchmarks
 # Options: --werror (warnings are errors, as in CI), --jobs N.
 set -euo pipefail
@@ -36,6 +36,9 @@ done
 packages="build-essential autoconf automake libtool pkg-config libyaml-dev zlib1g-dev
 libopenblas-dev libdnnl-dev dataset-fashion-mnist python3 python3-numpy gnuplot-nox
 openmpi-bin libopenmpi-dev chromium clang"
+# PyTorch: the test suite runs the PyTorch front end's tests (tests/cli/cli_python.sh skips
+# them without it); the benchmarks compare against PyTorch.
+[ "$mode" = check ] && packages="$packages python3-torch"
 [ -n "$bench" ] && packages="$packages python3-torch hyperfine"
 
 missing=

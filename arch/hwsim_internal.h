@@ -1,0 +1,153 @@
+/* hwsim_internal.h - what the parts of the hardware simulator share (not a public header;
+ * hwsim.h is the API): the lowered ops (stages with per-vector costs on tile, IMA and
+ * off-chip resources), the layers' write sessions and the simulator's state. hwsim_lower.c
+ * builds them from the layer-op stream, hwsim.c runs them as events, hwsim_stats.c reports. */
+#ifndef ES_HWSIM_INTERNAL_H
+#define ES_HWSIM_INTERNAL_H
+
+#include <stdio.h>
+
+#include "arch_util.h"
+#include "hwsim.h"
+#include "sim_kernel.h"
+
+/* Per-tile resources. */
+enum { RK_EDRAM, RK_BUS, RK_TSA, RK_ACT, RK_POOL, RK_GU, RK_NTILE };
+/* Stage kinds. */
+enum { SK_TILE, SK_IMA, SK_OFFCHIP };
+
+typedef struct hw_res {
+    sim_time free;
+    sim_time busy;
+    uint32_t owner; /* op of the last reservation + 1 (0: none): waiting behind one's own op's
+                       earlier chunks is the op's serial work, not a stall */
+} hw_res;
+
+typedef struct hw_stage {
+    uint8_t kind, rk, cause;
+    uint32_t t0, nt;      /* tiles (SK_TILE) */
+    uint32_t layer;       /* SK_IMA */
+    double occ_per_vec;   /* ps of one vector, on each reserved resource */
+    double stall_per_vec; /* ADC throttling attributed per vector (SK_IMA) */
+    sim_time lat;         /* after the stage, not holding the resource */
+} hw_stage;
+
+#define HW_MAX_STAGES 6
+
+typedef struct hw_op {
+    int phase, kind, layer, node;
+    uint32_t tile, ntiles;
+    uint64_t vpi;     /* work items per image (vectors; 1 for digital ops) */
+    uint64_t chunk;   /* items per chunk */
+    uint32_t nchunks; /* per image */
+    hw_stage st[HW_MAX_STAGES];
+    int nst;
+    int xfer; /* NoC transfer after each image */
+    uint32_t xfer_dst;
+    uint64_t xfer_bytes;
+    int dep;     /* op of the same image this waits for, -1 none */
+    int barrier; /* waits for the forward barrier */
+    int *succ;
+    int nsucc;
+    double energy[HW_NE]; /* pJ per iteration */
+    char name[64];
+    /* run state */
+    uint32_t *done_chunks; /* per image */
+    uint8_t *ready;        /* per image */
+    uint32_t next_img;
+    int issuing;
+    uint32_t imgs_done;
+} hw_op;
+
+typedef struct hw_session {
+    uint32_t layer, tile;
+    uint64_t slot;
+    uint64_t rows;
+    sim_time release;
+    uint8_t blocked; /* cause if it had to wait */
+} hw_session;
+
+typedef struct hw_layer {
+    const map_layer *L;
+    uint64_t positions;
+    uint64_t *blk_pos;   /* per block: position index (col tile x row tiles + row tile) */
+    uint32_t *blk_rows;  /* per block: rows written on each of its crossbars */
+    uint32_t *blk_cells; /* per block: cells written */
+    uint64_t *counts;    /* per block: writes so far */
+    uint64_t *pos_rows;  /* scratch: rows per position this iteration */
+    int pending;         /* compute ops of this layer still running (backward, gradient) */
+    int pending_init;
+    size_t sess0, nsess; /* this iteration's write sessions of the layer: sess[sess0 ..) */
+    sim_time ready_rel;  /* fast mode: release time relative to the iteration start */
+    hw_res ima;          /* the layer's IMAs, in lockstep */
+} hw_layer;
+
+struct hw_sim {
+    const chip_model *chip;
+    const map_plan *plan;
+    hw_options opt;
+    int batch;
+    uint64_t tiles;
+    uint64_t xbars_per_tile; /* crossbar slots per tile: slot / xbars_per_tile is the tile */
+    hw_op *ops;
+    size_t nops;
+    hw_layer *layers;
+    size_t nlayers;
+    hw_res *tres; /* tiles x RK_NTILE */
+    hw_res offchip;
+    hw_res *links; /* routers x 4 */
+    sim_kernel *k;
+    double leak_w; /* static power counted (see arch.chip.power_gating) */
+    int *barrier_ops;
+    int nbarrier;
+    uint64_t fwd_jobs, fwd_jobs_done; /* (op, image) pairs of the forward phase */
+    uint64_t comp_jobs, comp_jobs_done;
+    sim_time t0; /* iteration start */
+    sim_time fwd_end, bwd_end, grad_end, comp_end;
+    int compute_done;
+    /* writes */
+    hw_session *sess;
+    size_t nsess, sess_cap;
+    size_t *tq_head, *tq_len; /* per tile FIFO (indices into qbuf) */
+    size_t **tq;              /* per tile queue storage */
+    size_t *tq_cap;
+    uint64_t *wfree_tile;
+    uint64_t wfree_chip;
+    uint64_t *act; /* tiles with queued sessions, in the order they got work */
+    size_t nact;
+    size_t sess_done;
+    sim_time writes_end;
+    /* cached compute (fast mode) */
+    int have_compute;
+    sim_time c_fwd, c_bwd, c_grad, c_comp;
+    double c_stall[HW_NC];
+    uint64_t c_events;
+    /* per-iteration scratch results */
+    double it_stall[HW_NC];
+    double it_write_busy;
+    /* totals */
+    hw_totals tot;
+    double e_phase_dyn[LOP_NPHASE][HW_NE]; /* pJ per iteration, compute */
+    /* timeline */
+    FILE *tl;
+    char *tl_path, *tl_tmp;
+    uint64_t tl_iters;
+    int tl_first;
+    int tl_on; /* recording this iteration */
+    int fail;  /* ES_* from inside a handler */
+};
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static inline sim_time ps_round(double ps)
+{
+    return arch_ps(ps);
+}
+
+/* job data: op 20 bits | image 20 | chunk 20 | stage 4 */
+static inline uint64_t job(uint64_t op, uint64_t img, uint64_t chunk, uint64_t st)
+{
+    return op << 44 | img << 24 | chunk << 4 | st;
+}
+
+#endif
