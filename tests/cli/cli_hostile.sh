@@ -109,6 +109,13 @@ printf 'version: 1\nnetwork:\n  name: wide\n  layers:\n    - flatten\n    - fc: 
 run_limited map --network "$TMP/wide.yaml"; expect_rc "essim map: a layer of 10^6 outputs" 2
 expect_grep "map: file:line:col, how much, the limit" "$TMP/err" "wide.yaml:6:7: error: layer 'fc': parameter fc1.weight (784000000 values) takes the network's parameters and their gradients to 5981 MB, more than the limit of 1024 MB (set ESSIM_MAX_PARAM_BYTES"
 
+# ---- class 1: NaN is never written into stats.json as null silently ------------------------------
+run_essim train --dataset synthetic --set train.synthetic_train=64 --set train.synthetic_test=16 --batch 32 \
+    --epochs 1 --policy threshold --set policy.threshold=1e6 -q -o "$TMP/nf"
+expect_rc "a run that writes nothing (its savings and lifetimes are 0/0)" 0
+expect_grep "stats.json lists what its nulls were" "$TMP/nf/stats.json" '"lifetime.runs_to_first_failure": "nan"'
+ok "stats.json is still JSON" $PY -c "import json, sys; d = json.load(open(sys.argv[1])); assert d['lifetime']['runs_to_first_failure'] is None and d['nonfinite']" "$TMP/nf/stats.json"
+
 # ---- class 8: --import-weights checks shapes, not only counts -----------------------------------
 run_essim train $SYN -o "$TMP/w" --epochs 1; expect_rc "weights to import" 0
 $PY - "$TMP/w/weights.npz" "$TMP/wt.npz" <<'PYEOF'
