@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chip.h"
 #include "cli.h"
@@ -391,6 +392,17 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "essim run: --timeline records the first iterations, which a resumed run "
                         "does not execute again; record the timeline in a run of its own\n");
         rc = CLI_EXIT_USAGE;
+    }
+    /* An output that is a directory must be refused before the run, not found out after it
+     * (a missing folder may still be made by -o, so only this is checked here). */
+    const char *outs[] = {timeline, trace};
+    for (size_t i = 0; rc == 0 && i < ES_ARRAY_LEN(outs); i++) {
+        struct stat st;
+        if (outs[i] && stat(outs[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "essim run: %s: is a directory; give a file name for --%s\n", outs[i],
+                    i == 0 ? "timeline" : "trace");
+            rc = CLI_EXIT_USAGE;
+        }
     }
     char preset[4096];
     const char *file = optind < argc ? argv[optind] : NULL;

@@ -326,6 +326,16 @@ int ds_load_splits(const char *name, const char *dir, ds_dataset **train, ds_dat
     if (rc < 0) goto fail;
     rc = ds_load(name, dir, DS_TEST, &te, err);
     if (rc < 0) goto fail;
+    /* A network is built for one image shape: a test split of another would be read as
+     * garbage (or out of bounds) at the first evaluation. */
+    if (te->c != tr->c || te->h != tr->h || te->w != tr->w || te->classes != tr->classes) {
+        rc = es_fail(err, ES_EFORMAT,
+                     "%s: the test images (%s) are %dx%dx%d with %d classes, the training "
+                     "images (%s) %dx%dx%d with %d: the two splits must match",
+                     name, te->name, te->c, te->h, te->w, te->classes, tr->name, tr->c, tr->h,
+                     tr->w, tr->classes);
+        goto fail;
+    }
     rc = ds_set_norm(te, tr->mean, tr->std, err);
     if (rc < 0) goto fail;
     *train = tr;

@@ -493,6 +493,12 @@ static int setup(trainer *t, es_err *err)
         snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.ckpt", t->opt->out_dir);
     nn_gemm_set_threads((int)cfg->threads);
     ES_TRY(load_data(t, err));
+    /* A batch larger than the data would allocate for images that do not exist and charge
+     * the chip for computing them. */
+    if ((uint64_t)cfg->train.batch > (uint64_t)t->ntrain)
+        return es_fail(err, ES_ECONFIG,
+                       "train.batch = %lld is larger than the %zu training images: use at most %zu",
+                       (long long)cfg->train.batch, t->ntrain, t->ntrain);
     nn_shape in = {t->train->c, t->train->h, t->train->w};
     ES_TRY(netdesc_build(cfg->train.network, in, t->classes, (uint64_t)cfg->seed, &t->net, t->net_name,
                     sizeof t->net_name, err));

@@ -116,6 +116,27 @@ expect_rc "a run that writes nothing (its savings and lifetimes are 0/0)" 0
 expect_grep "stats.json lists what its nulls were" "$TMP/nf/stats.json" '"lifetime.runs_to_first_failure": "nan"'
 ok "stats.json is still JSON" $PY -c "import json, sys; d = json.load(open(sys.argv[1])); assert d['lifetime']['runs_to_first_failure'] is None and d['nonfinite']" "$TMP/nf/stats.json"
 
+# ---- class 7: unclear or late failures made early and clear -------------------------------------
+mkdir "$TMP/fm2"
+$PY - "$TMP/fm2" <<'PYEOF'
+import gzip, struct, sys
+d = sys.argv[1]
+def w(p, n, h):
+    open('%s/%s-images-idx3-ubyte.gz' % (d, p), 'wb').write(gzip.compress(struct.pack('>IIII', 0x803, n, h, h) + bytes(n * h * h)))
+    open('%s/%s-labels-idx1-ubyte.gz' % (d, p), 'wb').write(gzip.compress(struct.pack('>II', 0x801, n) + bytes(n)))
+w('train', 64, 28); w('t10k', 16, 20)
+PYEOF
+run_limited train --dataset fashion-mnist --data-dir "$TMP/fm2" --batch 32 --epochs 1 -q -o "$TMP/o3"
+expect_rc "train and test images of different sizes" 1
+expect_grep "both shapes named" "$TMP/err" "the test images (fashion-mnist/test) are 1x20x20 with 10 classes, the training images (fashion-mnist/train) 1x28x28"
+run_limited run --dataset synthetic --set train.synthetic_train=64 --batch 128 -q -o "$TMP/o4"
+expect_rc "--batch larger than the dataset" 2
+expect_grep "batch: says the limit" "$TMP/err" "train.batch = 128 is larger than the 64 training images: use at most 64"
+mkdir "$TMP/tldir"
+run_limited run $SYN --timeline "$TMP/tldir" -o "$TMP/o5"; expect_rc "--timeline DIR refused before the run" 2
+expect_grep "timeline: is a directory" "$TMP/err" "tldir: is a directory; give a file name for --timeline"
+ok "nothing ran (no statistics)" test ! -e "$TMP/o5/stats.json"
+
 # ---- class 8: --import-weights checks shapes, not only counts -----------------------------------
 run_essim train $SYN -o "$TMP/w" --epochs 1; expect_rc "weights to import" 0
 $PY - "$TMP/w/weights.npz" "$TMP/wt.npz" <<'PYEOF'
