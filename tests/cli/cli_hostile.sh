@@ -181,4 +181,50 @@ run_limited run $SYN -o "$TMP/ok" --trace "$TMP/old.trc"; expect_rc "a run that 
 ok "a successful run replaces the trace" "$ESSIM" trace verify "$TMP/old.trc"
 ok "and leaves no .part" test ! -e "$TMP/old.trc.part"
 
+# ---- the resource test: every reader, a hostile file of at most 1 MB, 1 GiB and 10 s ----------------
+$PY - "$TMP" <<'PYEOF'
+import struct, sys, zipfile, zlib
+d = sys.argv[1]
+def npy(shape, data=b''):
+    h = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (repr(tuple(shape)),)
+    h += ' ' * (63 - (10 + len(h)) % 64) + '\n'
+    return b'\x93NUMPY\x01\x00' + struct.pack('<H', len(h)) + h.encode() + data
+# an .npz whose members claim 2^31 x 2^31 floats, and one whose deflated member claims 4 GB
+with zipfile.ZipFile(d + '/huge.npz', 'w') as z:
+    z.writestr('fc3.weight.npy', npy((2**31, 2**31)))
+b = bytearray(open(d + '/huge.npz', 'rb').read())
+with zipfile.ZipFile(d + '/bomb.npz', 'w', zipfile.ZIP_DEFLATED) as z:
+    z.writestr('conv1.weight.npy', npy((6, 1, 5, 5), bytes(600)))
+b = bytearray(open(d + '/bomb.npz', 'rb').read())
+cd = b.rfind(b'PK\x01\x02')
+struct.pack_into('<I', b, cd + 24, 0xfffffff0)   # uncompressed size in the central directory
+open(d + '/bomb.npz', 'wb').write(b)
+# a network description nested 10^5 deep, and one of 10^4 layers of 1 MB
+open(d + '/deepnet.yaml', 'w').write('version: 1\nnetwork: ' + '{a: ' * 100000 + '1' + '}' * 100000 + '\n')
+open(d + '/manynet.yaml', 'w').write('version: 1\nnetwork:\n  name: many\n  layers:\n' + '    - relu\n' * 90000)
+# a CIFAR-10 test batch of 1 MB that is not a whole number of records
+open(d + '/c10.bin', 'wb').write(bytes(1000000))
+# a plain IDX file claiming 2^31 images of 28x28
+open(d + '/plain-idx', 'wb').write(struct.pack('>IIII', 0x803, 2**31, 28, 28) + bytes(1000))
+PYEOF
+for f in huge.npz bomb.npz; do
+    run_limited train $SYN -o "$TMP/ri" --import-weights "$TMP/$f"; expect_rc "resource: $f" 1
+    expect_grep "resource: $f named" "$TMP/err" "$f"
+done
+for f in deepnet.yaml manynet.yaml; do
+    run_limited map --network "$TMP/$f"; rc_ok=$rc
+    tap_n=$((tap_n + 1))
+    if [ "$rc_ok" -ne 0 ] && [ "$rc_ok" -lt 124 ] && grep -qF "$f" "$TMP/err"; then echo "ok $tap_n - resource: network $f fails clearly (exit $rc_ok)"
+    else echo "not ok $tap_n - resource: network $f (exit $rc_ok)"; sed 's/^/# /' "$TMP/err"; tap_fail=$((tap_fail + 1)); fi
+done
+mkdir -p "$TMP/c10/cifar-10-batches-bin"
+for i in 1 2 3 4 5; do cp "$TMP/c10.bin" "$TMP/c10/cifar-10-batches-bin/data_batch_$i.bin"; done
+cp "$TMP/c10.bin" "$TMP/c10/cifar-10-batches-bin/test_batch.bin"
+run_limited train --dataset cifar10 --data-dir "$TMP/c10" -q -o "$TMP/rc"; expect_rc "resource: a CIFAR batch of partial records" 1
+expect_grep "resource: CIFAR file named" "$TMP/err" "data_batch_1.bin"
+mkdir "$TMP/pidx"; cp "$TMP/plain-idx" "$TMP/pidx/train-images-idx3-ubyte"; cp "$TMP/plain-idx" "$TMP/pidx/t10k-images-idx3-ubyte"
+printf '\0\0\10\1\200\0\0\0' >"$TMP/pidx/train-labels-idx1-ubyte"; cp "$TMP/pidx/train-labels-idx1-ubyte" "$TMP/pidx/t10k-labels-idx1-ubyte"
+run_limited train --dataset mnist --data-dir "$TMP/pidx" -q -o "$TMP/rp"; expect_rc "resource: a plain IDX file claiming 2^31 images" 1
+expect_grep "resource: IDX named, truncated" "$TMP/err" "train-images-idx3-ubyte: error: truncated"
+
 tap_done
