@@ -181,6 +181,25 @@ run_limited run $SYN -o "$TMP/ok" --trace "$TMP/old.trc"; expect_rc "a run that 
 ok "a successful run replaces the trace" "$ESSIM" trace verify "$TMP/old.trc"
 ok "and leaves no .part" test ! -e "$TMP/old.trc.part"
 
+# ---- class 6: a sweep axis of 10^7 points is refused before it is expanded --------------------------
+printf 'version: 1\ncommand: train\naxes:\n  - key: train.lr\n    range: {from: 0.001, to: 0.1, count: 10000000}\n' >"$TMP/sw.yaml"
+run_limited sweep "$TMP/sw.yaml" --dry-run -o "$TMP/swo"; expect_rc "sweep: an axis of 10^7 points" 2
+expect_grep "sweep: located, the limit, the variable" "$TMP/err" "sw.yaml:5:12: error: the range has 10000000 values, more than the limit of 1000000 points (set ESSIM_MAX_SWEEP_POINTS"
+printf 'version: 1\ncommand: train\naxes:\n  - key: train.lr\n    range: {from: 0.001, to: 0.1, count: 2000}\n  - key: train.momentum\n    range: {from: 0, to: 0.9, count: 1000}\n' >"$TMP/sw2.yaml"
+run_limited sweep "$TMP/sw2.yaml" --dry-run -o "$TMP/swo"; expect_rc "sweep: a grid of 2x10^6 points" 2
+expect_grep "sweep: the product is checked" "$TMP/err" "the sweep has more than 1000000 points"
+
+# ---- class 9: sweep workers die with their parent ---------------------------------------------------
+printf 'version: 1\ncommand: train\nbase:\n  train: {network: lenet5, dataset: synthetic, synthetic_train: 8192, synthetic_test: 64, batch: 32, epochs: 50}\naxes:\n  - key: train.lr\n    values: [0.01, 0.02]\n' >"$TMP/orph.yaml"
+"$ESSIM" sweep "$TMP/orph.yaml" -j 2 -o "$TMP/orphans-out" >/dev/null 2>&1 &
+sweep_pid=$!
+sleep 2
+kill -9 "$sweep_pid" 2>/dev/null; wait "$sweep_pid" 2>/dev/null
+sleep 1
+left=$(pgrep -f "$TMP/orphans-out" || true)
+ok "killing the sweep's parent ends its workers" test -z "$left"
+[ -n "$left" ] && kill -9 $left 2>/dev/null
+
 # ---- the resource test: every reader, a hostile file of at most 1 MB, 1 GiB and 10 s ----------------
 $PY - "$TMP" <<'PYEOF'
 import struct, sys, zipfile, zlib
