@@ -189,6 +189,10 @@ printf 'version: 1\ncommand: train\naxes:\n  - key: train.lr\n    range: {from: 
 run_limited sweep "$TMP/sw2.yaml" --dry-run -o "$TMP/swo"; expect_rc "sweep: a grid of 2x10^6 points" 2
 expect_grep "sweep: the product is checked" "$TMP/err" "the sweep has more than 1000000 points"
 
+printf 'version: 1\ncommand: train\nbase:\n  train: {network: nothere/net.yaml, dataset: synthetic}\naxes:\n  - key: train.lr\n    values: [0.01, 0.02]\n' >"$TMP/swn.yaml"
+run_limited sweep "$TMP/swn.yaml" --dry-run -o "$TMP/swno"; expect_rc "sweep --dry-run: a missing network file" 1
+expect_grep "dry run names the point and the file" "$TMP/err" "point 0: train.network 'nothere/net.yaml': nothere/net.yaml: cannot open"
+
 # ---- class 9: sweep workers die with their parent ---------------------------------------------------
 printf 'version: 1\ncommand: train\nbase:\n  train: {network: lenet5, dataset: synthetic, synthetic_train: 8192, synthetic_test: 64, batch: 32, epochs: 50}\naxes:\n  - key: train.lr\n    values: [0.01, 0.02]\n' >"$TMP/orph.yaml"
 "$ESSIM" sweep "$TMP/orph.yaml" -j 2 -o "$TMP/orphans-out" >/dev/null 2>&1 &
