@@ -15,13 +15,33 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The folder, created once per process. */
+static char fz_dir_path[64];
+static char fz_paths[8][256];
+
+/* At exit: the files of every slot, the folders fuzz_cifar makes, the folder. */
+static inline void fz_cleanup(void)
+{
+    char sub[128];
+    for (int i = 0; i < 8; i++)
+        if (fz_paths[i][0]) unlink(fz_paths[i]);
+    for (int i = 0; i < 2; i++) {
+        snprintf(sub, sizeof sub, "%s/%s", fz_dir_path, i ? "c100" : "c10");
+        rmdir(sub);
+    }
+    rmdir(fz_dir_path);
+}
+
+/* The folder, created once per process, removed at exit. */
 static inline const char *fz_dir(void)
 {
-    static char dir[64];
+    char *dir = fz_dir_path;
     if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/essim-fuzz-XXXXXX");
+        /* in memory when there is a tmpfs: every execution writes its input there */
+        struct stat st;
+        const char *base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
+        snprintf(dir, sizeof fz_dir_path, "%s/essim-fuzz-XXXXXX", base);
         if (!mkdtemp(dir)) abort();
+        atexit(fz_cleanup);
     }
     return dir;
 }
@@ -29,13 +49,13 @@ static inline const char *fz_dir(void)
 /* Write bytes to fz_dir()/name; returns the path (static storage, one per slot). */
 static inline const char *fz_write(int slot, const char *name, const void *data, size_t size)
 {
-    static char path[8][256];
-    snprintf(path[slot], sizeof path[slot], "%s/%s", fz_dir(), name);
-    FILE *f = fopen(path[slot], "wb");
+    char *path = fz_paths[slot];
+    snprintf(path, sizeof fz_paths[slot], "%s/%s", fz_dir(), name);
+    FILE *f = fopen(path, "wb");
     if (!f) abort();
     if (size && fwrite(data, 1, size, f) != size) abort();
     fclose(f);
-    return path[slot];
+    return path;
 }
 
 /* Split the input at the first occurrence of a separator line, for targets that need two
