@@ -292,17 +292,25 @@ int es_read_input(const char *path, const char *what, uint64_t max, const char *
 
 int es_read_file(const char *path, char **out, size_t *len, es_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return es_fail(err, ES_EIO, "cannot read %s: %s", path, strerror(errno));
+    /* O_NONBLOCK: a FIFO with no writer would block the open for ever */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return es_fail(err, ES_EIO, "cannot read %s: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        close(fd);
         return es_fail(err, ES_EIO, "cannot read %s: is a directory", path);
     }
-    /* /dev/zero would be read until memory runs out */
-    if (fstat(fileno(f), &sb) == 0 && S_ISCHR(sb.st_mode)) {
-        fclose(f);
-        return es_fail(err, ES_EIO, "cannot read %s: is a device, not a regular file", path);
+    /* /dev/zero would be read until memory runs out, a FIFO block */
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return es_fail(err, ES_EIO, "cannot read %s: not a regular file", path);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return es_fail(err, ES_ENOMEM, "out of memory reading %s", path);
     }
     char *buf = NULL;
     size_t n = 0, cap = 0;

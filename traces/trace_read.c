@@ -973,17 +973,9 @@ int trace_reader_open(const char *path, const trace_reader_options *opt, trace_r
         rc = es_fail(err, ES_ENOMEM, "out of memory");
         goto fail;
     }
-    r->fp = fopen(path, "rb");
-    if (!r->fp) {
-        rc = es_fail(err, ES_EIO, "%s: cannot open: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (fseeko(r->fp, 0, SEEK_END) != 0 || ftello(r->fp) < 0) {
-        rc = rd_io(r, err);
-        goto fail;
-    }
-    r->file_size = (uint64_t)ftello(r->fp);
-    rewind(r->fp);
+    /* a regular file only: a FIFO would block, a device never end; the size from fstat */
+    rc = es_open_input(path, "trace", UINT64_MAX, "", &r->fp, &r->file_size, err);
+    if (rc < 0) goto fail;
     rc = read_header(r, err);
     if (rc < 0) goto fail;
     uint32_t nl = r->hdr.n_layers;

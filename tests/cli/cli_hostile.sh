@@ -46,6 +46,15 @@ else
     skip "a FIFO with no writer does not hang" "mkfifo unavailable"
     skip "FIFO named" "mkfifo unavailable"
 fi
+run_limited trace info /dev/zero; expect_rc "trace /dev/zero" 1
+expect_grep "trace /dev/zero named" "$TMP/err" "/dev/zero: cannot read the trace: is not a regular file"
+if [ -p "$TMP/fifo" ]; then
+    run_limited trace info "$TMP/fifo"; expect_rc "a trace that is a FIFO does not hang" 1
+    run_limited report "$TMP/fifo" -o "$TMP/rep"; ok "report of a FIFO does not hang" test "$rc" -ne 124
+else
+    skip "a trace that is a FIFO does not hang" "mkfifo unavailable"
+    skip "report of a FIFO does not hang" "mkfifo unavailable"
+fi
 printf 'version: 1\ninclude: adir\n' >"$TMP/inc.yaml"
 run_limited config check "$TMP/inc.yaml"; expect_rc "an include that is a directory" 1
 expect_grep "include: is a directory" "$TMP/err" "is a directory"
