@@ -3,6 +3,9 @@
 
 #include "adc.h"
 
+/* The registry: a new ADC model is one file (adc_NAME.c) and its entry here (and its name among
+ * the choices of arch.adc.impl in sim/cfg_sections.c; test_arch checks that the two agree). */
+extern const adc_ops adc_sar_ops, adc_flash_ops;
 static const adc_ops *const impls[] = {&adc_sar_ops, &adc_flash_ops};
 
 const adc_ops *adc_impl_find(const char *name)

@@ -4,7 +4,7 @@
  *   bandwidth   = wires / 8 x clock                     bytes per second
  *   byte_energy = (power - leakage) / traffic_bps
  *   transfer_latency(n bytes) = ceil(8 n / wires) cycles
- * One bus per tile; item 3 models it as a shared resource. */
+ * One bus per tile; the hardware simulator (hwsim.c) reserves it as a shared tile resource. */
 #ifndef ES_BUS_H
 #define ES_BUS_H
 

@@ -6,6 +6,9 @@
 #include "cell.h"
 #include "lifetime.h"
 
+/* The registry: a new cell model is one file (cell_NAME.c) and its entry here (and its name among
+ * the choices of arch.cell.impl in sim/cfg_sections.c; test_arch checks that they agree). */
+extern const cell_ops cell_rram_neurosim_ops, cell_rram_puma_ops;
 static const cell_ops *const impls[] = {&cell_rram_neurosim_ops, &cell_rram_puma_ops};
 
 const cell_ops *cell_impl_find(const char *name)

@@ -3,6 +3,11 @@
 
 #include "noc.h"
 
+#include <stdio.h>
+
+/* The registry: a new network model is one file (noc_NAME.c) and its entry here (and its name
+ * among the choices of arch.noc.impl in sim/cfg_sections.c; test_arch checks that they agree). */
+extern const noc_ops noc_cmesh_ops;
 static const noc_ops *const impls[] = {&noc_cmesh_ops};
 
 const noc_ops *noc_impl_find(const char *name)
@@ -38,10 +43,16 @@ int noc_init(noc_model *m, const noc_config *c, es_err *err)
     memset(m, 0, sizeof *m);
     m->cfg = *c;
     m->ops = noc_impl_find(c->impl);
-    if (!m->ops || m->ops->version != NOC_OPS_VERSION)
+    if (!m->ops || m->ops->version != NOC_OPS_VERSION) {
+        char known[128] = "";
+        size_t n = 0;
+        for (size_t i = 0; i < ES_ARRAY_LEN(impls) && n < sizeof known; i++)
+            n += (size_t)snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "",
+                                  impls[i]->name);
         return arch_fail_key(err, c->doc, "arch.noc.impl",
-                             "arch.noc.impl: unknown network model '%s' (known: cmesh)",
-                             c->impl ? c->impl : "(none)");
+                             "arch.noc.impl: unknown network model '%s' (known: %s)",
+                             c->impl ? c->impl : "(none)", known);
+    }
     if (c->tiles < 1 || c->tiles_per_router < 1)
         return arch_fail_key(err, c->doc, "arch.noc.tiles_per_router",
                              "the network needs at least one tile and one tile per router");

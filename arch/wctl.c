@@ -75,7 +75,7 @@ int wctl_create(const essim_config *cfg, const map_plan *plan, wctl **out, es_er
     if (!ws) return es_fail(err, ES_ENOMEM, "out of memory");
     ws->cfg = cfg;
     ws->plan = plan;
-    ws->pol = wpol_find(cfg->policy.name);
+    ws->pol = wpol_find_name(cfg_choice_name("policy.name", cfg->policy.name));
     ws->nl = map_num_layers(plan);
     ws->ls = calloc(ws->nl ? ws->nl : 1, sizeof *ws->ls);
     ws->wl = calloc(ws->nl ? ws->nl : 1, sizeof *ws->wl);

@@ -1,4 +1,4 @@
-/* wctl.h - the write scheduler's controller: every iteration, for every mapped layer, it
+/* wctl.h - the write-policy controller: every iteration, for every mapped layer, it
  * takes the optimizer's dense update U (computed in digital periphery), asks the write policy
  * (wpol.h) which blocks to program, writes those blocks into the weights the functional model
  * uses (so the network trains with exactly what the crossbars would hold), and keeps the

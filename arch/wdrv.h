@@ -1,8 +1,8 @@
 /* wdrv.h - write drivers: the bitline drivers and charge pump that program one crossbar row
  * segment at a time, and the budget that limits how many crossbars write at once. A "driver
  * set" serves one writing crossbar; a tile has per_tile of them, and the chip's charge-pump
- * power budget allows per_chip crossbars writing at once in all. The write scheduler (item 3)
- * treats both as counting resources; xbar.h adds the driver energy to every row write:
+ * power budget allows per_chip crossbars writing at once in all. The hardware simulator's write
+ * sessions (hwsim.c) treat both as counting resources; xbar.h adds the driver energy to every row write:
  *     driver energy of a row write = cells x pulses x pulse_energy.
  * Costs: a tile holds per_tile sets: area = per_tile x area, leakage = per_tile x leakage;
  * their dynamic power is the write power itself, counted at chip level under the budget. */

@@ -1,6 +1,6 @@
 /* wear.h - cell wear and lifetime: every mapped cell's endurance, which cells have failed
  * after the writes the scheduler made, what the failed cells do to the weights the functional
- * model trains with, and the lifetime.* statistics. Sits in arch/ beside the write scheduler
+ * model trains with, and the lifetime.* statistics. Sits in arch/ beside the write-policy controller
  * (wctl.h), which hands it each iteration's keep masks; it sees the mapping (map.h)
  * and float weight arrays, never the network.
  *

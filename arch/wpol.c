@@ -9,19 +9,23 @@
 
 extern const wpol_ops wpol_sgd, wpol_threshold, wpol_ssgp, wpol_essence, wpol_essence_aggr;
 
-/* Indexed by CFG_POL_*. */
+/* The registry; the order is the order of policy.name's choices in sim/cfg_sections.c. */
 static const wpol_ops *const policies[] = {&wpol_sgd, &wpol_threshold, &wpol_ssgp, &wpol_essence,
                                            &wpol_essence_aggr};
 
-const wpol_ops *wpol_find(int policy_enum)
+size_t wpol_count(void)
 {
-    if (policy_enum < 0 || (size_t)policy_enum >= ES_ARRAY_LEN(policies)) return NULL;
-    return policies[policy_enum];
+    return ES_ARRAY_LEN(policies);
+}
+
+const wpol_ops *wpol_at(size_t i)
+{
+    return i < ES_ARRAY_LEN(policies) ? policies[i] : NULL;
 }
 
 const wpol_ops *wpol_find_name(const char *name)
 {
-    for (size_t i = 0; i < ES_ARRAY_LEN(policies); i++)
+    for (size_t i = 0; name && i < ES_ARRAY_LEN(policies); i++)
         if (!strcmp(policies[i]->name, name)) return policies[i];
     return NULL;
 }

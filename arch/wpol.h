@@ -4,11 +4,12 @@
  * wpol_essence_aggr.c), selected by name. It sees only numbers: per block the importance
  * (the L2 norm of the block's update, or of update + residual), the block size and the
  * block's update count so far; it returns per block a keep flag and the scale the kept
- * update is written with. The write scheduler (wctl.h) computes the norms, applies the
+ * update is written with. The write-policy controller (wctl.h) computes the norms, applies the
  * writes and keeps the counts, so the policy never touches weights.
  *
  * Adding a policy: write wpol_NAME.c with a `const wpol_ops wpol_NAME` table, add it to the
- * list in wpol.c and its name to policy.name in cfg_sections.c. */
+ * registry in wpol.c and its name to the choices of policy.name in sim/cfg_sections.c (the
+ * configuration layer cannot see arch/; test_wpol checks that the two lists agree). */
 #ifndef ES_WPOL_H
 #define ES_WPOL_H
 
@@ -54,10 +55,12 @@ typedef struct wpol_ops {
                    uint8_t *keep, float *scale, rng_stream *rng);
 } wpol_ops;
 
-/* The policy configured by cfg->policy.name. */
-const wpol_ops *wpol_find(int policy_enum);
-/* The policy named `name` ("essence", ...), or NULL. */
+/* The policy named `name` ("essence", ...), or NULL: the configuration's is
+ * wpol_find_name(cfg_choice_name("policy.name", cfg->policy.name)). */
 const wpol_ops *wpol_find_name(const char *name);
+/* The registry, for tests and help texts: how many policies, the i-th (NULL past the end). */
+size_t wpol_count(void);
+const wpol_ops *wpol_at(size_t i);
 
 /* ---- shared pieces of the probability-based policies (ssgp, essence, aggressive) ---------- */
 

@@ -1,6 +1,6 @@
 /* bench_policy.c - the cost of the write-policy controller inside a training step: ResNet-20
  * (batch 128, 1x28x28, Fashion-MNIST) or LeNet-5, forward + backward, then the update either
- * as a plain dense SGD step (the peer, nn_sgd_step) or through the write scheduler with a
+ * as a plain dense SGD step (the peer, nn_sgd_step) or through the write-policy controller with a
  * policy (block norms, density solve, draws, masked update). Prints both per-step times and
  * the controller's overhead as a fraction of the step. Not a test.
  *

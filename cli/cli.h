@@ -41,6 +41,8 @@ int cli_report(const es_err *err);
 int cli_exit_code(int status);
 /* The command line as one string (for stats meta); valid after main() stored it. */
 const char *cli_command_line(void);
+/* The network presets, "lenet5, resnet20, ...", for help texts (from nn_presets.h). */
+const char *cli_networks(void);
 
 int cmd_config(int argc, char **argv);
 int cmd_train(int argc, char **argv);

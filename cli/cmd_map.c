@@ -25,8 +25,8 @@ static void map_usage(FILE *fp)
             "the largest block; then the totals (crossbars, IMAs, tiles).\n"
             "\n"
             "options (each of the first four is a shorthand for --set):\n"
-            "  --network NAME|FILE   train.network: lenet5, resnet20, resnet32, resnet56,\n"
-            "                        resnet20b, vgg8, mlp, or a network description (YAML)\n"
+            "  --network NAME|FILE   train.network: a preset or a network description (YAML);\n"
+            "                        presets: %s\n"
             "  --dataset NAME        train.dataset (input shape and class count only; no\n"
             "                        files are read): fashion-mnist, mnist, cifar10, cifar100,\n"
             "                        synthetic\n"
@@ -40,7 +40,8 @@ static void map_usage(FILE *fp)
             "  -h, --help            this help\n"
             "\n"
             "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error (including\n"
-            "a network that does not fit).\n");
+            "a network that does not fit).\n",
+            cli_networks());
 }
 
 enum { O_NETWORK = 256, O_DATASET, O_GRAN, O_BATCH, O_JSON, O_OPS, O_OVERFLOW };

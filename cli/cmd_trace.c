@@ -56,7 +56,7 @@ static void synth_usage(FILE *fp)
             "--density, independently) over a network's layer table, timing only the trace\n"
             "writer. For tests and benchmarks; not a training run.\n"
             "\n"
-            "  --network NAME      lenet5 or resnet20: layer shapes mapped with the crossbar\n"
+            "  --network NAME      a preset or a network file: layer shapes mapped with the crossbar\n"
             "                      geometry of the configuration                [resnet20]\n"
             "  --blocks G1,G2,...  instead: one layer per value with that many blocks\n"
             "  --iterations N      [500]         --density R   [0.1]   --seed S   [1]\n"

@@ -22,8 +22,8 @@ static void train_usage(FILE *fp)
             "stats.csv, epochs.csv, iterations.csv and weights.npz into the output folder.\n"
             "\n"
             "recipe (each is a shorthand for --set train.KEY=VALUE):\n"
-            "  --network NAME|FILE   lenet5, resnet20, resnet32, resnet56, vgg8, mlp, or a\n"
-            "                        network description (YAML)         [lenet5]\n"
+            "  --network NAME|FILE   a preset or a network description (YAML)  [lenet5]\n"
+            "                        presets: %s\n"
             "  --dataset NAME        fashion-mnist, mnist, cifar10, cifar100, synthetic\n"
             "  --data-dir DIR        where the dataset files are\n"
             "  --epochs N  --batch N  --lr X  --momentum X  --weight-decay X  --nesterov\n"
@@ -51,7 +51,8 @@ static void train_usage(FILE *fp)
             "  -q, --quiet           no progress;  --progress: progress even when not a tty\n"
             "  -h, --help\n"
             "\n"
-            "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
+            "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n",
+            cli_networks());
 }
 
 enum {

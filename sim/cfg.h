@@ -132,12 +132,8 @@ enum { CFG_AUG_AUTO, CFG_AUG_NONE, CFG_AUG_CROP_FLIP };
 enum { CFG_SLICE_ACROSS, CFG_SLICE_WITHIN };
 enum { CFG_ENC_OFFSET, CFG_ENC_DIFFERENTIAL };
 enum { CFG_GRAN_ROW, CFG_GRAN_CROSSBAR, CFG_GRAN_WEIGHT };
-enum { CFG_POL_SGD, CFG_POL_THRESHOLD, CFG_POL_SSGP, CFG_POL_ESSENCE, CFG_POL_ESSENCE_AGGR };
 enum { CFG_ENDUR_RELATIVE, CFG_ENDUR_BUDGET, CFG_ENDUR_NONE };
 enum { CFG_PSCHED_NONE, CFG_PSCHED_STEP };
-enum { CFG_NOC_CMESH };
-enum { CFG_ADC_SAR, CFG_ADC_FLASH };
-enum { CFG_CELL_RRAM_NEUROSIM, CFG_CELL_RRAM_PUMA };
 enum { CFG_DETAIL_FAST, CFG_DETAIL_FULL };
 enum { CFG_WEAR_SUDDEN, CFG_WEAR_GRADUAL };
 enum { CFG_DS_FASHION_MNIST, CFG_DS_MNIST, CFG_DS_CIFAR10, CFG_DS_CIFAR100, CFG_DS_SYNTHETIC };
@@ -184,7 +180,7 @@ typedef struct essim_config {
         int64_t synthetic_test;
     } train;
     struct {
-        int name;          /* CFG_POL_* */
+        int name;          /* index into the choices of policy.name (arch/wpol.c's registry) */
         int granularity;   /* CFG_GRAN_* */
         double density;
         double tau_scale;
@@ -211,7 +207,7 @@ typedef struct essim_config {
             int power_gating; /* tiles holding no weights draw no leakage */
         } chip;
         struct {
-            int impl; /* CFG_NOC_* */
+            int impl; /* index into the choices of arch.noc.impl (arch/noc.c's registry) */
             int64_t tiles_per_router;
             int64_t flit_bits;
             int64_t ports;
@@ -296,7 +292,7 @@ typedef struct essim_config {
             double power_w, leakage_w, area_mm2;
         } dac, sh;
         struct {
-            int impl; /* CFG_ADC_* */
+            int impl; /* index into the choices of arch.adc.impl (arch/adc.c's registry) */
             int64_t bits;
             double sample_rate_hz;
             int64_t cols_per_adc;
@@ -311,7 +307,7 @@ typedef struct essim_config {
             } flash;
         } adc;
         struct {
-            int impl; /* CFG_CELL_* */
+            int impl; /* index into the choices of arch.cell.impl (arch/cell.c's registry) */
             double read_voltage_v;
             double read_pulse_ps;
             double write_voltage_v;
@@ -337,6 +333,8 @@ typedef struct essim_config {
 
 /* Name of choice `idx` of the enum key `path` ("train.dataset", 2 -> "cifar10"), or "?". */
 const char *cfg_choice_name(const char *path, int idx);
+/* The index of choice `name` of enum key `path`, -1 when it is not one of its choices. */
+int cfg_choice_index(const char *path, const char *name);
 
 /* Fill cfg with every default of the schema. */
 int cfg_defaults(essim_config *cfg, es_err *err);

@@ -104,18 +104,33 @@ static void enum_name(const char *choices, int idx, char *buf, size_t len)
 
 const char *cfg_choice_name(const char *path, int idx)
 {
-    /* Enum names are few and short: keep a small table of interned copies. */
-    static char names[64][48];
-    static int used;
+    /* Interned copies, so callers get a string that lives as long as the program; there are
+     * only as many as the schema has choices, and the table grows with them. */
+    static char **names;
+    static size_t used, cap;
     const cfg_key *k = cfg_schema_find(path);
     if (!k || k->type != CFG_T_ENUM) return "?";
-    char buf[48];
+    char buf[128];
     enum_name(k->choices, idx, buf, sizeof buf);
-    for (int i = 0; i < used; i++)
+    for (size_t i = 0; i < used; i++)
         if (!strcmp(names[i], buf)) return names[i];
-    if (used == 64) return "?";
-    snprintf(names[used], sizeof names[used], "%s", buf);
+    if (used == cap) {
+        size_t c = cap ? 2 * cap : 32;
+        char **t = realloc(names, c * sizeof *t);
+        if (!t) return "?"; /* out of memory: callers print it, nothing decides on it */
+        names = t;
+        cap = c;
+    }
+    char *s = es_strdup(buf);
+    if (!s) return "?";
+    names[used] = s;
     return names[used++];
+}
+
+int cfg_choice_index(const char *path, const char *name)
+{
+    const cfg_key *k = cfg_schema_find(path);
+    return k && k->type == CFG_T_ENUM && name ? enum_index(k->choices, name) : -1;
 }
 
 static void fmt_bound(const cfg_key *k, double v, char *buf, size_t len)

@@ -120,7 +120,7 @@ int es_read_file(const char *path, char **out, size_t *len, es_err *err);
 /* Create a directory and its parents (like mkdir -p). */
 int es_mkdir_p(const char *path, es_err *err);
 
-/* A component's state as named arrays, for checkpoints (the write scheduler, the hardware
+/* A component's state as named arrays, for checkpoints (the write-policy controller, the hardware
  * simulator, the wear model): save calls put once per array, exactly one of u64 / f32 / f64
  * given; restore fills each array from get, which returns < 0 for a missing or mis-sized
  * array (the restore then stops with that status). workloads/ckpt.h stores them. */

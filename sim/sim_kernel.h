@@ -1,6 +1,7 @@
 /* sim_kernel.h - the event kernel: simulated time, the pending-event queue, clock domains and
- * the run loop. Every model of ESSIM (crossbars, ADCs, tiles, the NoC) schedules its work here;
- * the kernel knows nothing about them. A kernel is an object: there is no global state, so two
+ * the run loop. The hardware simulator (arch/hwsim.c) schedules the chip's work here as events;
+ * the component models (crossbars, ADCs, tiles, the NoC) are cost functions it calls inside an
+ * event, and the kernel knows nothing about any of them. A kernel is an object: there is no global state, so two
  * simulators can run side by side in one process (tests do). Not thread-safe: one kernel is
  * driven by one thread at a time. */
 #ifndef ES_SIM_KERNEL_H

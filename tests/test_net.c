@@ -223,10 +223,14 @@ static void t_preset_counts(void)
                12973440 - 27 * 128 + 9 * 128 - 8192 * 1024 + 4608 * 1024);
     CHECK_UINT(preset_count("mlp", mnist, 10, 0), 235146);
     /* the name table lists exactly what nn_preset_create accepts */
-    int n = 0;
-    for (const char *const *p = nn_preset_names(); *p; p++, n++)
-        CHECK_MSG(preset_count(*p, cifar, 10, 0) > 0, "preset %s builds", *p);
-    CHECK_INT(n, 7);
+    for (size_t i = 0; i < nn_preset_count(); i++)
+        CHECK_MSG(preset_count(nn_preset_name(i), cifar, 10, 0) > 0, "preset %s builds",
+                  nn_preset_name(i));
+    CHECK_INT(nn_preset_count(), 7);
+    CHECK(nn_preset_name(nn_preset_count()) == NULL);
+    char list[256];
+    nn_preset_list(list, sizeof list, ", ");
+    CHECK_STR(list, "lenet5, resnet20, resnet32, resnet56, resnet20b, vgg8, mlp");
 }
 
 static void t_init(void)

@@ -39,7 +39,7 @@ static void test_masked_write(void)
     essim_config cfg;
     es_err err;
     cfg_defaults(&cfg, &err);
-    cfg.policy.name = CFG_POL_ESSENCE;
+    cfg.policy.name = cfg_choice_index("policy.name", "essence");
     cfg.policy.density = 0.3;
     map_plan *plan = make_plan(&cfg);
     wctl *ws = NULL;
@@ -107,7 +107,7 @@ static void test_sgd_and_stats(void)
     essim_config cfg;
     es_err err;
     cfg_defaults(&cfg, &err);
-    cfg.policy.name = CFG_POL_SGD;
+    cfg.policy.name = cfg_choice_index("policy.name", "sgd");
     cfg.arch.cell.endurance_mean = 1000;
     map_plan *plan = make_plan(&cfg);
     wctl *ws = NULL;
@@ -153,7 +153,7 @@ static void test_summary_weights(void)
     essim_config cfg;
     es_err err;
     cfg_defaults(&cfg, &err);
-    cfg.policy.name = CFG_POL_THRESHOLD;
+    cfg.policy.name = cfg_choice_index("policy.name", "threshold");
     cfg.policy.threshold = 1.0;
     map_plan *plan = make_plan(&cfg);
     wctl *ws = NULL;
@@ -250,7 +250,7 @@ static void test_save_restore(void)
     essim_config cfg;
     es_err err;
     cfg_defaults(&cfg, &err);
-    cfg.policy.name = CFG_POL_ESSENCE;
+    cfg.policy.name = cfg_choice_index("policy.name", "essence");
     map_plan *plan = make_plan(&cfg);
     wctl *a = NULL, *b = NULL;
     if (!CHECK(plan && wctl_create(&cfg, plan, &a, &err) == ES_OK &&

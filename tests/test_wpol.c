@@ -59,7 +59,7 @@ static int make_layer(one_layer *o, const essim_config *cfg, size_t n)
     o->count = calloc(n, sizeof *o->count);
     for (size_t g = 0; g < n; g++) o->size[g] = 16;
     o->layer = (wpol_layer){"conv1", n, o->size, o->count, 0.0};
-    o->ops = wpol_find(cfg->policy.name);
+    o->ops = wpol_find_name(cfg_choice_name("policy.name", cfg->policy.name));
     es_err err;
     return o->ops->create(cfg, &o->layer, 1, &o->state, &err);
 }
@@ -94,7 +94,7 @@ static void test_density_and_unbiased(void)
     essim_config cfg;
     es_err err;
     cfg_defaults(&cfg, &err);
-    cfg.policy.name = CFG_POL_SSGP;
+    cfg.policy.name = cfg_choice_index("policy.name", "ssgp");
     cfg.policy.density = 0.1;
     enum { G = 1000, T = 3000 };
     one_layer o;
@@ -150,7 +150,7 @@ static void test_endurance_lowers_max(void)
         essim_config cfg;
         es_err err;
         cfg_defaults(&cfg, &err);
-        cfg.policy.name = k == 0 ? CFG_POL_SSGP : CFG_POL_ESSENCE;
+        cfg.policy.name = k == 0 ? cfg_choice_index("policy.name", "ssgp") : cfg_choice_index("policy.name", "essence");
         cfg.policy.density = 0.1;
         cfg.policy.lambda = 2.0;
         one_layer o;
@@ -179,7 +179,7 @@ static void test_budget_and_schedule(void)
     essim_config cfg;
     es_err err;
     cfg_defaults(&cfg, &err);
-    cfg.policy.name = CFG_POL_ESSENCE;
+    cfg.policy.name = cfg_choice_index("policy.name", "essence");
     cfg.policy.endurance = CFG_ENDUR_BUDGET;
     cfg.policy.budget = 50;
     cfg.policy.density = 0.5;
@@ -217,7 +217,7 @@ static void test_threshold_and_sgd(void)
     essim_config cfg;
     es_err err;
     cfg_defaults(&cfg, &err);
-    cfg.policy.name = CFG_POL_THRESHOLD;
+    cfg.policy.name = cfg_choice_index("policy.name", "threshold");
     cfg.policy.threshold = 1.0;
     one_layer o;
     make_layer(&o, &cfg, 4);
@@ -228,13 +228,22 @@ static void test_threshold_and_sgd(void)
     CHECK_INT(step(&o, 0, norm, keep, scale), 2);
     CHECK(!keep[0] && !keep[1] && keep[2] && keep[3] && scale[3] == 1.0f);
     free_layer(&o);
-    cfg.policy.name = CFG_POL_SGD;
+    cfg.policy.name = cfg_choice_index("policy.name", "sgd");
     make_layer(&o, &cfg, 4);
     CHECK_INT(step(&o, 0, norm, keep, scale), 4);
     CHECK(o.ops->residual == 0);
     free_layer(&o);
-    CHECK(wpol_find_name("essence") == wpol_find(CFG_POL_ESSENCE));
-    CHECK(wpol_find_name("essence-aggressive") == wpol_find(CFG_POL_ESSENCE_AGGR));
+    CHECK(wpol_find_name("essence") == wpol_at(3));
+    CHECK(wpol_find_name("essence-aggressive") == wpol_at(4));
+    CHECK(wpol_find_name("bogus") == NULL && wpol_find_name(NULL) == NULL);
+    CHECK(wpol_at(wpol_count()) == NULL);
+    /* the schema's choices of policy.name are the registry's names, in order */
+    for (size_t i = 0; i < wpol_count(); i++) {
+        CHECK_STR(cfg_choice_name("policy.name", (int)i), wpol_at(i)->name);
+        CHECK_INT(cfg_choice_index("policy.name", wpol_at(i)->name), (int)i);
+    }
+    CHECK_INT(cfg_choice_index("policy.name", "bogus"), -1);
+    CHECK_STR(cfg_choice_name("policy.name", (int)wpol_count()), "?");
     CHECK(wpol_find_name("nope") == NULL);
     cfg_free(&cfg);
 }

@@ -130,36 +130,64 @@ int nn_preset_mlp(nn_shape in, const int *hidden, int nh, int classes, nn_net **
     return ES_OK;
 }
 
-static const char *const preset_names[] = {"lenet5",    "resnet20", "resnet32", "resnet56",
-                                           "resnet20b", "vgg8",     "mlp",      NULL};
+/* ---- the registry: a new preset is one builder above (or in its own file) and one line here */
 
-const char *const *nn_preset_names(void)
+static int build_resnet20(nn_shape in, int classes, nn_net **out, es_err *err)
 {
-    return preset_names;
+    return nn_preset_resnet(20, NN_SHORTCUT_A, in, classes, out, err);
+}
+static int build_resnet32(nn_shape in, int classes, nn_net **out, es_err *err)
+{
+    return nn_preset_resnet(32, NN_SHORTCUT_A, in, classes, out, err);
+}
+static int build_resnet56(nn_shape in, int classes, nn_net **out, es_err *err)
+{
+    return nn_preset_resnet(56, NN_SHORTCUT_A, in, classes, out, err);
+}
+static int build_resnet20b(nn_shape in, int classes, nn_net **out, es_err *err)
+{
+    return nn_preset_resnet(20, NN_SHORTCUT_B, in, classes, out, err);
+}
+static int build_mlp(nn_shape in, int classes, nn_net **out, es_err *err)
+{
+    static const int hidden[2] = {256, 128};
+    return nn_preset_mlp(in, hidden, 2, classes, out, err);
+}
+
+static const struct preset {
+    const char *name;
+    int (*build)(nn_shape in, int classes, nn_net **out, es_err *err);
+} presets[] = {
+    {"lenet5", nn_preset_lenet5},   {"resnet20", build_resnet20}, {"resnet32", build_resnet32},
+    {"resnet56", build_resnet56},   {"resnet20b", build_resnet20b}, {"vgg8", nn_preset_vgg8},
+    {"mlp", build_mlp},
+};
+
+size_t nn_preset_count(void)
+{
+    return ES_ARRAY_LEN(presets);
+}
+
+const char *nn_preset_name(size_t i)
+{
+    return i < ES_ARRAY_LEN(presets) ? presets[i].name : NULL;
+}
+
+void nn_preset_list(char *buf, size_t len, const char *sep)
+{
+    size_t o = 0;
+    if (len) buf[0] = 0;
+    for (size_t i = 0; i < ES_ARRAY_LEN(presets) && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? sep : "", presets[i].name);
 }
 
 int nn_preset_create(const char *name, nn_shape in, int classes, nn_net **out, es_err *err)
 {
     *out = NULL;
-    if (!name) name = "";
-    if (strcmp(name, "lenet5") == 0) return nn_preset_lenet5(in, classes, out, err);
-    if (strcmp(name, "resnet20") == 0)
-        return nn_preset_resnet(20, NN_SHORTCUT_A, in, classes, out, err);
-    if (strcmp(name, "resnet32") == 0)
-        return nn_preset_resnet(32, NN_SHORTCUT_A, in, classes, out, err);
-    if (strcmp(name, "resnet56") == 0)
-        return nn_preset_resnet(56, NN_SHORTCUT_A, in, classes, out, err);
-    if (strcmp(name, "resnet20b") == 0)
-        return nn_preset_resnet(20, NN_SHORTCUT_B, in, classes, out, err);
-    if (strcmp(name, "vgg8") == 0) return nn_preset_vgg8(in, classes, out, err);
-    if (strcmp(name, "mlp") == 0) {
-        static const int hidden[2] = {256, 128};
-        return nn_preset_mlp(in, hidden, 2, classes, out, err);
-    }
-    char known[128] = "";
-    for (const char *const *p = preset_names; *p; p++) {
-        if (p != preset_names) strncat(known, ", ", sizeof known - strlen(known) - 1);
-        strncat(known, *p, sizeof known - strlen(known) - 1);
-    }
-    return es_fail(err, ES_ECONFIG, "unknown network preset \"%s\" (known: %s)", name, known);
+    for (size_t i = 0; name && i < ES_ARRAY_LEN(presets); i++)
+        if (!strcmp(name, presets[i].name)) return presets[i].build(in, classes, out, err);
+    char known[256];
+    nn_preset_list(known, sizeof known, ", ");
+    return es_fail(err, ES_ECONFIG, "unknown network preset \"%s\" (known: %s)", name ? name : "",
+                   known);
 }

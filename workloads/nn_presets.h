@@ -45,7 +45,10 @@ int nn_preset_mlp(nn_shape in, const int *hidden, int nh, int classes, nn_net **
 /* By name: "lenet5", "resnet20", "resnet32", "resnet56" (option A), "resnet20b" (option B),
  * "vgg8", "mlp". ES_ECONFIG naming the known presets for an unknown name. */
 int nn_preset_create(const char *name, nn_shape in, int classes, nn_net **out, es_err *err);
-/* NULL-terminated list of the names nn_preset_create accepts. */
-const char *const *nn_preset_names(void);
+/* The names nn_preset_create accepts: how many, the i-th (NULL past the end), and all of them
+ * joined by sep into buf (for help texts and messages). */
+size_t nn_preset_count(void);
+const char *nn_preset_name(size_t i);
+void nn_preset_list(char *buf, size_t len, const char *sep);
 
 #endif

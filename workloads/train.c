@@ -1,4 +1,4 @@
-/* train.c - the training loop behind `essim train` (and, later, `essim run`): data, network,
+/* train.c - the training loop behind `essim train` and `essim run`: data, network,
  * optimizer, schedule, evaluation, checkpoints, outputs. See train.h for the contract. */
 #include "config.h"
 
@@ -363,7 +363,7 @@ static int write_epochs_csv(const trainer *t, es_err *err)
 }
 
 /* iterations.csv: per iteration its epoch, learning rate and the fraction of mapped weights
- * the write policy wrote (kept by the write scheduler, so it survives a resume). */
+ * the write policy wrote (kept by the write-policy controller, so it survives a resume). */
 static int write_iterations_csv(const trainer *t, es_err *err)
 {
     char path[4200];
