@@ -141,6 +141,16 @@ expect_grep "both shapes named" "$TMP/err" "the test images (fashion-mnist/test)
 run_limited run --dataset synthetic --set train.synthetic_train=64 --batch 128 -q -o "$TMP/o4"
 expect_rc "--batch larger than the dataset" 2
 expect_grep "batch: says the limit" "$TMP/err" "train.batch = 128 is larger than the 64 training images: use at most 64"
+run_limited config check --set 'train.epochs=[1]' "$ES_SRCDIR/configs/isaac-train.yaml"; expect_rc "a list for an integer key" 2
+expect_grep "'expected an integer' (not 'a integer')" "$TMP/err" "train.epochs: expected an integer, got a list"
+if [ -w /dev/full ]; then
+    "$ESSIM" config show >/dev/full 2>"$TMP/err"; rc=$?
+    expect_rc "output to a full device fails" 1
+    expect_grep "and says why" "$TMP/err" "essim: cannot write the output: No space left on device"
+else
+    skip "output to a full device fails" "no /dev/full"
+    skip "and says why" "no /dev/full"
+fi
 mkdir "$TMP/tldir"
 run_limited run $SYN --timeline "$TMP/tldir" -o "$TMP/o5"; expect_rc "--timeline DIR refused before the run" 2
 expect_grep "timeline: is a directory" "$TMP/err" "tldir: is a directory; give a file name for --timeline"
