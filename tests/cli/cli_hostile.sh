@@ -151,6 +151,12 @@ else
     skip "output to a full device fails" "no /dev/full"
     skip "and says why" "no /dev/full"
 fi
+run_essim train --dataset synthetic --set train.synthetic_train=64 --set train.synthetic_test=16 --batch 32 --epochs 2 -q -o "$TMP/rep1"
+expect_rc "a run to report on" 0
+cp -r "$TMP/rep1" "$TMP/rep2"
+awk -F, 'BEGIN { OFS = "," } NR == 3 { $4 = "oops" } { print }' "$TMP/rep1/epochs.csv" >"$TMP/rep2/epochs.csv"
+run_limited report "$TMP/rep2" -o "$TMP/rep2.html"; expect_rc "report: a broken epochs.csv" 1
+expect_grep "report: names the input file and line, not gnuplot" "$TMP/err" "rep2/epochs.csv:3: column 'train_loss' holds 'oops', not a number"
 mkdir "$TMP/tldir"
 run_limited run $SYN --timeline "$TMP/tldir" -o "$TMP/o5"; expect_rc "--timeline DIR refused before the run" 2
 expect_grep "timeline: is a directory" "$TMP/err" "tldir: is a directory; give a file name for --timeline"
