@@ -375,14 +375,15 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
             }
             L->counts[g]++;
             L->pos_rows[L->blk_pos[g]] += L->blk_rows[g];
-            *cells += L->blk_cells[g];
+            *cells += L->blk_cells[g] * L->L->copies; /* every copy is written */
             any = 1;
         }
         if (!any) continue;
         for (uint64_t p = 0; p < L->positions; p++) {
             if (!L->pos_rows[p]) continue;
             uint64_t rt = p % L->L->row_tiles, ct = p / L->L->row_tiles;
-            for (uint64_t s = 0; s < L->L->xbars_per_pos; s++) {
+            for (uint64_t cs = 0; cs < L->L->copies * L->L->xbars_per_pos; cs++) {
+                uint64_t c = cs / L->L->xbars_per_pos, s = cs % L->L->xbars_per_pos;
                 if (h->nsess == h->sess_cap) {
                     size_t nc = h->sess_cap ? 2 * h->sess_cap : 256;
                     hw_session *ns = realloc(h->sess, nc * sizeof *ns);
@@ -390,7 +391,7 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
                     h->sess = ns;
                     h->sess_cap = nc;
                 }
-                uint64_t slot = map_xbar_slot(L->L, rt, ct, s);
+                uint64_t slot = map_xbar_slot_copy(L->L, c, rt, ct, s);
                 hw_session *se = &h->sess[h->nsess++];
                 L->nsess++;
                 se->layer = (uint32_t)l;

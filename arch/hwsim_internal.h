@@ -98,6 +98,7 @@ struct hw_sim {
     hw_res *links; /* routers x 4 */
     sim_kernel *k;
     double leak_w; /* static power counted (see arch.chip.power_gating) */
+    double xbar_macs; /* multiply-accumulates the crossbars do in one iteration (mvm, mvm_t) */
     int *barrier_ops;
     int nbarrier;
     uint64_t fwd_jobs, fwd_jobs_done; /* (op, image) pairs of the forward phase */

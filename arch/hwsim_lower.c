@@ -141,6 +141,8 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
         case LOP_MVM_T: {
             const map_layer *L = h->layers[p->layer].L;
             double reads = (double)n[LOP_C_XBAR_READS];
+            h->xbar_macs += (double)n[LOP_C_VECTORS] * (double)n[LOP_C_VECTOR_LEN] *
+                            (double)n[LOP_C_OUTPUT_LEN];
             double reads_v = reads / (double)V / (double)L->xbars; /* per vector and crossbar */
             add_tile_stage(o, RK_EDRAM, HW_C_EDRAM, t0, nt, rd_v / edram_bw, elat);
             add_tile_stage(o, RK_BUS, HW_C_BUS, t0, nt, rd_v / bus_bw, 0);
@@ -148,8 +150,11 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
             s->kind = SK_IMA;
             s->cause = HW_C_CROSSBAR;
             s->layer = (uint32_t)p->layer;
-            s->occ_per_vec = reads_v * rc;
-            s->stall_per_vec = rc > xc ? reads_v * (rc - xc) : 0.0;
+            /* r copies read r vectors at once: a chunk of n vectors holds the layer's IMAs
+             * for n / r vector times (the copies share the chunk's vectors). */
+            double r = (double)L->copies;
+            s->occ_per_vec = reads_v * rc / r;
+            s->stall_per_vec = rc > xc ? reads_v * (rc - xc) / r : 0.0;
             s->lat = ima_lat;
             if (n[LOP_C_PSUM_ADDS] && tsa_rate > 0)
                 add_tile_stage(o, RK_TSA, HW_C_TILE_SA, t0, nt,

@@ -183,6 +183,23 @@ int hw_stats(const hw_sim *h, stat_registry *r, es_err *err)
                T->time_s > 0 ? T->energy_j / T->time_s : 0.0, err));
     ES_TRY(put(r, "hw.peak_tops", "Tops/s", "peak throughput (one MAC = 2 ops)",
                h->chip->peak_ops_per_s * 1e-12, err));
+    double tpi = T->time_s / it;
+    double achieved = tpi > 0 ? 2.0 * h->xbar_macs / tpi : 0.0;
+    ES_TRY(put(r, "hw.achieved_tops", "Tops/s",
+               "crossbar work of an iteration (forward and transposed reads, 2 ops per MAC) over "
+               "its simulated time",
+               achieved * 1e-12, err));
+    ES_TRY(put(r, "hw.achieved_fraction_of_peak", "", "hw.achieved_tops / hw.peak_tops",
+               h->chip->peak_ops_per_s > 0 ? achieved / h->chip->peak_ops_per_s : 0.0, err));
+    {
+        const map_totals *mt = map_plan_totals(h->plan);
+        ES_TRY(put(r, "hw.map.copies", "",
+                   "weight copies, summed over layers (arch.map.replication)", (double)mt->copies,
+                   err));
+        ES_TRY(put(r, "hw.map.imas", "", "IMAs holding weights, every copy counted",
+                   (double)mt->imas, err));
+        ES_TRY(put(r, "hw.map.tiles", "", "tiles holding weights", (double)mt->tiles, err));
+    }
     ES_TRY(put(r, "hw.iterations", "", "iterations simulated", (double)T->iterations, err));
     ES_TRY(put(r, "hw.time_s_per_iteration", "s", "mean simulated time per iteration",
                T->time_s / it, err));

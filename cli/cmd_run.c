@@ -89,7 +89,8 @@ static int run_iteration(void *vctx, const wctl *ws, uint64_t it, es_err *err)
 {
     run_ctx *c = vctx;
     (void)it;
-    for (size_t l = 0; l < c->nlayers; l++) c->masks[l] = wctl_mask(ws, l, NULL);
+    for (size_t l = 0; l < c->nlayers; l++)
+        c->masks[l] = wctl_mask(ws, l, NULL);
     return hw_iteration(c->hw, c->masks, 0, err);
 }
 
@@ -205,6 +206,29 @@ static void fmt_runs(char *buf, size_t n, double v)
 }
 
 /* The short human-readable summary of a run on the hardware. */
+void cli_map_summary(FILE *fp, const map_plan *plan)
+{
+    const map_totals *mt = map_plan_totals(plan);
+    fprintf(fp,
+            "  mapping     %llu crossbars in %llu IMAs on %llu tiles (%.1f%% of the chip's "
+            "crossbars), %llu weight copies",
+            (unsigned long long)mt->xbars, (unsigned long long)mt->imas,
+            (unsigned long long)mt->tiles,
+            mt->chip_xbars ? 100.0 * (double)mt->xbars / (double)mt->chip_xbars : 0.0,
+            (unsigned long long)mt->copies);
+    int shown = 0;
+    for (size_t l = 0; l < map_num_layers(plan); l++) {
+        const map_layer *L = map_layer_at(plan, l);
+        if (L->copies < 2) continue;
+        fprintf(fp, "%s %s x%llu", shown++ ? "," : ":", L->name, (unsigned long long)L->copies);
+        if (shown == 6) {
+            fputs(", ...", fp);
+            break;
+        }
+    }
+    fputc('\n', fp);
+}
+
 void cli_hw_summary(FILE *fp, const hw_totals *t, double area_mm2)
 {
     static const char *const ph[LOP_NPHASE] = {"forward", "backward", "gradient", "update"};
@@ -221,7 +245,8 @@ void cli_hw_summary(FILE *fp, const hw_totals *t, double area_mm2)
     for (int c = 0; c < HW_NE; c++)
         for (int k = 0; k < 3; k++)
             if (top[k] < 0 || t->energy_j_by_component[c] > t->energy_j_by_component[top[k]]) {
-                for (int j = 2; j > k; j--) top[j] = top[j - 1];
+                for (int j = 2; j > k; j--)
+                    top[j] = top[j - 1];
                 top[k] = c;
                 break;
             }
@@ -232,8 +257,9 @@ void cli_hw_summary(FILE *fp, const hw_totals *t, double area_mm2)
     int sc = -1;
     for (int c = 0; c < HW_NC; c++)
         if (sc < 0 || t->stall_s_by_cause[c] > t->stall_s_by_cause[sc]) sc = c;
-    fprintf(fp, "\n  writes      %" PRIu64 " row segments, %.4g s of driver time; update phase "
-                "%.4g J",
+    fprintf(fp,
+            "\n  writes      %" PRIu64 " row segments, %.4g s of driver time; update phase "
+            "%.4g J",
             t->row_writes, t->write_busy_s, t->energy_j_by_phase[LOP_UPDATE]);
     if (sc >= 0 && t->stall_s_by_cause[sc] > 0)
         fprintf(fp, "\n  stalls      most: %s (%.4g job-s)", hw_cause_name(sc),
@@ -280,9 +306,27 @@ static void run_usage(FILE *fp)
             "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
 }
 
-enum { R_NETWORK = 256, R_DATASET, R_EPOCHS, R_BATCH, R_LR, R_SEED, R_POLICY, R_DENSITY,
-       R_REPEAT, R_TRACE, R_TIMELINE, R_DETAIL, R_PROGRESS, R_DATADIR, R_MARGIN, R_THREADS,
-       R_CKPT_EVERY, R_RESUME, R_STOP_AFTER };
+enum {
+    R_NETWORK = 256,
+    R_DATASET,
+    R_EPOCHS,
+    R_BATCH,
+    R_LR,
+    R_SEED,
+    R_POLICY,
+    R_DENSITY,
+    R_REPEAT,
+    R_TRACE,
+    R_TIMELINE,
+    R_DETAIL,
+    R_PROGRESS,
+    R_DATADIR,
+    R_MARGIN,
+    R_THREADS,
+    R_CKPT_EVERY,
+    R_RESUME,
+    R_STOP_AFTER
+};
 
 int cmd_run(int argc, char **argv)
 {
@@ -312,11 +356,16 @@ int cmd_run(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     static const char *keys[] = {
-        [R_NETWORK - R_NETWORK] = "train.network", [R_DATASET - R_NETWORK] = "train.dataset",
-        [R_EPOCHS - R_NETWORK] = "train.epochs",   [R_BATCH - R_NETWORK] = "train.batch",
-        [R_LR - R_NETWORK] = "train.lr",           [R_SEED - R_NETWORK] = "seed",
-        [R_POLICY - R_NETWORK] = "policy.name",    [R_DENSITY - R_NETWORK] = "policy.density",
-        [R_DATADIR - R_NETWORK] = "train.data_dir", [R_THREADS - R_NETWORK] = "threads",
+        [R_NETWORK - R_NETWORK] = "train.network",
+        [R_DATASET - R_NETWORK] = "train.dataset",
+        [R_EPOCHS - R_NETWORK] = "train.epochs",
+        [R_BATCH - R_NETWORK] = "train.batch",
+        [R_LR - R_NETWORK] = "train.lr",
+        [R_SEED - R_NETWORK] = "seed",
+        [R_POLICY - R_NETWORK] = "policy.name",
+        [R_DENSITY - R_NETWORK] = "policy.density",
+        [R_DATADIR - R_NETWORK] = "train.data_dir",
+        [R_THREADS - R_NETWORK] = "threads",
         [R_CKPT_EVERY - R_NETWORK] = "train.checkpoint_every",
     };
     char **sets = calloc((size_t)argc + 2, sizeof *sets);
@@ -373,7 +422,8 @@ int cmd_run(int argc, char **argv)
             rc = -1;
             break;
         default:
-            fprintf(stderr, "essim run: unknown or incomplete option '%s'; see 'essim run --help'\n",
+            fprintf(stderr,
+                    "essim run: unknown or incomplete option '%s'; see 'essim run --help'\n",
                     argv[optind - 1]);
             rc = CLI_EXIT_USAGE;
         }
@@ -427,8 +477,10 @@ int cmd_run(int argc, char **argv)
             loaded = 1;
     }
     if (rc == 0 && !cfg.arch.training) {
-        fprintf(stderr, "essim run: %s: the chip has no training units (arch.training is false); "
-                        "use isaac-train.yaml or set arch.training: true\n", file ? file : "");
+        fprintf(stderr,
+                "essim run: %s: the chip has no training units (arch.training is false); "
+                "use isaac-train.yaml or set arch.training: true\n",
+                file ? file : "");
         rc = CLI_EXIT_USAGE;
     }
     run_ctx ctx;
@@ -436,8 +488,9 @@ int cmd_run(int argc, char **argv)
     ctx.cfg = &cfg;
     ctx.doc = doc;
     ctx.timeline = timeline;
-    train_hooks hooks = {&ctx,      run_begin,  run_layer_written, run_iteration, run_stats,
-                      run_events, run_sim_seconds, 1, run_save, run_restore};
+    train_hooks hooks = {&ctx,      run_begin,  run_layer_written, run_iteration,
+                         run_stats, run_events, run_sim_seconds,   1,
+                         run_save,  run_restore};
     FILE *rep = NULL;
     es_atomic_file raf;
     char dir[4200], rpath[4200];
@@ -447,9 +500,18 @@ int cmd_run(int argc, char **argv)
             snprintf(dir, sizeof dir, "%s/run-%ld", out, k);
         else
             snprintf(dir, sizeof dir, "%s", out);
-        train_options to = {dir, NULL, resume, CFG_PROGRESS_AUTO, NULL, stop_after, cli_command_line(),
-                         k == 1 ? trace : NULL, &hooks};
-        to.progress_mode = quiet ? CFG_PROGRESS_NEVER : force ? CFG_PROGRESS_ALWAYS : cfg.sim.progress;
+        train_options to = {dir,
+                            NULL,
+                            resume,
+                            CFG_PROGRESS_AUTO,
+                            NULL,
+                            stop_after,
+                            cli_command_line(),
+                            k == 1 ? trace : NULL,
+                            &hooks};
+        to.progress_mode = quiet   ? CFG_PROGRESS_NEVER
+                           : force ? CFG_PROGRESS_ALWAYS
+                                   : cfg.sim.progress;
         train_result res;
         double h0 = es_host_seconds();
         if (train_run(&cfg, &to, &res, &err) < 0) {
@@ -488,8 +550,8 @@ int cmd_run(int argc, char **argv)
                     t.time_s, t.energy_j);
         printf("%sessim run: %s on %s, %d epochs (%" PRIu64 " iterations), policy %s, chip %s\n",
                repeat > 1 && k > 1 ? "\n" : "", cfg.train.network,
-               cfg_choice_name("train.dataset", cfg.train.dataset), res.epochs_done,
-               res.iterations, cfg_choice_name("policy.name", cfg.policy.name), cfg.arch.name);
+               cfg_choice_name("train.dataset", cfg.train.dataset), res.epochs_done, res.iterations,
+               cfg_choice_name("policy.name", cfg.policy.name), cfg.arch.name);
         if (repeat > 1) printf("  run         %ld of %ld on the same chip\n", k, repeat);
         printf("  accuracy    %.2f%% test (best %.2f%%)", 100 * res.test_accuracy_final,
                100 * res.test_accuracy_best);
@@ -501,6 +563,7 @@ int cmd_run(int argc, char **argv)
                res.writes_mean, res.writes_max,
                res.writes_mean > 0 ? (double)res.iterations / res.writes_mean : 0.0,
                res.writes_max > 0 ? (double)res.iterations / res.writes_max : 0.0);
+        cli_map_summary(stdout, ctx.plan);
         cli_hw_summary(stdout, &t, ctx.chip.cost.area_mm2);
         stat_registry *r = NULL;
         char first[64], one[64], ten[64];
@@ -515,8 +578,8 @@ int cmd_run(int argc, char **argv)
         fmt_runs(one, sizeof one, v2);
         fmt_runs(ten, sizeof ten, v3);
         printf("  lifetime    first cell fails after %s, 1%% after %s, 10%% after %s\n"
-               "              (endurance mean %.3g, sigma %.2g decades; %" PRIu64
-               " of %" PRIu64 " cells failed so far)\n",
+               "              (endurance mean %.3g, sigma %.2g decades; %" PRIu64 " of %" PRIu64
+               " cells failed so far)\n",
                first, one, ten, cfg.arch.cell.endurance_mean, cfg.arch.cell.endurance_sigma_log10,
                failed, cells);
         printf("  host        %.1f s, %.0f images/s; %.3g events, %.3g simulated s per host s\n",
@@ -527,15 +590,18 @@ int cmd_run(int argc, char **argv)
     }
     if (rep) {
         if (rc == 0) {
-            if (es_atomic_commit(&raf, &err) < 0) rc = cli_report(&err);
+            if (es_atomic_commit(&raf, &err) < 0)
+                rc = cli_report(&err);
             else {
                 printf("\nper run: %s/repeat.csv\n", out);
                 if (drop_run)
                     printf("lifetime: accuracy fell more than %g points below run 1's in run %ld "
-                           "of %ld\n", margin, drop_run, repeat);
+                           "of %ld\n",
+                           margin, drop_run, repeat);
                 else
                     printf("lifetime: accuracy stayed within %g points of run 1's for all %ld "
-                           "runs\n", margin, repeat);
+                           "runs\n",
+                           margin, repeat);
             }
         } else {
             es_atomic_abort(&raf);
@@ -546,7 +612,8 @@ int cmd_run(int argc, char **argv)
     run_free(&ctx);
     if (loaded) cfg_free(&cfg);
     cfg_doc_destroy(doc);
-    for (int i = 0; i < nowned; i++) free(owned[i]);
+    for (int i = 0; i < nowned; i++)
+        free(owned[i]);
     free(owned);
     free(sets);
     return rc < 0 ? CLI_EXIT_OK : rc;

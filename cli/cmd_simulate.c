@@ -326,6 +326,7 @@ int cmd_simulate(int argc, char **argv)
     if (rc == 0) {
         printf("essim simulate: %s (%s, %" PRIu64 " iterations) on %s\n", path,
                th->network ? th->network : "?", iters, cfg.arch.name);
+        cli_map_summary(stdout, s.plan);
         cli_hw_summary(stdout, &t, s.chip.cost.area_mm2);
         printf("  replay      %.3g s host, %.0f iterations/s, %.3g events (%.3g events/s)\n",
                replay_s, replay_s > 0 ? (double)iters / replay_s : 0.0, (double)t.events,

@@ -135,6 +135,7 @@ enum { CFG_GRAN_ROW, CFG_GRAN_CROSSBAR, CFG_GRAN_WEIGHT };
 enum { CFG_ENDUR_RELATIVE, CFG_ENDUR_BUDGET, CFG_ENDUR_NONE };
 enum { CFG_PSCHED_NONE, CFG_PSCHED_STEP };
 enum { CFG_DETAIL_FAST, CFG_DETAIL_FULL };
+enum { CFG_REPL_NONE, CFG_REPL_BALANCE, CFG_REPL_LIST };
 enum { CFG_WEAR_SUDDEN, CFG_WEAR_GRADUAL };
 enum { CFG_DS_FASHION_MNIST, CFG_DS_MNIST, CFG_DS_CIFAR10, CFG_DS_CIFAR100, CFG_DS_SYNTHETIC };
 
@@ -206,6 +207,10 @@ typedef struct essim_config {
             double clock_hz; /* digital logic: shift-add, registers, buffers, NoC, gradient unit */
             int power_gating; /* tiles holding no weights draw no leakage */
         } chip;
+        struct {
+            int replication;     /* CFG_REPL_*: copies of a layer's weights (map.h) */
+            cfg_real_map copies; /* replication list: copies per layer name */
+        } map;
         struct {
             int impl; /* index into the choices of arch.noc.impl (arch/noc.c's registry) */
             int64_t tiles_per_router;

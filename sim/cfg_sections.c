@@ -147,6 +147,16 @@ static const cfg_key schema[] = {
      "leakage of the tiles in use, the NoC and the off-chip links only (the area/power roll-up "
      "always counts every tile)"},
 
+    {"arch.map.replication", CFG_T_ENUM, 0, OFF(arch.map.replication), NOLIM, "balance",
+     "none|balance|list",
+     "copies of a layer's weights, so that its input vectors are split across them (ISAAC, "
+     "ISCA 2016, balancing the pipeline; PipeLayer, HPCA 2017, parallelism granularity G): "
+     "none = one copy each; balance = spend the chip's free IMAs on the slowest layer "
+     "(most input vectors per copy) until no layer can be sped up or the IMAs run out; "
+     "list = arch.map.copies. Every copy is written when its block is, and wears"},
+    {"arch.map.copies", CFG_T_REAL_MAP, 0, OFF(arch.map.copies), RANGE(1, 1e6), "{}", NULL,
+     "replication list: copies per layer, e.g. {conv1: 8, conv2: 2} (unlisted layers: 1)"},
+
     {"arch.noc.impl", CFG_T_ENUM, 0, OFF(arch.noc.impl), NOLIM, "cmesh", "cmesh",
      "network-on-chip model: cmesh (concentrated mesh, as ISAAC)"},
     {"arch.noc.tiles_per_router", CFG_T_INT, 0, OFF(arch.noc.tiles_per_router), RANGE(1, 64),

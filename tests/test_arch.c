@@ -680,7 +680,7 @@ static void test_layer_does_not_fit(void)
     map_config_from(&cfg, &mc);
     /* 4096 x 4096 weights: 32 x 32 positions x 8 slices = 8192 crossbars = 1024 IMAs, the
      * chip has 2 x 12 */
-    map_layer_spec spec = {"fc", 4096, 4096};
+    map_layer_spec spec = {"fc", 4096, 4096, 0};
     map_plan *plan = NULL;
     es_err err;
     CHECK(map_create(&mc, &spec, 1, &plan, &err) == ES_ECONFIG);

@@ -20,7 +20,7 @@ static map_plan *make_plan(const essim_config *cfg)
     map_config mc;
     map_config_from(cfg, &mc);
     mc.require_fit = 0;
-    map_layer_spec specs[2] = {{"big", 10, 300}, {"small", 4, 20}};
+    map_layer_spec specs[2] = {{"big", 10, 300, 0}, {"small", 4, 20, 0}};
     map_plan *plan = NULL;
     es_err err;
     if (map_create(&mc, specs, 2, &plan, &err) < 0) return NULL;
