@@ -110,7 +110,7 @@ int trace_layer_check(const trace_layer *L, const char *path, es_err *err)
 
 int trace_blocks_check(uint64_t total, const char *path, es_err *err)
 {
-    uint64_t max = es_limit(ES_LIMIT_TRACE_BLOCKS, (uint64_t)1 << 26);
+    uint64_t max = es_limit(ES_LIMIT_TRACE_BLOCKS, (uint64_t)1 << 24);
     if (max > MAX_TOTAL_BLOCKS) max = MAX_TOTAL_BLOCKS;
     if (total > max)
         return es_fail(err, ES_ERANGE,

@@ -192,12 +192,12 @@ for c in info verify dump; do
     run_limited trace $c "$TMP/b1.trc"; expect_rc "trace $c: 2^31 blocks in a 25-row layer" 1
     expect_grep "trace $c: the count against the geometry" "$TMP/err" "b1.trc: bad header: layer conv1 claims 2147483648 blocks, its geometry (25 x 6, 1 x 1 tiles, row granularity) makes 25"
     run_limited trace $c "$TMP/b2.trc"; expect_rc "trace $c: a consistent layer of 2^31 blocks" 1
-    expect_grep "trace $c: the limit, the memory, the variable" "$TMP/err" "b2.trc: 2147484402 mask blocks in all, more than the limit of 67108864 (reading it needs about 32768 MB; set ESSIM_MAX_TRACE_BLOCKS"
+    expect_grep "trace $c: the limit, the memory, the variable" "$TMP/err" "b2.trc: 2147484402 mask blocks in all, more than the limit of 16777216 (reading it needs about 32768 MB; set ESSIM_MAX_TRACE_BLOCKS"
 done
 run_limited simulate --trace "$TMP/b3.trc" -o "$TMP/s"; expect_rc "simulate: 2^32-1 blocks" 1
 expect_grep "simulate: the limit" "$TMP/err" "b3.trc: 4294968049 mask blocks in all, more than the limit"
 run_limited trace synth "$TMP/syn.trc" --blocks 4294967295; expect_rc "trace synth --blocks 4294967295" 1
-expect_grep "synth: the limit before allocating" "$TMP/err" "4294967295 mask blocks in all, more than the limit of 67108864"
+expect_grep "synth: the limit before allocating" "$TMP/err" "4294967295 mask blocks in all, more than the limit of 16777216"
 ok "synth left no file" test ! -e "$TMP/syn.trc"
 
 # ---- class 5: a failed run leaves an existing trace as it was -----------------------------------
