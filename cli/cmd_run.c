@@ -164,6 +164,14 @@ static int run_restore(void *vctx, es_get_fn get, void *gctx, es_err *err)
     }
     ES_TRY(hw_restore(c->hw, get, gctx, err));
     ES_TRY(check_hw_state(c->hw, err));
+    /* The chip executes every training iteration: its count must be the trainer's. */
+    uint64_t ts[4];
+    hw_totals tot;
+    hw_get_totals(c->hw, &tot);
+    if (get(gctx, "state", ts, NULL, NULL, 4) == 0 && tot.iterations != ts[0])
+        return es_fail(err, ES_EFORMAT,
+                       "checkpoint: the chip state counts %llu iterations, the training %llu",
+                       (unsigned long long)tot.iterations, (unsigned long long)ts[0]);
     ES_TRY(wear_restore(c->wear, get, gctx, err));
     c->runs = st[0];
     c->failed_before = st[1];

@@ -98,6 +98,7 @@ crafted() { # crafted DESCRIPTION EXPECTED-MESSAGE EDIT...
 crafted "epoch tag beyond the last (heap overflow before)" "c2/checkpoint.ckpt: iteration 3 is tagged epoch 5 after epoch 0" "ws/epoch[3]=5"
 crafted "next iteration 2^62 (endless loop before)" "next iteration 4611686018427387904 and 1 epochs done do not fit this run" "state[0]=4611686018427387904"
 crafted "simulated time 1.8e7 s" "checkpoint.ckpt: the chip state's simulated time 1.8e+07 s or energy" "hw/fstate[0]=1.8e7"
+crafted "chip iterations that are not the training's" "checkpoint.ckpt: the chip state counts 5 iterations, the training 11" "hw/state[0]=5"
 crafted "NaN best accuracy" "best accuracy nan" "dstate[1]=nan"
 crafted "infinite weight" "parameter fc1.weight holds inf at 7" "param/fc1.weight[7]=inf"
 crafted "NaN written fraction" "written fraction of iteration 2 is nan" "ws/fraction[2]=nan"
