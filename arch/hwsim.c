@@ -278,29 +278,51 @@ static void tq_push(hw_sim *h, uint64_t t, size_t si)
     h->tq[t][h->tq_head[t] + h->tq_len[t]++] = si;
 }
 
-static void start_session(hw_sim *h, size_t si, sim_time now)
+/* The event data of a started batch: the session (group) and how many of it started. */
+#define BATCH_BITS 16
+#define BATCH_MAX  ((1u << BATCH_BITS) - 1)
+
+/* Start group si now on k driver sets: its `left` sessions run in rounds of k, the group
+ * holding the k sets until the last round ends (one event). A session of round j waits j
+ * session lengths for its drivers, a stall of `cause` (what limited k: the tile's driver
+ * sets or the chip's budget). */
+static void start_sessions(hw_sim *h, size_t si, uint32_t k, int cause, sim_time now)
 {
     hw_session *s = &h->sess[si];
     const ima_model *im = &h->chip->tile.ima;
-    sim_time dur = (sim_time)s->rows * im->xbar.row_write_latency_ps;
-    h->wfree_tile[s->tile]--;
-    h->wfree_chip--;
-    if (now > s->release) h->it_stall[s->blocked] += (double)(now - s->release);
-    h->it_write_busy += (double)dur;
+    sim_time one = (sim_time)s->rows * im->xbar.row_write_latency_ps;
+    uint64_t n = s->left, rounds = (n + k - 1) / k;
+    h->wfree_tile[s->tile] -= k;
+    h->wfree_chip -= k;
+    s->left = 0;
+    if (now > s->release) h->it_stall[s->blocked] += (double)n * (double)(now - s->release);
+    /* sum over the sessions of floor(i / k) for i < n: k (0 + 1 + ... + (rounds - 2)) plus
+     * (rounds - 1) for the last, partial or full, round's n - k (rounds - 1) sessions */
+    double waits = (double)k * (double)(rounds - 1) * (double)(rounds - 2) / 2.0 +
+                   (double)(rounds - 1) * (double)(n - (uint64_t)k * (rounds - 1));
+    if (rounds > 1) h->it_stall[cause] += waits * (double)one;
+    h->it_write_busy += (double)n * (double)one;
+    sim_time dur = (sim_time)rounds * one;
     if (h->tl_on) tl_event(h, h->layers[s->layer].L->name, "write", s->tile, 50, now, dur);
-    sched(h, now + dur, ev_session_done, si);
+    sched(h, now + dur, ev_session_done, ((uint64_t)si << BATCH_BITS) | k);
 }
 
 static void drain_tile(hw_sim *h, uint64_t t, int blocked_by_tile, sim_time now)
 {
     while (h->tq_len[t] > 0 && h->wfree_tile[t] > 0 && h->wfree_chip > 0) {
         size_t si = h->tq[t][h->tq_head[t]];
-        h->tq_head[t]++;
-        h->tq_len[t]--;
+        hw_session *s = &h->sess[si];
+        uint64_t k = s->left;
+        int cause = HW_C_WDRV_TILE;
+        if (k > h->wfree_tile[t]) k = h->wfree_tile[t];
+        if (k > h->wfree_chip) k = h->wfree_chip, cause = HW_C_WDRV_CHIP;
+        if (k > BATCH_MAX) k = BATCH_MAX;
         /* A session that waited was held up by its tile's drivers when they were all busy
            until a session of its own tile ended just now, else by the chip's budget. */
-        h->sess[si].blocked = blocked_by_tile ? HW_C_WDRV_TILE : HW_C_WDRV_CHIP;
-        start_session(h, si, now);
+        s->blocked = blocked_by_tile ? HW_C_WDRV_TILE : HW_C_WDRV_CHIP;
+        h->tq_head[t]++;
+        h->tq_len[t]--;
+        start_sessions(h, si, (uint32_t)k, cause, now);
     }
 }
 
@@ -338,12 +360,13 @@ static void ev_release(sim_kernel *k, void *arg, uint64_t data)
 static void ev_session_done(sim_kernel *k, void *arg, uint64_t data)
 {
     hw_sim *h = arg;
-    hw_session *s = &h->sess[data];
+    hw_session *s = &h->sess[data >> BATCH_BITS];
+    uint32_t n = (uint32_t)(data & BATCH_MAX);
     sim_time now = sim_now(k);
     int full = h->wfree_tile[s->tile] == 0;
-    h->wfree_tile[s->tile]++;
-    h->wfree_chip++;
-    h->sess_done++;
+    h->wfree_tile[s->tile] += n;
+    h->wfree_chip += n;
+    h->sess_done += s->mult;
     if (now > h->writes_end) h->writes_end = now;
     dispatch(h, s->tile, full, now);
 }
@@ -357,12 +380,14 @@ static void ev_noop(sim_kernel *k, void *arg, uint64_t data)
 static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, uint64_t *cells)
 {
     h->nsess = 0;
+    h->nsess_all = 0;
     *cells = 0;
     for (size_t l = 0; l < h->nlayers; l++) {
         hw_layer *L = &h->layers[l];
         const uint8_t *m = masks ? masks[l] : NULL;
         L->sess0 = h->nsess;
         L->nsess = 0;
+        L->nsess_all = 0;
         if (!m) continue;
         uint64_t G = L->L->blocks;
         memset(L->pos_rows, 0, L->positions * sizeof *L->pos_rows);
@@ -381,9 +406,8 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
         if (!any) continue;
         for (uint64_t p = 0; p < L->positions; p++) {
             if (!L->pos_rows[p]) continue;
-            uint64_t rt = p % L->L->row_tiles, ct = p / L->L->row_tiles;
-            for (uint64_t cs = 0; cs < L->L->copies * L->L->xbars_per_pos; cs++) {
-                uint64_t c = cs / L->L->xbars_per_pos, s = cs % L->L->xbars_per_pos;
+            for (size_t gi = L->grp_off[p]; gi < L->grp_off[p + 1]; gi++) {
+                const hw_group *gr = &L->grp[gi];
                 if (h->nsess == h->sess_cap) {
                     size_t nc = h->sess_cap ? 2 * h->sess_cap : 256;
                     hw_session *ns = realloc(h->sess, nc * sizeof *ns);
@@ -391,16 +415,18 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
                     h->sess = ns;
                     h->sess_cap = nc;
                 }
-                uint64_t slot = map_xbar_slot_copy(L->L, c, rt, ct, s);
                 hw_session *se = &h->sess[h->nsess++];
                 L->nsess++;
+                L->nsess_all += gr->mult;
+                h->nsess_all += gr->mult;
                 se->layer = (uint32_t)l;
-                se->tile = (uint32_t)(slot / h->xbars_per_tile);
-                se->slot = slot;
+                se->tile = gr->tile;
+                se->slot = gr->slot;
                 se->rows = L->pos_rows[p];
                 se->release = 0;
+                se->mult = se->left = gr->mult;
                 se->blocked = HW_C_WDRV_TILE;
-                h->tot.row_writes += se->rows;
+                h->tot.row_writes += se->rows * gr->mult;
             }
         }
     }
@@ -483,7 +509,7 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
         rc = sim_run(k, &lim);
         if (rc < 0 && !h->fail) h->fail = rc;
     }
-    if (!h->fail && h->sess_done != h->nsess) h->fail = ES_ESTATE;
+    if (!h->fail && h->sess_done != h->nsess_all) h->fail = ES_ESTATE;
     if (h->fail) {
         int f = h->fail;
         h->fail = 0;

@@ -308,7 +308,7 @@ static int build_layers(hw_sim *h, es_err *err)
         const map_layer *ml = map_layer_at(h->plan, l);
         L->L = ml;
         L->positions = ml->row_tiles * ml->col_tiles;
-        uint64_t last = ml->xbar0 + ml->xbars - 1;
+        uint64_t last = ml->xbar0 + (ml->copies - 1) * ml->copy_slots + ml->xbars - 1;
         if (last / h->xbars_per_tile >= h->tiles)
             return es_fail(err, ES_ECONFIG,
                            "layer %s needs crossbars up to tile %" PRIu64
@@ -330,6 +330,34 @@ static int build_layers(hw_sim *h, es_err *err)
             L->blk_rows[g] = (uint32_t)b.nrows;
             L->blk_cells[g] = (uint32_t)map_block_cells(ml, g);
         }
+        /* Write groups per position: its crossbars, every slice of every copy (copy-major),
+           in runs that sit in one tile (hw_session). */
+        const uint64_t S = ml->xbars_per_pos, nj = ml->copies * S;
+        L->grp_off = malloc((L->positions + 1) * sizeof *L->grp_off);
+        if (!L->grp_off) return es_fail(err, ES_ENOMEM, "out of memory for layer %s", ml->name);
+        size_t cap = 0, n = 0;
+        for (uint64_t p = 0; p < L->positions; p++) {
+            uint64_t rt = p % ml->row_tiles, ct = p / ml->row_tiles;
+            L->grp_off[p] = n;
+            for (uint64_t j = 0; j < nj;) {
+                uint64_t slot = map_xbar_slot_copy(ml, j / S, rt, ct, j % S);
+                uint64_t tile = slot / h->xbars_per_tile, run = 1;
+                while (j + run < nj && run < UINT32_MAX &&
+                       map_xbar_slot_copy(ml, (j + run) / S, rt, ct, (j + run) % S) /
+                               h->xbars_per_tile ==
+                           tile)
+                    run++;
+                if (n == cap) {
+                    cap = cap ? 2 * cap : 16;
+                    hw_group *g = realloc(L->grp, cap * sizeof *g);
+                    if (!g) return es_fail(err, ES_ENOMEM, "out of memory for layer %s", ml->name);
+                    L->grp = g;
+                }
+                L->grp[n++] = (hw_group){slot, (uint32_t)tile, (uint32_t)run};
+                j += run;
+            }
+        }
+        L->grp_off[L->positions] = n;
     }
     return ES_OK;
 }
@@ -435,6 +463,8 @@ void hw_destroy(hw_sim *h)
         free(L->blk_cells);
         free(L->counts);
         free(L->pos_rows);
+        free(L->grp_off);
+        free(L->grp);
     }
     free(h->layers);
     free(h->tres);
