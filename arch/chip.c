@@ -11,6 +11,8 @@ void chip_config_from(const essim_config *cfg, const cfg_doc *doc, chip_config *
     c->tiles = cfg->arch.chip.tiles;
     c->training = cfg->arch.training;
     c->power_gating = cfg->arch.chip.power_gating;
+    c->wakeup_time_ps = cfg->arch.chip.wakeup_time_ps;
+    c->wakeup_breakeven_ps = cfg->arch.chip.wakeup_breakeven_ps;
     tile_config_from(cfg, doc, &c->tile);
     noc_config_from(cfg, doc, &c->noc);
     offchip_config_from(cfg, doc, &c->offchip);

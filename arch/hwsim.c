@@ -12,8 +12,10 @@
 /* ---- names ------------------------------------------------------------------------------ */
 
 static const char *const energy_names[HW_NE] = {
-    "xbar",    "dac",   "sh",  "adc", "ima_sa", "ima_reg", "tile_sa", "activation",
-    "maxpool", "edram", "bus", "gu",  "noc",    "offchip", "write",   "leakage"};
+    "xbar",        "dac",          "sh",          "adc",          "ima_sa",
+    "ima_reg",     "tile_sa",      "activation",  "maxpool",      "edram",
+    "bus",         "gu",           "noc",         "offchip",      "write",
+    "leakage_ima", "leakage_tile", "leakage_noc", "leakage_chip", "wakeup"};
 static const char *const cause_names[HW_NC] = {
     "edram", "bus", "crossbar", "adc",       "tile_sa",   "activation", "maxpool",
     "gu",    "noc", "offchip",  "wdrv_tile", "wdrv_chip", "write_wait"};
@@ -539,6 +541,52 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
         h->it_stall[HW_C_WRITE_WAIT] += (double)(h->writes_end - end);
         end = h->writes_end;
     }
+    /* Power gating: the update interval's units are the tiles writing this iteration; an
+       interval that turns on units the one before it (cyclically) had off pays their wake-up,
+       in time (at the end of the iteration: the next one waits for it) and energy. */
+    double ph_t[LOP_NPHASE] = {(double)fwd, (double)(bwd - fwd), (double)(grad - bwd),
+                               (double)(end - t0 - grad)};
+    double wake_pj[LOP_NPHASE] = {0}, wake_ps[LOP_NPHASE] = {0};
+    uint64_t non[2][LOP_NPHASE] = {{0}};
+    if (h->gating) {
+        uint8_t *ut = h->tile_on[LOP_UPDATE], *ur = h->router_on[LOP_UPDATE];
+        memset(ut, 0, h->tiles);
+        memset(ur, 0, h->nrouters);
+        const uint64_t tpr = (uint64_t)h->chip->noc.cfg.tiles_per_router;
+        for (size_t i = 0; i < h->nsess; i++) {
+            ut[h->sess[i].tile] = 1;
+            ur[h->sess[i].tile / tpr] = 1;
+        }
+        int prev = -1;
+        for (int p = LOP_NPHASE; p-- > 0;)
+            if (ph_t[p] > 0) {
+                prev = p;
+                break;
+            }
+        const double be = h->chip->cfg.wakeup_breakeven_ps;
+        for (int p = 0; p < LOP_NPHASE; p++) {
+            for (uint64_t t = 0; t < h->tiles; t++)
+                non[0][p] += h->tile_on[p][t];
+            for (uint64_t r = 0; r < h->nrouters; r++)
+                non[1][p] += h->router_on[p][r];
+            if (!(ph_t[p] > 0) || prev < 0) continue;
+            uint64_t wt = 0, wr = 0;
+            for (uint64_t t = 0; t < h->tiles; t++)
+                wt += h->tile_on[p][t] && !h->tile_on[prev][t];
+            for (uint64_t r = 0; r < h->nrouters; r++)
+                wr += h->router_on[p][r] && !h->router_on[prev][r];
+            if (wt + wr) {
+                wake_pj[p] = ((double)wt * h->leak_tile_w + (double)wr * h->leak_router_w) * be;
+                wake_ps[p] = h->chip->cfg.wakeup_time_ps;
+                h->tot.wakeups += wt + wr;
+            }
+            prev = p;
+        }
+        for (int p = 0; p < LOP_NPHASE; p++) {
+            end += (sim_time)wake_ps[p];
+            ph_t[p] += (double)(sim_time)wake_ps[p];
+        }
+    }
     /* Keep time monotonic for the next iteration's events. */
     if (sim_now(k) < end) {
         /* advance the kernel's clock with an empty event */
@@ -548,25 +596,36 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
         sim_run(k, &lim);
     }
     sim_time dt = end - t0;
-    double ph_t[LOP_NPHASE] = {(double)fwd, (double)(bwd - fwd), (double)(grad - bwd),
-                               (double)(dt - grad)};
     hw_totals *T = &h->tot;
-    double leak_pj = h->leak_w * (double)dt; /* W x ps = pJ */
     double write_pj = (double)cells * h->chip->tile.ima.xbar.cell_write_energy_pj;
+    const double ipt = (double)h->chip->tile.cfg.imas;
     for (int p = 0; p < LOP_NPHASE; p++) {
-        double e = 0;
+        double e = 0, leak[HW_NE] = {0}; /* W x ps = pJ */
+        if (h->gating) {
+            leak[HW_E_LEAK_IMA] = h->leak_ima_w * h->ima_busy_ps[p];
+            leak[HW_E_LEAK_TILE] = h->leak_tile_w * (double)non[0][p] * ph_t[p];
+            if (p == LOP_BACKWARD || p == LOP_GRADIENT)
+                leak[HW_E_LEAK_TILE] += h->leak_gu_w * (double)h->ngu_on * ph_t[p];
+            leak[HW_E_LEAK_NOC] = h->leak_router_w * (double)non[1][p] * ph_t[p];
+            leak[HW_E_WAKEUP] = wake_pj[p] + (p == LOP_FORWARD ? h->ima_wake_pj : 0.0);
+        } else {
+            leak[HW_E_LEAK_IMA] = h->leak_ima_w * ipt * (double)h->tiles * ph_t[p];
+            leak[HW_E_LEAK_TILE] = (h->leak_tile_w + h->leak_gu_w) * (double)h->tiles * ph_t[p];
+            leak[HW_E_LEAK_NOC] = h->leak_router_w * (double)h->chip->noc.routers * ph_t[p];
+        }
+        leak[HW_E_LEAK_CHIP] = h->leak_chip_w * ph_t[p];
         for (int c = 0; c < HW_NE; c++) {
-            e += h->e_phase_dyn[p][c];
-            T->energy_j_by_component[c] += h->e_phase_dyn[p][c] * 1e-12;
+            double ec = h->e_phase_dyn[p][c] + leak[c];
+            e += ec;
+            T->energy_j_by_component[c] += ec * 1e-12;
+            if (c >= HW_E_LEAK_IMA) T->energy_j_idle += ec * 1e-12;
         }
         if (p == LOP_UPDATE) e += write_pj;
-        e += dt > 0 ? leak_pj * ph_t[p] / (double)dt : 0.0;
         T->energy_j_by_phase[p] += e * 1e-12;
         T->energy_j += e * 1e-12;
         T->time_s_by_phase[p] += ph_t[p] * 1e-12;
     }
     T->energy_j_by_component[HW_E_WRITE] += write_pj * 1e-12;
-    T->energy_j_by_component[HW_E_LEAKAGE] += leak_pj * 1e-12;
     for (int c = 0; c < HW_NC; c++)
         T->stall_s_by_cause[c] += h->it_stall[c] * 1e-12;
     T->write_busy_s += h->it_write_busy * 1e-12;

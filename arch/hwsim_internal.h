@@ -112,7 +112,18 @@ struct hw_sim {
     hw_res offchip;
     hw_res *links; /* routers x 4 */
     sim_kernel *k;
-    double leak_w;    /* static power counted (see arch.chip.power_gating) */
+    /* Leakage (hwsim.h, "Leakage"): per unit, and which units are on in each interval of the
+     * iteration (indexed by phase: forward; backward with gradient; gradient; update) */
+    int gating;
+    double leak_ima_w, leak_tile_w, leak_router_w, leak_chip_w; /* tile_w: without its IMAs
+                                                                   and gradient unit */
+    double leak_gu_w; /* a tile's gradient unit: on only where gradient work runs */
+    uint8_t *gu_on;   /* tiles x 1: tiles with gradient work */
+    uint64_t ngu_on;
+    uint8_t *tile_on[LOP_NPHASE], *router_on[LOP_NPHASE];
+    uint64_t nrouters, used_imas;
+    double ima_busy_ps[LOP_NPHASE]; /* IMA-picoseconds of reading in one iteration, by phase */
+    double ima_wake_pj;             /* the IMAs' wake-ups of one iteration */
     double xbar_macs; /* multiply-accumulates the crossbars do in one iteration (mvm, mvm_t) */
     int *barrier_ops;
     int nbarrier;

@@ -362,6 +362,90 @@ static int build_layers(hw_sim *h, es_err *err)
     return ES_OK;
 }
 
+/* Mark the routers on the XY route from tile a to tile b (hwsim.c's noc_send) in on[]. */
+static void mark_route(const hw_sim *h, uint64_t a, uint64_t b, uint8_t *on)
+{
+    const noc_model *nm = &h->chip->noc;
+    uint64_t c = (uint64_t)nm->cfg.tiles_per_router, X = nm->grid_x;
+    uint64_t ra = a / c, rb = b / c, x = ra % X, y = ra / X, tx = rb % X, ty = rb / X;
+    on[ra] = 1;
+    while (x != tx || y != ty) {
+        if (x < tx)
+            x++;
+        else if (x > tx)
+            x--;
+        else if (y < ty)
+            y++;
+        else
+            y--;
+        on[y * X + x] = 1;
+    }
+}
+
+/* Leakage per unit and, with power gating, the units each compute interval keeps on
+ * (hwsim.h, "Leakage"): the tiles of its ops (a layer's every tile), the routers of those
+ * tiles and the routers on the routes between consecutive ops; the update interval's tiles
+ * are the ones with write sessions, found per iteration. */
+static int build_gating(hw_sim *h, es_err *err)
+{
+    const chip_model *c = h->chip;
+    const noc_model *nm = &c->noc;
+    const uint64_t ipt = (uint64_t)c->tile.cfg.imas, tpr = (uint64_t)nm->cfg.tiles_per_router;
+    h->gating = c->cfg.power_gating;
+    h->nrouters = nm->grid_x * nm->grid_y;
+    h->leak_ima_w = c->tile.ima.cost.leak_w;
+    h->leak_gu_w = c->cfg.training ? c->tile.gu.cost.leak_w : 0.0;
+    h->leak_tile_w = c->tile.cost.leak_w - (double)ipt * h->leak_ima_w - h->leak_gu_w;
+    h->leak_router_w = nm->routers ? c->part[CHIP_PART_NOC].total.leak_w / (double)nm->routers : 0;
+    h->leak_chip_w = c->cost.leak_w - (double)h->tiles * c->tile.cost.leak_w -
+                     c->part[CHIP_PART_NOC].total.leak_w;
+    if (h->leak_chip_w < 0) h->leak_chip_w = 0;
+    for (int p = 0; p < LOP_NPHASE; p++) {
+        h->tile_on[p] = calloc(h->tiles ? h->tiles : 1, 1);
+        h->router_on[p] = calloc(h->nrouters ? h->nrouters : 1, 1);
+        if (!h->tile_on[p] || !h->router_on[p]) return es_fail(err, ES_ENOMEM, "out of memory");
+    }
+    h->gu_on = calloc(h->tiles ? h->tiles : 1, 1);
+    if (!h->gu_on) return es_fail(err, ES_ENOMEM, "out of memory");
+    const double wake = c->cfg.wakeup_breakeven_ps * 1e-12;
+    int last[LOP_NPHASE] = {-1, -1, -1, -1};
+    for (size_t i = 0; i < h->nops; i++) {
+        const hw_op *o = &h->ops[i];
+        if (o->phase == LOP_UPDATE || o->tile >= h->tiles) continue;
+        if (o->kind == LOP_GRAD)
+            for (uint64_t t = o->tile; t < o->tile + o->ntiles && t < h->tiles; t++)
+                h->gu_on[t] = 1;
+        /* the weight gradients run beside the backward reads: both keep the backward
+           interval's units on */
+        int iv[2] = {o->phase, o->phase == LOP_GRADIENT ? LOP_BACKWARD : -1};
+        for (int k = 0; k < 2; k++) {
+            if (iv[k] < 0) continue;
+            for (uint64_t t = o->tile; t < o->tile + o->ntiles && t < h->tiles; t++) {
+                h->tile_on[iv[k]][t] = 1;
+                h->router_on[iv[k]][t / tpr] = 1;
+            }
+            if (last[iv[k]] >= 0 && (uint64_t)last[iv[k]] != o->tile)
+                mark_route(h, (uint64_t)last[iv[k]], o->tile, h->router_on[iv[k]]);
+            last[iv[k]] = (int)o->tile;
+        }
+        /* reading crossbars: every IMA of the layer, for its share of the vectors */
+        if ((o->kind == LOP_MVM || o->kind == LOP_MVM_T) && o->layer >= 0) {
+            const map_layer *L = h->layers[o->layer].L;
+            for (int s = 0; s < o->nst; s++)
+                if (o->st[s].kind == SK_IMA)
+                    h->ima_busy_ps[o->phase] +=
+                        (double)o->vpi * (double)h->batch * o->st[s].occ_per_vec * (double)L->imas;
+            /* each of the layer's IMAs wakes once for each op that reads it */
+            h->ima_wake_pj += (double)L->imas * h->leak_ima_w * wake * 1e12;
+        }
+    }
+    for (uint64_t t = 0; t < h->tiles; t++)
+        h->ngu_on += h->gu_on[t];
+    const map_totals *mt = map_plan_totals(h->plan);
+    h->used_imas = mt->imas;
+    return ES_OK;
+}
+
 int hw_create(const chip_model *chip, const map_plan *plan, const lop_op *ops, size_t nops,
               int batch, const hw_options *opt, hw_sim **out, es_err *err)
 {
@@ -404,13 +488,9 @@ int hw_create(const chip_model *chip, const map_plan *plan, const lop_op *ops, s
         goto fail;
     }
     if ((rc = build_layers(h, err)) < 0) goto fail;
-    h->leak_w = chip->cost.leak_w; /* tiles, NoC, off-chip, write drivers */
-    if (chip->cfg.power_gating) {
-        double used = (double)mt->tiles;
-        h->leak_w -= ((double)h->tiles - used) * chip->tile.cost.leak_w;
-        if (h->leak_w < 0) h->leak_w = 0;
-    }
+    (void)mt;
     if ((rc = build_ops(h, ops, err)) < 0) goto fail;
+    if ((rc = build_gating(h, err)) < 0) goto fail;
     if ((rc = sim_kernel_create(NULL, &h->k)) < 0) {
         rc = es_fail(err, rc, "cannot create the event kernel");
         goto fail;
@@ -466,6 +546,11 @@ void hw_destroy(hw_sim *h)
         free(L->grp_off);
         free(L->grp);
     }
+    for (int p = 0; p < LOP_NPHASE; p++) {
+        free(h->tile_on[p]);
+        free(h->router_on[p]);
+    }
+    free(h->gu_on);
     free(h->layers);
     free(h->tres);
     free(h->links);

@@ -205,7 +205,9 @@ typedef struct essim_config {
             int64_t tiles;
             double xbar_cycle_ps;
             double clock_hz; /* digital logic: shift-add, registers, buffers, NoC, gradient unit */
-            int power_gating; /* tiles holding no weights draw no leakage */
+            int power_gating;       /* idle tiles, routers and IMAs draw no leakage (hwsim.h) */
+            double wakeup_time_ps;  /* latency of waking gated tiles and routers */
+            double wakeup_breakeven_ps; /* wake-up energy = the unit's leakage x this time */
         } chip;
         struct {
             int replication;     /* CFG_REPL_*: copies of a layer's weights (map.h) */

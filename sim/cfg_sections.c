@@ -143,9 +143,19 @@ static const cfg_key schema[] = {
      "clock of the digital logic: shift-and-add, registers, buffers, NoC, gradient unit "
      "(assumption: ISAAC's ADC rate, 1.28GHz; ISAAC states none)"},
     {"arch.chip.power_gating", CFG_T_BOOL, 0, OFF(arch.chip.power_gating), NOLIM, "true", NULL,
-     "tiles that hold none of the network's weights are power-gated: the execution counts the "
-     "leakage of the tiles in use, the NoC and the off-chip links only (the area/power roll-up "
-     "always counts every tile)"},
+     "power gating in the execution (arch/hwsim.h, 'Leakage'): tiles and routers with no work in "
+     "an interval of the iteration (forward; backward with the weight gradients; gradient; the "
+     "writes) are gated, and an IMA draws leakage only while it reads; false: every tile and "
+     "router leaks all the time (the area/power roll-up always counts every unit)"},
+    {"arch.chip.wakeup_time", CFG_T_QTY, CFG_DIM_TIME, OFF(arch.chip.wakeup_time_ps),
+     RANGE(0, 1e9), "100ns", NULL,
+     "power gating: time to wake gated tiles and routers, added to an interval that wakes any "
+     "(assumption: one crossbar cycle; sleep transistors wake in cycles to tens of cycles, Hu et "
+     "al., ISLPED 2004). IMAs are woken ahead of their vectors and add no time"},
+    {"arch.chip.wakeup_breakeven", CFG_T_QTY, CFG_DIM_TIME, OFF(arch.chip.wakeup_breakeven_ps),
+     RANGE(0, 1e12), "1us", NULL,
+     "power gating: energy of one wake-up, as the time the unit's leakage takes to use it "
+     "(the break-even time; assumption: 1us, conservative for a tile with its eDRAM)"},
 
     {"arch.map.replication", CFG_T_ENUM, 0, OFF(arch.map.replication), NOLIM, "balance",
      "none|balance|list",

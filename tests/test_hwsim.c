@@ -169,12 +169,21 @@ static void test_writes_by_hand(void)
         CHECK_UINT(t.cells_written, 15 * 16 * 8);
         CHECK_REL(t.energy_j_by_component[HW_E_WRITE],
                   15 * 16 * 8 * chip.tile.ima.xbar.cell_write_energy_pj * 1e-12, 1e-9);
-        /* leakage of the one tile in use, the NoC and the off-chip links over the time */
-        double leak = chip.cost.leak_w - (double)(chip.cfg.tiles - 1) * chip.tile.cost.leak_w;
-        CHECK_REL(t.energy_j_by_component[HW_E_LEAKAGE], leak * t.time_s, 1e-9);
-        CHECK_REL(t.energy_j,
-                  t.energy_j_by_component[HW_E_WRITE] + t.energy_j_by_component[HW_E_LEAKAGE],
-                  1e-9);
+        /* power gating: only the writing tile (without its IMAs, which do not read, and its
+           gradient unit, which has no work) and its router are on; the chip-level rest too */
+        double tile_w = chip.tile.cost.leak_w -
+                        (double)chip.tile.cfg.imas * chip.tile.ima.cost.leak_w -
+                        chip.tile.gu.cost.leak_w;
+        double router_w = chip.part[CHIP_PART_NOC].total.leak_w / (double)chip.noc.routers;
+        double rest_w = chip.cost.leak_w - (double)chip.cfg.tiles * chip.tile.cost.leak_w -
+                        chip.part[CHIP_PART_NOC].total.leak_w;
+        CHECK_REL(t.energy_j_by_component[HW_E_LEAK_TILE], tile_w * t.time_s, 1e-9);
+        CHECK_REL(t.energy_j_by_component[HW_E_LEAK_NOC], router_w * t.time_s, 1e-9);
+        CHECK(fabs(t.energy_j_by_component[HW_E_LEAK_CHIP] - rest_w * t.time_s) <=
+              1e-9 * t.energy_j);
+        CHECK(t.energy_j_by_component[HW_E_LEAK_IMA] == 0);
+        CHECK_REL(t.energy_j_idle, (tile_w + router_w + rest_w) * t.time_s, 1e-9);
+        CHECK_REL(t.energy_j, t.energy_j_by_component[HW_E_WRITE] + t.energy_j_idle, 1e-9);
         const uint64_t *cnt = hw_block_counts(h, 0);
         CHECK(cnt[0] == 1 && cnt[9] == 1 && cnt[10] == 0 && cnt[132] == 1 && cnt[133] == 0);
         /* a second iteration with no mask writes nothing and takes no time */
@@ -446,6 +455,47 @@ static void test_replication(void)
     fx_free(&b);
 }
 
+/* Power gating: LeNet-5 with one copy per layer sits on tile 0, so router 0 is the only one
+ * on; without gating all 42 leak. The IMAs leak only while they read, the gradient units only
+ * beside the backward pass. */
+static void test_power_gating(void)
+{
+    static const char *on[] = {"arch.map.replication=none"};
+    static const char *off[] = {"arch.map.replication=none", "arch.chip.power_gating=false"};
+    fixture a, b;
+    if (fx_make(&a, "lenet5", 4, on, 1, NULL) < 0) return;
+    if (fx_make(&b, "lenet5", 4, off, 2, NULL) < 0) {
+        fx_free(&a);
+        return;
+    }
+    es_err err;
+    CHECK(hw_iteration(a.hw, NULL, 0, &err) == ES_OK);
+    CHECK(hw_iteration(b.hw, NULL, 0, &err) == ES_OK);
+    hw_totals ta, tb;
+    hw_get_totals(a.hw, &ta);
+    hw_get_totals(b.hw, &tb);
+    CHECK_UINT(map_plan_totals(a.plan)->tiles, 1);
+    CHECK_REL(ta.time_s, tb.time_s, 1e-12); /* nothing wakes: one tile all along */
+    CHECK_UINT(ta.wakeups, 0);
+    uint64_t routers = a.chip.noc.routers;
+    CHECK_UINT(routers, 42);
+    CHECK_REL(tb.energy_j_by_component[HW_E_LEAK_NOC],
+              (double)routers * ta.energy_j_by_component[HW_E_LEAK_NOC], 1e-9);
+    double router_w = a.chip.part[CHIP_PART_NOC].total.leak_w / (double)routers;
+    CHECK_REL(ta.energy_j_by_component[HW_E_LEAK_NOC], router_w * ta.time_s, 1e-9);
+    /* IMAs: every IMA of the chip all the time, against the reading time of the used ones */
+    double ima_w = a.chip.tile.ima.cost.leak_w;
+    CHECK_REL(tb.energy_j_by_component[HW_E_LEAK_IMA],
+              ima_w * (double)a.chip.cfg.tiles * (double)a.chip.tile.cfg.imas * tb.time_s, 1e-9);
+    CHECK(ta.energy_j_by_component[HW_E_LEAK_IMA] > 0 &&
+          ta.energy_j_by_component[HW_E_LEAK_IMA] < ima_w * 9 * ta.time_s);
+    /* the dynamic energy is the same */
+    CHECK_REL(ta.energy_j - ta.energy_j_idle, tb.energy_j - tb.energy_j_idle, 1e-9);
+    CHECK(ta.energy_j_idle < tb.energy_j_idle);
+    fx_free(&a);
+    fx_free(&b);
+}
+
 static void test_errors(void)
 {
     /* a network that does not fit the chip */
@@ -507,6 +557,7 @@ int main(int argc, char **argv)
         {"pipeline_bound", test_pipeline_bound},
         {"heatmap_and_timeline", test_heatmap_and_timeline},
         {"replication", test_replication},
+        {"power_gating", test_power_gating},
         {"errors", test_errors},
     };
     return tap_main(tests, ES_ARRAY_LEN(tests), argc, argv);
