@@ -90,27 +90,37 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
                            "op %s: %u events per image is too many; raise sim.chunk", o->name,
                            o->nchunks);
     }
-    /* Home tiles of digital ops: the mapped op before them in the phase (else after). */
+    /* Home tiles of digital ops: the tiles of the mapped op before them in the phase (else
+       after), where its outputs are: a layer spread over several tiles (its copies, or many
+       crossbars) has them post-processed in each of those tiles. */
     for (int ph = 0; ph < LOP_NPHASE; ph++) {
         int last = -1;
+        uint32_t last_nt = 1;
         for (size_t i = 0; i < h->nops; i++) {
             hw_op *o = &h->ops[i];
             if (o->phase != ph) continue;
-            if (o->layer >= 0)
+            if (o->layer >= 0) {
                 last = (int)o->tile;
-            else if (last >= 0)
+                last_nt = o->ntiles;
+            } else if (last >= 0) {
                 o->tile = (uint32_t)last;
-            else
+                o->ntiles = last_nt;
+            } else {
                 o->tile = UINT32_MAX;
+            }
         }
         int next = 0;
+        uint32_t next_nt = 1;
         for (size_t i = h->nops; i-- > 0;) {
             hw_op *o = &h->ops[i];
             if (o->phase != ph) continue;
-            if (o->layer >= 0)
+            if (o->layer >= 0) {
                 next = (int)o->tile;
-            else if (o->tile == UINT32_MAX)
+                next_nt = o->ntiles;
+            } else if (o->tile == UINT32_MAX) {
                 o->tile = (uint32_t)next;
+                o->ntiles = next_nt;
+            }
         }
     }
     /* Stages and energies. */
@@ -202,9 +212,9 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
             else
                 rk = RK_ACT, cause = HW_C_ACT, ek = HW_E_ACT, rate = act_rate, u = &tm->act;
             double bytes = el * act_bytes;
-            add_tile_stage(o, RK_EDRAM, HW_C_EDRAM, t0, 1, bytes / edram_bw * 1e12, elat);
-            if (rate > 0) add_tile_stage(o, rk, cause, t0, 1, el / rate * 1e12, u->op_latency_ps);
-            add_tile_stage(o, RK_EDRAM, HW_C_EDRAM, t0, 1, bytes / edram_bw * 1e12, elat);
+            add_tile_stage(o, RK_EDRAM, HW_C_EDRAM, t0, nt, bytes / edram_bw * 1e12, elat);
+            if (rate > 0) add_tile_stage(o, rk, cause, t0, nt, el / rate * 1e12, u->op_latency_ps);
+            add_tile_stage(o, RK_EDRAM, HW_C_EDRAM, t0, nt, bytes / edram_bw * 1e12, elat);
             e[ek] += (double)n[LOP_C_ELEMENTS] * u->op_energy_pj;
             e[HW_E_EDRAM] += 2.0 * (double)n[LOP_C_ELEMENTS] * act_bytes * tm->edram.byte_energy_pj;
             break;

@@ -78,5 +78,6 @@ print(f"| {sys.argv[2]} | {100*t['test_accuracy_final']:.2f}% | {w['mean']:.1f} 
 PY
 done
 done
+bash validation/hw/balance.sh "$OUT"
 } | tee "$OUT/results.md"
 # validation/hw/results.md is a copy of the last full run, kept in git.
