@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chip.h"
 #include "cli.h"
@@ -116,6 +117,41 @@ static void run_save(void *vctx, es_put_fn put, void *pctx)
     put(pctx, "run/state", st, NULL, NULL, 2);
 }
 
+/* A crafted checkpoint with a valid CRC could carry NaN or a simulated time of years: the
+ * totals must be finite, not negative, and the phase and component breakdowns must add up to
+ * the totals they break down (as every iteration keeps them). */
+static int sums_to(double total, const double *part, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += part[i];
+    return fabs(s - total) <= 1e-6 * fabs(total) + 1e-12;
+}
+
+static int check_hw_state(const hw_sim *hw, es_err *err)
+{
+    hw_totals t;
+    hw_get_totals(hw, &t);
+    const double *f[] = {&t.time_s, &t.energy_j, &t.write_busy_s, &t.compute_time_s};
+    int ok = 1;
+    for (size_t i = 0; i < ES_ARRAY_LEN(f); i++) ok &= isfinite(*f[i]) && *f[i] >= 0;
+    for (int p = 0; p < LOP_NPHASE; p++)
+        ok &= isfinite(t.time_s_by_phase[p]) && t.time_s_by_phase[p] >= 0 &&
+              isfinite(t.energy_j_by_phase[p]) && t.energy_j_by_phase[p] >= 0;
+    for (int k = 0; k < HW_NE; k++)
+        ok &= isfinite(t.energy_j_by_component[k]) && t.energy_j_by_component[k] >= 0;
+    for (int k = 0; k < HW_NC; k++) ok &= isfinite(t.stall_s_by_cause[k]) && t.stall_s_by_cause[k] >= 0;
+    if (!ok)
+        return es_fail(err, ES_EFORMAT,
+                       "checkpoint: the chip state holds a negative, infinite or NaN total");
+    if (!sums_to(t.time_s, t.time_s_by_phase, LOP_NPHASE) ||
+        !sums_to(t.energy_j, t.energy_j_by_phase, LOP_NPHASE))
+        return es_fail(err, ES_EFORMAT,
+                       "checkpoint: the chip state's simulated time %g s or energy %g J is not "
+                       "the sum of its phases",
+                       t.time_s, t.energy_j);
+    return ES_OK;
+}
+
 static int run_restore(void *vctx, es_get_fn get, void *gctx, es_err *err)
 {
     run_ctx *c = vctx;
@@ -127,6 +163,15 @@ static int run_restore(void *vctx, es_get_fn get, void *gctx, es_err *err)
         return es_fail(err, ES_EFORMAT, "%s (no chip state: a checkpoint of essim train?)", why);
     }
     ES_TRY(hw_restore(c->hw, get, gctx, err));
+    ES_TRY(check_hw_state(c->hw, err));
+    /* The chip executes every training iteration: its count must be the trainer's. */
+    uint64_t ts[4];
+    hw_totals tot;
+    hw_get_totals(c->hw, &tot);
+    if (get(gctx, "state", ts, NULL, NULL, 4) == 0 && tot.iterations != ts[0])
+        return es_fail(err, ES_EFORMAT,
+                       "checkpoint: the chip state counts %llu iterations, the training %llu",
+                       (unsigned long long)tot.iterations, (unsigned long long)ts[0]);
     ES_TRY(wear_restore(c->wear, get, gctx, err));
     c->runs = st[0];
     c->failed_before = st[1];
@@ -405,6 +450,17 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "essim run: --timeline records the first iterations, which a resumed run "
                         "does not execute again; record the timeline in a run of its own\n");
         rc = CLI_EXIT_USAGE;
+    }
+    /* An output that is a directory must be refused before the run, not found out after it
+     * (a missing folder may still be made by -o, so only this is checked here). */
+    const char *outs[] = {timeline, trace};
+    for (size_t i = 0; rc == 0 && i < ES_ARRAY_LEN(outs); i++) {
+        struct stat st;
+        if (outs[i] && stat(outs[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "essim run: %s: is a directory; give a file name for --%s\n", outs[i],
+                    i == 0 ? "timeline" : "trace");
+            rc = CLI_EXIT_USAGE;
+        }
     }
     char preset[4096];
     const char *file = optind < argc ? argv[optind] : NULL;

@@ -159,8 +159,8 @@ static int parse_number(const cfg_key *k, const cfg_node *n, double *out, int wa
                         es_err *err)
 {
     if (n->kind != CFG_SCALAR)
-        return es_fail_at(err, ES_ECONFIG, n->file, n->line, n->col, "%s: expected a %s, got a %s",
-                          k->path, want_int ? "integer" : "number",
+        return es_fail_at(err, ES_ECONFIG, n->file, n->line, n->col, "%s: expected %s, got a %s",
+                          k->path, want_int ? "an integer" : "a number",
                           n->kind == CFG_MAP ? "mapping" : "list");
     if (k->type == CFG_T_QTY) {
         es_err uerr;
