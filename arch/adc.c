@@ -33,10 +33,10 @@ void adc_config_from(const essim_config *cfg, const cfg_doc *doc, adc_config *c)
     c->sample_rate_hz = cfg->arch.adc.sample_rate_hz;
     c->cols_per_adc = cfg->arch.adc.cols_per_adc;
     c->xbar_cols = cfg->arch.xbar.cols;
-    c->power_w = cfg->arch.adc.power_w;
+    c->fom_pj = cfg->arch.adc.fom_pj;
     c->leak_w = cfg->arch.adc.leakage_w;
     c->area_mm2 = cfg->arch.adc.area_mm2;
-    c->power_bits = cfg->arch.adc.power_bits;
+    c->ref_bits = cfg->arch.adc.ref_bits;
     c->comparator_energy_pj = cfg->arch.adc.flash.comparator_energy_pj;
     c->comparator_area_mm2 = cfg->arch.adc.flash.comparator_area_mm2;
     c->comparator_leak_w = cfg->arch.adc.flash.comparator_leakage_w;

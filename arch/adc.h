@@ -1,13 +1,16 @@
 /* adc.h - the ADC that converts crossbar columns, shared by cols_per_adc columns of one
  * crossbar through the sample-and-holds (an IMA has xbars x cols / cols_per_adc of them).
  * Alternatives, selected by `arch.adc.impl`, are one file each behind adc_ops:
- *   sar (adc_sar.c)    power, leakage and area as given at power_bits (ISAAC's measured 8-bit
- *       SAR), scaled to `bits` by f = 2^(bits - power_bits) (Walden figure of merit: energy
- *       per conversion step constant; the capacitive DAC doubles per bit):
- *       power' = f power, leakage' = f leakage, area' = f area;
- *       conversion_energy = (power' - leakage') / sample_rate;
+ *   sar (adc_sar.c)    Walden figure of merit: a conversion step costs `fom` whatever the
+ *       sample rate, so
+ *       conversion_energy = fom x 2^bits,
+ *       power = conversion_energy x sample_rate + leakage'   (half the rate, half the dynamic
+ *                                                              power, same energy),
+ *       leakage' = f leakage, area' = f area, f = 2^(bits - ref_bits)  (given at ref_bits:
+ *       the capacitive DAC doubles per bit);
  *       a conversion that resolves only k of the bits costs k / bits of that (one
- *       comparison per bit).
+ *       comparison per bit). The default fom is ISAAC's 8-bit 1.28 GS/s SAR (2 mW, 0.2 mW
+ *       of it static): 1.8 mW / 1.28 GS/s / 256 = 5.49 fJ per step.
  *   flash (adc_flash.c)  2^bits - 1 comparators fire on every conversion:
  *       conversion_energy = (2^bits - 1) x comparator_energy,
  *       area = (2^bits - 1) x comparator_area, leakage = (2^bits - 1) x comparator_leakage,
@@ -30,8 +33,9 @@ typedef struct adc_config {
     double sample_rate_hz;
     int64_t cols_per_adc;
     int64_t xbar_cols;                /* columns of the crossbar it serves */
-    double power_w, leak_w, area_mm2; /* sar, at power_bits */
-    int64_t power_bits;
+    double fom_pj;            /* sar: energy per conversion step */
+    double leak_w, area_mm2;  /* sar, at ref_bits */
+    int64_t ref_bits;
     double comparator_energy_pj, comparator_area_mm2, comparator_leak_w; /* flash */
     const cfg_doc *doc;
 } adc_config;

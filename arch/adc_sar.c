@@ -1,7 +1,8 @@
-/* adc_sar.c - `arch.adc.impl: sar`: a successive-approximation ADC given by its measured power
- * and area at its sample rate and a reference resolution (ISAAC's 8-bit, 1.28 GS/s SAR),
- * scaled to the configured bits by the Walden figure of merit. One comparison per bit, so a
- * conversion that needs fewer bits costs proportionally less. See adc.h. */
+/* adc_sar.c - `arch.adc.impl: sar`: a successive-approximation ADC priced by the Walden figure
+ * of merit: energy per conversion = fom x 2^bits, power = that x sample rate + leakage (so the
+ * power follows the sample rate and the energy per conversion does not); leakage and area
+ * given at a reference resolution (ISAAC's 8-bit SAR) and doubling per bit. One comparison per
+ * bit, so a conversion that needs fewer bits costs proportionally less. See adc.h. */
 #include "adc.h"
 
 #include <math.h>
@@ -14,18 +15,20 @@ static double energy(const adc_model *m, int bits)
 static int derive(adc_model *m, es_err *err)
 {
     const adc_config *c = &m->cfg;
-    ES_TRY(
-        arch_check_leak(c->doc, "arch.adc.power", "arch.adc.leakage", c->power_w, c->leak_w, err));
-    double f = ldexp(1.0, (int)(c->bits - (c->power_bits > 0 ? c->power_bits : c->bits)));
+    if (!(c->fom_pj >= 0))
+        return arch_fail_key(err, c->doc, "arch.adc.fom", "arch.adc.fom must be >= 0");
+    if (!(c->leak_w >= 0))
+        return arch_fail_key(err, c->doc, "arch.adc.leakage", "arch.adc.leakage must be >= 0");
+    double f = ldexp(1.0, (int)(c->bits - (c->ref_bits > 0 ? c->ref_bits : c->bits)));
+    m->conversion_energy_pj = c->fom_pj * ldexp(1.0, (int)c->bits);
     m->cost.area_mm2 = f * c->area_mm2;
-    m->cost.power_w = f * c->power_w;
     m->cost.leak_w = f * c->leak_w;
-    m->conversion_energy_pj =
-        arch_action_energy_pj(m->cost.power_w, m->cost.leak_w, c->sample_rate_hz);
+    /* pJ x 1/s x 1e-12 = W */
+    m->cost.power_w = m->conversion_energy_pj * c->sample_rate_hz * 1e-12 + m->cost.leak_w;
     return ES_OK;
 }
 
 const adc_ops adc_sar_ops = {ADC_OPS_VERSION, "sar",
-                             "successive approximation: measured power / sample rate per "
+                             "successive approximation: Walden figure of merit x 2^bits per "
                              "conversion",
                              derive, energy};

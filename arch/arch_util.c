@@ -31,9 +31,24 @@ void arch_part_set(arch_part *p, const char *name, double count, arch_cost each,
         vsnprintf(p->spec, sizeof p->spec, spec, ap);
         va_end(ap);
     }
+    snprintf(p->basis, sizeof p->basis, "given");
     p->count = count;
     p->each = each;
     p->total = arch_cost_times(each, count);
+}
+
+void arch_part_basis(arch_part *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->basis, sizeof p->basis, fmt, ap);
+    va_end(ap);
+}
+
+double arch_size_factor(double size, double cal_size, double exponent)
+{
+    if (!(size > 0.0) || !(cal_size > 0.0)) return 1.0;
+    return pow(size / cal_size, exponent);
 }
 
 double arch_action_energy_pj(double power_w, double leak_w, double rate_hz)

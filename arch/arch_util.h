@@ -41,6 +41,7 @@ void arch_cost_add(arch_cost *acc, arch_cost c);
 typedef struct arch_part {
     char name[24];   /* "adc", "edram", ... */
     char spec[96];   /* short human description: "8-bit sar, 1.28 GS/s, 128 columns each" */
+    char basis[96];  /* how its cost was obtained: "given", "calibrated at ...", "scaled ..." */
     double count;    /* copies at this level (may be fractional for shares) */
     arch_cost each;  /* one copy */
     arch_cost total; /* count x each */
@@ -53,6 +54,19 @@ void arch_part_set(arch_part *p, const char *name, double count, arch_cost each,
     __attribute__((format(printf, 5, 6)))
 #endif
     ;
+
+/* Say how p's cost was obtained (printf format): "given" (the published figure as
+ * configured), "calibrated at ISAAC 128x128 (k = 0.0437)", "scaled from 2 KiB: ...".
+ * arch_part_set leaves it "given". */
+void arch_part_basis(arch_part *p, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The size law of registers and buffers (arch.sizing): (size / cal_size)^exponent, 1 when
+ * either size is not > 0. */
+double arch_size_factor(double size, double cal_size, double exponent);
 
 /* Dynamic energy (pJ) per action of a component drawing power_w at full activity, leak_w of it
  * static, performing rate_hz actions per second at full activity: (power - leak) / rate.

@@ -11,6 +11,8 @@ void chip_config_from(const essim_config *cfg, const cfg_doc *doc, chip_config *
     c->tiles = cfg->arch.chip.tiles;
     c->training = cfg->arch.training;
     c->power_gating = cfg->arch.chip.power_gating;
+    c->wakeup_time_ps = cfg->arch.chip.wakeup_time_ps;
+    c->wakeup_breakeven_ps = cfg->arch.chip.wakeup_breakeven_ps;
     tile_config_from(cfg, doc, &c->tile);
     noc_config_from(cfg, doc, &c->noc);
     offchip_config_from(cfg, doc, &c->offchip);
@@ -49,6 +51,7 @@ int chip_init(chip_model *m, const chip_config *c, es_err *err)
                       "crossbars writing at once (budget), %.4g mW each", x->write_power_w * 1e3);
     }
     m->nparts = (size_t)(p - m->part);
+    arch_part_basis(&m->part[CHIP_PART_TILES], "sum of its parts");
     for (size_t i = 0; i < m->nparts; i++)
         arch_cost_add(&m->cost, m->part[i].total);
 

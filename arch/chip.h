@@ -31,7 +31,8 @@ typedef struct chip_config {
     const char *name; /* borrowed */
     int64_t tiles;
     int training;
-    int power_gating; /* the execution counts idle tiles' leakage only when 0 */
+    int power_gating; /* the execution gates idle units (hwsim.h, "Leakage") */
+    double wakeup_time_ps, wakeup_breakeven_ps;
     tile_config tile;
     noc_config noc;
     offchip_config offchip;

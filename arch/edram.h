@@ -2,8 +2,10 @@
  * IMAs' input registers over the bus. `banks` ports, each one access of width_bits per cycle of
  * arch.chip.clock. The published power is at the tile's full-activity traffic traffic_bps
  * (bytes per second, derived by tile.h from the IMAs: input-register fills plus outputs):
+ * power, leakage and area are given at cal_size and follow the size law of reg.h at `size`
+ * (power' = ef x dynamic + af x leakage, area' = af x area):
  *   access_bytes   = width_bits / 8
- *   byte_energy    = (power - leakage) / traffic_bps
+ *   byte_energy    = (power' - leakage') / traffic_bps
  *   access_energy  = access_bytes x byte_energy
  *   peak_bandwidth = banks x access_bytes x clock          the ports' capacity (bytes/s)
  *   access_latency = arch.edram.latency
@@ -17,6 +19,8 @@
 
 typedef struct edram_config {
     double size; /* bytes */
+    double cal_size; /* bytes: power, leakage and area are given at this size */
+    double energy_exp, area_exp;
     int64_t banks;
     int64_t width_bits;
     double power_w, leak_w, area_mm2;
@@ -29,6 +33,7 @@ typedef struct edram_config {
 typedef struct edram_model {
     edram_config cfg;
     arch_cost cost;
+    double energy_factor, area_factor; /* the size law at size */
     uint64_t ports; /* banks */
     double access_bytes;
     double byte_energy_pj, access_energy_pj;

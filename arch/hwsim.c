@@ -12,8 +12,10 @@
 /* ---- names ------------------------------------------------------------------------------ */
 
 static const char *const energy_names[HW_NE] = {
-    "xbar",    "dac",   "sh",  "adc", "ima_sa", "ima_reg", "tile_sa", "activation",
-    "maxpool", "edram", "bus", "gu",  "noc",    "offchip", "write",   "leakage"};
+    "xbar",        "dac",          "sh",          "adc",          "ima_sa",
+    "ima_reg",     "tile_sa",      "activation",  "maxpool",      "edram",
+    "bus",         "gu",           "noc",         "offchip",      "write",
+    "leakage_ima", "leakage_tile", "leakage_noc", "leakage_chip", "wakeup"};
 static const char *const cause_names[HW_NC] = {
     "edram", "bus", "crossbar", "adc",       "tile_sa",   "activation", "maxpool",
     "gu",    "noc", "offchip",  "wdrv_tile", "wdrv_chip", "write_wait"};
@@ -278,29 +280,51 @@ static void tq_push(hw_sim *h, uint64_t t, size_t si)
     h->tq[t][h->tq_head[t] + h->tq_len[t]++] = si;
 }
 
-static void start_session(hw_sim *h, size_t si, sim_time now)
+/* The event data of a started batch: the session (group) and how many of it started. */
+#define BATCH_BITS 16
+#define BATCH_MAX  ((1u << BATCH_BITS) - 1)
+
+/* Start group si now on k driver sets: its `left` sessions run in rounds of k, the group
+ * holding the k sets until the last round ends (one event). A session of round j waits j
+ * session lengths for its drivers, a stall of `cause` (what limited k: the tile's driver
+ * sets or the chip's budget). */
+static void start_sessions(hw_sim *h, size_t si, uint32_t k, int cause, sim_time now)
 {
     hw_session *s = &h->sess[si];
     const ima_model *im = &h->chip->tile.ima;
-    sim_time dur = (sim_time)s->rows * im->xbar.row_write_latency_ps;
-    h->wfree_tile[s->tile]--;
-    h->wfree_chip--;
-    if (now > s->release) h->it_stall[s->blocked] += (double)(now - s->release);
-    h->it_write_busy += (double)dur;
+    sim_time one = (sim_time)s->rows * im->xbar.row_write_latency_ps;
+    uint64_t n = s->left, rounds = (n + k - 1) / k;
+    h->wfree_tile[s->tile] -= k;
+    h->wfree_chip -= k;
+    s->left = 0;
+    if (now > s->release) h->it_stall[s->blocked] += (double)n * (double)(now - s->release);
+    /* sum over the sessions of floor(i / k) for i < n: k (0 + 1 + ... + (rounds - 2)) plus
+     * (rounds - 1) for the last, partial or full, round's n - k (rounds - 1) sessions */
+    double waits = (double)k * (double)(rounds - 1) * (double)(rounds - 2) / 2.0 +
+                   (double)(rounds - 1) * (double)(n - (uint64_t)k * (rounds - 1));
+    if (rounds > 1) h->it_stall[cause] += waits * (double)one;
+    h->it_write_busy += (double)n * (double)one;
+    sim_time dur = (sim_time)rounds * one;
     if (h->tl_on) tl_event(h, h->layers[s->layer].L->name, "write", s->tile, 50, now, dur);
-    sched(h, now + dur, ev_session_done, si);
+    sched(h, now + dur, ev_session_done, ((uint64_t)si << BATCH_BITS) | k);
 }
 
 static void drain_tile(hw_sim *h, uint64_t t, int blocked_by_tile, sim_time now)
 {
     while (h->tq_len[t] > 0 && h->wfree_tile[t] > 0 && h->wfree_chip > 0) {
         size_t si = h->tq[t][h->tq_head[t]];
-        h->tq_head[t]++;
-        h->tq_len[t]--;
+        hw_session *s = &h->sess[si];
+        uint64_t k = s->left;
+        int cause = HW_C_WDRV_TILE;
+        if (k > h->wfree_tile[t]) k = h->wfree_tile[t];
+        if (k > h->wfree_chip) k = h->wfree_chip, cause = HW_C_WDRV_CHIP;
+        if (k > BATCH_MAX) k = BATCH_MAX;
         /* A session that waited was held up by its tile's drivers when they were all busy
            until a session of its own tile ended just now, else by the chip's budget. */
-        h->sess[si].blocked = blocked_by_tile ? HW_C_WDRV_TILE : HW_C_WDRV_CHIP;
-        start_session(h, si, now);
+        s->blocked = blocked_by_tile ? HW_C_WDRV_TILE : HW_C_WDRV_CHIP;
+        h->tq_head[t]++;
+        h->tq_len[t]--;
+        start_sessions(h, si, (uint32_t)k, cause, now);
     }
 }
 
@@ -338,12 +362,13 @@ static void ev_release(sim_kernel *k, void *arg, uint64_t data)
 static void ev_session_done(sim_kernel *k, void *arg, uint64_t data)
 {
     hw_sim *h = arg;
-    hw_session *s = &h->sess[data];
+    hw_session *s = &h->sess[data >> BATCH_BITS];
+    uint32_t n = (uint32_t)(data & BATCH_MAX);
     sim_time now = sim_now(k);
     int full = h->wfree_tile[s->tile] == 0;
-    h->wfree_tile[s->tile]++;
-    h->wfree_chip++;
-    h->sess_done++;
+    h->wfree_tile[s->tile] += n;
+    h->wfree_chip += n;
+    h->sess_done += s->mult;
     if (now > h->writes_end) h->writes_end = now;
     dispatch(h, s->tile, full, now);
 }
@@ -357,12 +382,14 @@ static void ev_noop(sim_kernel *k, void *arg, uint64_t data)
 static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, uint64_t *cells)
 {
     h->nsess = 0;
+    h->nsess_all = 0;
     *cells = 0;
     for (size_t l = 0; l < h->nlayers; l++) {
         hw_layer *L = &h->layers[l];
         const uint8_t *m = masks ? masks[l] : NULL;
         L->sess0 = h->nsess;
         L->nsess = 0;
+        L->nsess_all = 0;
         if (!m) continue;
         uint64_t G = L->L->blocks;
         memset(L->pos_rows, 0, L->positions * sizeof *L->pos_rows);
@@ -375,14 +402,14 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
             }
             L->counts[g]++;
             L->pos_rows[L->blk_pos[g]] += L->blk_rows[g];
-            *cells += L->blk_cells[g];
+            *cells += L->blk_cells[g] * L->L->copies; /* every copy is written */
             any = 1;
         }
         if (!any) continue;
         for (uint64_t p = 0; p < L->positions; p++) {
             if (!L->pos_rows[p]) continue;
-            uint64_t rt = p % L->L->row_tiles, ct = p / L->L->row_tiles;
-            for (uint64_t s = 0; s < L->L->xbars_per_pos; s++) {
+            for (size_t gi = L->grp_off[p]; gi < L->grp_off[p + 1]; gi++) {
+                const hw_group *gr = &L->grp[gi];
                 if (h->nsess == h->sess_cap) {
                     size_t nc = h->sess_cap ? 2 * h->sess_cap : 256;
                     hw_session *ns = realloc(h->sess, nc * sizeof *ns);
@@ -390,16 +417,18 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
                     h->sess = ns;
                     h->sess_cap = nc;
                 }
-                uint64_t slot = map_xbar_slot(L->L, rt, ct, s);
                 hw_session *se = &h->sess[h->nsess++];
                 L->nsess++;
+                L->nsess_all += gr->mult;
+                h->nsess_all += gr->mult;
                 se->layer = (uint32_t)l;
-                se->tile = (uint32_t)(slot / h->xbars_per_tile);
-                se->slot = slot;
+                se->tile = gr->tile;
+                se->slot = gr->slot;
                 se->rows = L->pos_rows[p];
                 se->release = 0;
+                se->mult = se->left = gr->mult;
                 se->blocked = HW_C_WDRV_TILE;
-                h->tot.row_writes += se->rows;
+                h->tot.row_writes += se->rows * gr->mult;
             }
         }
     }
@@ -482,7 +511,7 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
         rc = sim_run(k, &lim);
         if (rc < 0 && !h->fail) h->fail = rc;
     }
-    if (!h->fail && h->sess_done != h->nsess) h->fail = ES_ESTATE;
+    if (!h->fail && h->sess_done != h->nsess_all) h->fail = ES_ESTATE;
     if (h->fail) {
         int f = h->fail;
         h->fail = 0;
@@ -512,6 +541,52 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
         h->it_stall[HW_C_WRITE_WAIT] += (double)(h->writes_end - end);
         end = h->writes_end;
     }
+    /* Power gating: the update interval's units are the tiles writing this iteration; an
+       interval that turns on units the one before it (cyclically) had off pays their wake-up,
+       in time (at the end of the iteration: the next one waits for it) and energy. */
+    double ph_t[LOP_NPHASE] = {(double)fwd, (double)(bwd - fwd), (double)(grad - bwd),
+                               (double)(end - t0 - grad)};
+    double wake_pj[LOP_NPHASE] = {0}, wake_ps[LOP_NPHASE] = {0};
+    uint64_t non[2][LOP_NPHASE] = {{0}};
+    if (h->gating) {
+        uint8_t *ut = h->tile_on[LOP_UPDATE], *ur = h->router_on[LOP_UPDATE];
+        memset(ut, 0, h->tiles);
+        memset(ur, 0, h->nrouters);
+        const uint64_t tpr = (uint64_t)h->chip->noc.cfg.tiles_per_router;
+        for (size_t i = 0; i < h->nsess; i++) {
+            ut[h->sess[i].tile] = 1;
+            ur[h->sess[i].tile / tpr] = 1;
+        }
+        int prev = -1;
+        for (int p = LOP_NPHASE; p-- > 0;)
+            if (ph_t[p] > 0) {
+                prev = p;
+                break;
+            }
+        const double be = h->chip->cfg.wakeup_breakeven_ps;
+        for (int p = 0; p < LOP_NPHASE; p++) {
+            for (uint64_t t = 0; t < h->tiles; t++)
+                non[0][p] += h->tile_on[p][t];
+            for (uint64_t r = 0; r < h->nrouters; r++)
+                non[1][p] += h->router_on[p][r];
+            if (!(ph_t[p] > 0) || prev < 0) continue;
+            uint64_t wt = 0, wr = 0;
+            for (uint64_t t = 0; t < h->tiles; t++)
+                wt += h->tile_on[p][t] && !h->tile_on[prev][t];
+            for (uint64_t r = 0; r < h->nrouters; r++)
+                wr += h->router_on[p][r] && !h->router_on[prev][r];
+            if (wt + wr) {
+                wake_pj[p] = ((double)wt * h->leak_tile_w + (double)wr * h->leak_router_w) * be;
+                wake_ps[p] = h->chip->cfg.wakeup_time_ps;
+                h->tot.wakeups += wt + wr;
+            }
+            prev = p;
+        }
+        for (int p = 0; p < LOP_NPHASE; p++) {
+            end += (sim_time)wake_ps[p];
+            ph_t[p] += (double)(sim_time)wake_ps[p];
+        }
+    }
     /* Keep time monotonic for the next iteration's events. */
     if (sim_now(k) < end) {
         /* advance the kernel's clock with an empty event */
@@ -521,25 +596,36 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
         sim_run(k, &lim);
     }
     sim_time dt = end - t0;
-    double ph_t[LOP_NPHASE] = {(double)fwd, (double)(bwd - fwd), (double)(grad - bwd),
-                               (double)(dt - grad)};
     hw_totals *T = &h->tot;
-    double leak_pj = h->leak_w * (double)dt; /* W x ps = pJ */
     double write_pj = (double)cells * h->chip->tile.ima.xbar.cell_write_energy_pj;
+    const double ipt = (double)h->chip->tile.cfg.imas;
     for (int p = 0; p < LOP_NPHASE; p++) {
-        double e = 0;
+        double e = 0, leak[HW_NE] = {0}; /* W x ps = pJ */
+        if (h->gating) {
+            leak[HW_E_LEAK_IMA] = h->leak_ima_w * h->ima_busy_ps[p];
+            leak[HW_E_LEAK_TILE] = h->leak_tile_w * (double)non[0][p] * ph_t[p];
+            if (p == LOP_BACKWARD || p == LOP_GRADIENT)
+                leak[HW_E_LEAK_TILE] += h->leak_gu_w * (double)h->ngu_on * ph_t[p];
+            leak[HW_E_LEAK_NOC] = h->leak_router_w * (double)non[1][p] * ph_t[p];
+            leak[HW_E_WAKEUP] = wake_pj[p] + (p == LOP_FORWARD ? h->ima_wake_pj : 0.0);
+        } else {
+            leak[HW_E_LEAK_IMA] = h->leak_ima_w * ipt * (double)h->tiles * ph_t[p];
+            leak[HW_E_LEAK_TILE] = (h->leak_tile_w + h->leak_gu_w) * (double)h->tiles * ph_t[p];
+            leak[HW_E_LEAK_NOC] = h->leak_router_w * (double)h->chip->noc.routers * ph_t[p];
+        }
+        leak[HW_E_LEAK_CHIP] = h->leak_chip_w * ph_t[p];
         for (int c = 0; c < HW_NE; c++) {
-            e += h->e_phase_dyn[p][c];
-            T->energy_j_by_component[c] += h->e_phase_dyn[p][c] * 1e-12;
+            double ec = h->e_phase_dyn[p][c] + leak[c];
+            e += ec;
+            T->energy_j_by_component[c] += ec * 1e-12;
+            if (c >= HW_E_LEAK_IMA) T->energy_j_idle += ec * 1e-12;
         }
         if (p == LOP_UPDATE) e += write_pj;
-        e += dt > 0 ? leak_pj * ph_t[p] / (double)dt : 0.0;
         T->energy_j_by_phase[p] += e * 1e-12;
         T->energy_j += e * 1e-12;
         T->time_s_by_phase[p] += ph_t[p] * 1e-12;
     }
     T->energy_j_by_component[HW_E_WRITE] += write_pj * 1e-12;
-    T->energy_j_by_component[HW_E_LEAKAGE] += leak_pj * 1e-12;
     for (int c = 0; c < HW_NC; c++)
         T->stall_s_by_cause[c] += h->it_stall[c] * 1e-12;
     T->write_busy_s += h->it_write_busy * 1e-12;

@@ -55,8 +55,22 @@
  * Time by phase partitions each iteration: forward = until the forward barrier, backward =
  * until the last backward job, gradient = until the last gradient job (0 when hidden behind
  * backward), update = the rest (write time not hidden behind compute). Energy by phase: each
- * op's dynamic energy in its phase, writes in update, leakage apportioned by the time
- * partition. Stalls (hw.stall_s_by_cause.*) are job-seconds: the time work was ready but
+ * op's dynamic energy in its phase, writes in update, and the leakage of each interval.
+ *
+ * Leakage (static power, every unit's from its own arch.*.leakage key). Without power gating
+ * every unit of the chip leaks all the time. With arch.chip.power_gating, per interval of
+ * the time partition: a tile is on when ops of the interval run on it (the backward interval
+ * counts the weight-gradient ops, which run beside the backward reads; the update interval
+ * the tiles with write sessions this iteration), a router when one of its tiles is on or a
+ * message between consecutive ops of the interval crosses it (XY route); an IMA leaks only
+ * while it reads (its share of the layer's read occupancy: analytical, not per event) and
+ * wakes once per read op; a tile's gradient unit leaks only in the intervals with gradient
+ * work; the off-chip links and the chip-level rest always. An interval that turns on tiles or
+ * routers the previous interval (cyclically) had off pays arch.chip.wakeup_time once (added
+ * to it) and, per woken unit, its leakage over arch.chip.wakeup_breakeven. The tiles keep
+ * their eDRAM powered while on; a tile that is off holds no activation the iteration still
+ * needs (its layers have no work left in the iteration). hw.energy_j_idle is the static and
+ * wake-up part, hw.energy_j_busy the rest. Stalls (hw.stall_s_by_cause.*) are job-seconds: the time work was ready but
  * waited for a resource held by other work, by resource; "adc" is the read-cycle time beyond
  * the crossbar cycle when the ADCs cannot keep up; "write_wait" the time the next iteration
  * waits for writes after compute is done.
@@ -94,7 +108,11 @@ enum {
     HW_E_NOC,
     HW_E_OFFCHIP,
     HW_E_WRITE,
-    HW_E_LEAKAGE,
+    HW_E_LEAK_IMA,   /* IMAs' static power while they read (all the time without gating) */
+    HW_E_LEAK_TILE,  /* the rest of the tiles that are on (eDRAM, bus, units, drivers) */
+    HW_E_LEAK_NOC,   /* routers that are on */
+    HW_E_LEAK_CHIP,  /* off-chip links and the chip-level rest */
+    HW_E_WAKEUP,     /* waking gated units */
     HW_NE
 };
 
@@ -152,6 +170,8 @@ typedef struct hw_totals {
     double time_s_by_phase[LOP_NPHASE];
     double energy_j_by_phase[LOP_NPHASE];
     double energy_j_by_component[HW_NE];
+    double energy_j_idle; /* static power and wake-ups (the HW_E_LEAK_* and HW_E_WAKEUP parts) */
+    uint64_t wakeups;     /* tiles and routers woken from gating */
     double stall_s_by_cause[HW_NC];
     double write_busy_s;       /* sum of write-session durations */
     uint64_t row_writes, cells_written;

@@ -59,13 +59,25 @@ typedef struct hw_op {
     uint32_t imgs_done;
 } hw_op;
 
+/* A write session, or a group of `mult` identical ones: the same rows on the same slice of
+ * consecutive copies of a layer that sit in one tile. A group starts when driver sets are
+ * free, takes k = min(mult, free sets in the tile, free budget in the chip) of them and runs
+ * its sessions in ceil(mult / k) rounds on those k sets, holding them until the last round
+ * ends: one event for the group. With one copy (mult 1) this is the single session. */
 typedef struct hw_session {
     uint32_t layer, tile;
     uint64_t slot;
     uint64_t rows;
     sim_time release;
-    uint8_t blocked; /* cause if it had to wait */
+    uint32_t mult, left; /* sessions in the group; those not started yet */
+    uint8_t blocked;     /* cause if it had to wait */
 } hw_session;
+
+/* One write group of a position: its first crossbar slot, its tile and its sessions. */
+typedef struct hw_group {
+    uint64_t slot;
+    uint32_t tile, mult;
+} hw_group;
 
 typedef struct hw_layer {
     const map_layer *L;
@@ -75,9 +87,12 @@ typedef struct hw_layer {
     uint32_t *blk_cells; /* per block: cells written */
     uint64_t *counts;    /* per block: writes so far */
     uint64_t *pos_rows;  /* scratch: rows per position this iteration */
-    int pending;         /* compute ops of this layer still running (backward, gradient) */
+    size_t *grp_off;     /* per position: its write groups are grp[grp_off[p] .. grp_off[p+1]) */
+    hw_group *grp;
+    int pending; /* compute ops of this layer still running (backward, gradient) */
     int pending_init;
     size_t sess0, nsess; /* this iteration's write sessions of the layer: sess[sess0 ..) */
+    uint64_t nsess_all;  /* the sessions they stand for (a group counts its mult) */
     sim_time ready_rel;  /* fast mode: release time relative to the iteration start */
     hw_res ima;          /* the layer's IMAs, in lockstep */
 } hw_layer;
@@ -97,7 +112,19 @@ struct hw_sim {
     hw_res offchip;
     hw_res *links; /* routers x 4 */
     sim_kernel *k;
-    double leak_w; /* static power counted (see arch.chip.power_gating) */
+    /* Leakage (hwsim.h, "Leakage"): per unit, and which units are on in each interval of the
+     * iteration (indexed by phase: forward; backward with gradient; gradient; update) */
+    int gating;
+    double leak_ima_w, leak_tile_w, leak_router_w, leak_chip_w; /* tile_w: without its IMAs
+                                                                   and gradient unit */
+    double leak_gu_w; /* a tile's gradient unit: on only where gradient work runs */
+    uint8_t *gu_on;   /* tiles x 1: tiles with gradient work */
+    uint64_t ngu_on;
+    uint8_t *tile_on[LOP_NPHASE], *router_on[LOP_NPHASE];
+    uint64_t nrouters, used_imas;
+    double ima_busy_ps[LOP_NPHASE]; /* IMA-picoseconds of reading in one iteration, by phase */
+    double ima_wake_pj;             /* the IMAs' wake-ups of one iteration */
+    double xbar_macs; /* multiply-accumulates the crossbars do in one iteration (mvm, mvm_t) */
     int *barrier_ops;
     int nbarrier;
     uint64_t fwd_jobs, fwd_jobs_done; /* (op, image) pairs of the forward phase */
@@ -108,6 +135,7 @@ struct hw_sim {
     /* writes */
     hw_session *sess;
     size_t nsess, sess_cap;
+    uint64_t nsess_all;       /* sessions the nsess groups stand for */
     size_t *tq_head, *tq_len; /* per tile FIFO (indices into qbuf) */
     size_t **tq;              /* per tile queue storage */
     size_t *tq_cap;
@@ -115,7 +143,7 @@ struct hw_sim {
     uint64_t wfree_chip;
     uint64_t *act; /* tiles with queued sessions, in the order they got work */
     size_t nact;
-    size_t sess_done;
+    uint64_t sess_done;
     sim_time writes_end;
     /* cached compute (fast mode) */
     int have_compute;

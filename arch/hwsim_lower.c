@@ -90,27 +90,37 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
                            "op %s: %u events per image is too many; raise sim.chunk", o->name,
                            o->nchunks);
     }
-    /* Home tiles of digital ops: the mapped op before them in the phase (else after). */
+    /* Home tiles of digital ops: the tiles of the mapped op before them in the phase (else
+       after), where its outputs are: a layer spread over several tiles (its copies, or many
+       crossbars) has them post-processed in each of those tiles. */
     for (int ph = 0; ph < LOP_NPHASE; ph++) {
         int last = -1;
+        uint32_t last_nt = 1;
         for (size_t i = 0; i < h->nops; i++) {
             hw_op *o = &h->ops[i];
             if (o->phase != ph) continue;
-            if (o->layer >= 0)
+            if (o->layer >= 0) {
                 last = (int)o->tile;
-            else if (last >= 0)
+                last_nt = o->ntiles;
+            } else if (last >= 0) {
                 o->tile = (uint32_t)last;
-            else
+                o->ntiles = last_nt;
+            } else {
                 o->tile = UINT32_MAX;
+            }
         }
         int next = 0;
+        uint32_t next_nt = 1;
         for (size_t i = h->nops; i-- > 0;) {
             hw_op *o = &h->ops[i];
             if (o->phase != ph) continue;
-            if (o->layer >= 0)
+            if (o->layer >= 0) {
                 next = (int)o->tile;
-            else if (o->tile == UINT32_MAX)
+                next_nt = o->ntiles;
+            } else if (o->tile == UINT32_MAX) {
                 o->tile = (uint32_t)next;
+                o->ntiles = next_nt;
+            }
         }
     }
     /* Stages and energies. */
@@ -141,6 +151,8 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
         case LOP_MVM_T: {
             const map_layer *L = h->layers[p->layer].L;
             double reads = (double)n[LOP_C_XBAR_READS];
+            h->xbar_macs += (double)n[LOP_C_VECTORS] * (double)n[LOP_C_VECTOR_LEN] *
+                            (double)n[LOP_C_OUTPUT_LEN];
             double reads_v = reads / (double)V / (double)L->xbars; /* per vector and crossbar */
             add_tile_stage(o, RK_EDRAM, HW_C_EDRAM, t0, nt, rd_v / edram_bw, elat);
             add_tile_stage(o, RK_BUS, HW_C_BUS, t0, nt, rd_v / bus_bw, 0);
@@ -148,8 +160,11 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
             s->kind = SK_IMA;
             s->cause = HW_C_CROSSBAR;
             s->layer = (uint32_t)p->layer;
-            s->occ_per_vec = reads_v * rc;
-            s->stall_per_vec = rc > xc ? reads_v * (rc - xc) : 0.0;
+            /* r copies read r vectors at once: a chunk of n vectors holds the layer's IMAs
+             * for n / r vector times (the copies share the chunk's vectors). */
+            double r = (double)L->copies;
+            s->occ_per_vec = reads_v * rc / r;
+            s->stall_per_vec = rc > xc ? reads_v * (rc - xc) / r : 0.0;
             s->lat = ima_lat;
             if (n[LOP_C_PSUM_ADDS] && tsa_rate > 0)
                 add_tile_stage(o, RK_TSA, HW_C_TILE_SA, t0, nt,
@@ -197,9 +212,9 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
             else
                 rk = RK_ACT, cause = HW_C_ACT, ek = HW_E_ACT, rate = act_rate, u = &tm->act;
             double bytes = el * act_bytes;
-            add_tile_stage(o, RK_EDRAM, HW_C_EDRAM, t0, 1, bytes / edram_bw * 1e12, elat);
-            if (rate > 0) add_tile_stage(o, rk, cause, t0, 1, el / rate * 1e12, u->op_latency_ps);
-            add_tile_stage(o, RK_EDRAM, HW_C_EDRAM, t0, 1, bytes / edram_bw * 1e12, elat);
+            add_tile_stage(o, RK_EDRAM, HW_C_EDRAM, t0, nt, bytes / edram_bw * 1e12, elat);
+            if (rate > 0) add_tile_stage(o, rk, cause, t0, nt, el / rate * 1e12, u->op_latency_ps);
+            add_tile_stage(o, RK_EDRAM, HW_C_EDRAM, t0, nt, bytes / edram_bw * 1e12, elat);
             e[ek] += (double)n[LOP_C_ELEMENTS] * u->op_energy_pj;
             e[HW_E_EDRAM] += 2.0 * (double)n[LOP_C_ELEMENTS] * act_bytes * tm->edram.byte_energy_pj;
             break;
@@ -303,7 +318,7 @@ static int build_layers(hw_sim *h, es_err *err)
         const map_layer *ml = map_layer_at(h->plan, l);
         L->L = ml;
         L->positions = ml->row_tiles * ml->col_tiles;
-        uint64_t last = ml->xbar0 + ml->xbars - 1;
+        uint64_t last = ml->xbar0 + (ml->copies - 1) * ml->copy_slots + ml->xbars - 1;
         if (last / h->xbars_per_tile >= h->tiles)
             return es_fail(err, ES_ECONFIG,
                            "layer %s needs crossbars up to tile %" PRIu64
@@ -325,7 +340,119 @@ static int build_layers(hw_sim *h, es_err *err)
             L->blk_rows[g] = (uint32_t)b.nrows;
             L->blk_cells[g] = (uint32_t)map_block_cells(ml, g);
         }
+        /* Write groups per position: its crossbars, every slice of every copy (copy-major),
+           in runs that sit in one tile (hw_session). */
+        const uint64_t S = ml->xbars_per_pos, nj = ml->copies * S;
+        L->grp_off = malloc((L->positions + 1) * sizeof *L->grp_off);
+        if (!L->grp_off) return es_fail(err, ES_ENOMEM, "out of memory for layer %s", ml->name);
+        size_t cap = 0, n = 0;
+        for (uint64_t p = 0; p < L->positions; p++) {
+            uint64_t rt = p % ml->row_tiles, ct = p / ml->row_tiles;
+            L->grp_off[p] = n;
+            for (uint64_t j = 0; j < nj;) {
+                uint64_t slot = map_xbar_slot_copy(ml, j / S, rt, ct, j % S);
+                uint64_t tile = slot / h->xbars_per_tile, run = 1;
+                while (j + run < nj && run < UINT32_MAX &&
+                       map_xbar_slot_copy(ml, (j + run) / S, rt, ct, (j + run) % S) /
+                               h->xbars_per_tile ==
+                           tile)
+                    run++;
+                if (n == cap) {
+                    cap = cap ? 2 * cap : 16;
+                    hw_group *g = realloc(L->grp, cap * sizeof *g);
+                    if (!g) return es_fail(err, ES_ENOMEM, "out of memory for layer %s", ml->name);
+                    L->grp = g;
+                }
+                L->grp[n++] = (hw_group){slot, (uint32_t)tile, (uint32_t)run};
+                j += run;
+            }
+        }
+        L->grp_off[L->positions] = n;
     }
+    return ES_OK;
+}
+
+/* Mark the routers on the XY route from tile a to tile b (hwsim.c's noc_send) in on[]. */
+static void mark_route(const hw_sim *h, uint64_t a, uint64_t b, uint8_t *on)
+{
+    const noc_model *nm = &h->chip->noc;
+    uint64_t c = (uint64_t)nm->cfg.tiles_per_router, X = nm->grid_x;
+    uint64_t ra = a / c, rb = b / c, x = ra % X, y = ra / X, tx = rb % X, ty = rb / X;
+    on[ra] = 1;
+    while (x != tx || y != ty) {
+        if (x < tx)
+            x++;
+        else if (x > tx)
+            x--;
+        else if (y < ty)
+            y++;
+        else
+            y--;
+        on[y * X + x] = 1;
+    }
+}
+
+/* Leakage per unit and, with power gating, the units each compute interval keeps on
+ * (hwsim.h, "Leakage"): the tiles of its ops (a layer's every tile), the routers of those
+ * tiles and the routers on the routes between consecutive ops; the update interval's tiles
+ * are the ones with write sessions, found per iteration. */
+static int build_gating(hw_sim *h, es_err *err)
+{
+    const chip_model *c = h->chip;
+    const noc_model *nm = &c->noc;
+    const uint64_t ipt = (uint64_t)c->tile.cfg.imas, tpr = (uint64_t)nm->cfg.tiles_per_router;
+    h->gating = c->cfg.power_gating;
+    h->nrouters = nm->grid_x * nm->grid_y;
+    h->leak_ima_w = c->tile.ima.cost.leak_w;
+    h->leak_gu_w = c->cfg.training ? c->tile.gu.cost.leak_w : 0.0;
+    h->leak_tile_w = c->tile.cost.leak_w - (double)ipt * h->leak_ima_w - h->leak_gu_w;
+    h->leak_router_w = nm->routers ? c->part[CHIP_PART_NOC].total.leak_w / (double)nm->routers : 0;
+    h->leak_chip_w = c->cost.leak_w - (double)h->tiles * c->tile.cost.leak_w -
+                     c->part[CHIP_PART_NOC].total.leak_w;
+    if (h->leak_chip_w < 0) h->leak_chip_w = 0;
+    for (int p = 0; p < LOP_NPHASE; p++) {
+        h->tile_on[p] = calloc(h->tiles ? h->tiles : 1, 1);
+        h->router_on[p] = calloc(h->nrouters ? h->nrouters : 1, 1);
+        if (!h->tile_on[p] || !h->router_on[p]) return es_fail(err, ES_ENOMEM, "out of memory");
+    }
+    h->gu_on = calloc(h->tiles ? h->tiles : 1, 1);
+    if (!h->gu_on) return es_fail(err, ES_ENOMEM, "out of memory");
+    const double wake = c->cfg.wakeup_breakeven_ps * 1e-12;
+    int last[LOP_NPHASE] = {-1, -1, -1, -1};
+    for (size_t i = 0; i < h->nops; i++) {
+        const hw_op *o = &h->ops[i];
+        if (o->phase == LOP_UPDATE || o->tile >= h->tiles) continue;
+        if (o->kind == LOP_GRAD)
+            for (uint64_t t = o->tile; t < o->tile + o->ntiles && t < h->tiles; t++)
+                h->gu_on[t] = 1;
+        /* the weight gradients run beside the backward reads: both keep the backward
+           interval's units on */
+        int iv[2] = {o->phase, o->phase == LOP_GRADIENT ? LOP_BACKWARD : -1};
+        for (int k = 0; k < 2; k++) {
+            if (iv[k] < 0) continue;
+            for (uint64_t t = o->tile; t < o->tile + o->ntiles && t < h->tiles; t++) {
+                h->tile_on[iv[k]][t] = 1;
+                h->router_on[iv[k]][t / tpr] = 1;
+            }
+            if (last[iv[k]] >= 0 && (uint64_t)last[iv[k]] != o->tile)
+                mark_route(h, (uint64_t)last[iv[k]], o->tile, h->router_on[iv[k]]);
+            last[iv[k]] = (int)o->tile;
+        }
+        /* reading crossbars: every IMA of the layer, for its share of the vectors */
+        if ((o->kind == LOP_MVM || o->kind == LOP_MVM_T) && o->layer >= 0) {
+            const map_layer *L = h->layers[o->layer].L;
+            for (int s = 0; s < o->nst; s++)
+                if (o->st[s].kind == SK_IMA)
+                    h->ima_busy_ps[o->phase] +=
+                        (double)o->vpi * (double)h->batch * o->st[s].occ_per_vec * (double)L->imas;
+            /* each of the layer's IMAs wakes once for each op that reads it */
+            h->ima_wake_pj += (double)L->imas * h->leak_ima_w * wake * 1e12;
+        }
+    }
+    for (uint64_t t = 0; t < h->tiles; t++)
+        h->ngu_on += h->gu_on[t];
+    const map_totals *mt = map_plan_totals(h->plan);
+    h->used_imas = mt->imas;
     return ES_OK;
 }
 
@@ -371,13 +498,9 @@ int hw_create(const chip_model *chip, const map_plan *plan, const lop_op *ops, s
         goto fail;
     }
     if ((rc = build_layers(h, err)) < 0) goto fail;
-    h->leak_w = chip->cost.leak_w; /* tiles, NoC, off-chip, write drivers */
-    if (chip->cfg.power_gating) {
-        double used = (double)mt->tiles;
-        h->leak_w -= ((double)h->tiles - used) * chip->tile.cost.leak_w;
-        if (h->leak_w < 0) h->leak_w = 0;
-    }
+    (void)mt;
     if ((rc = build_ops(h, ops, err)) < 0) goto fail;
+    if ((rc = build_gating(h, err)) < 0) goto fail;
     if ((rc = sim_kernel_create(NULL, &h->k)) < 0) {
         rc = es_fail(err, rc, "cannot create the event kernel");
         goto fail;
@@ -430,7 +553,14 @@ void hw_destroy(hw_sim *h)
         free(L->blk_cells);
         free(L->counts);
         free(L->pos_rows);
+        free(L->grp_off);
+        free(L->grp);
     }
+    for (int p = 0; p < LOP_NPHASE; p++) {
+        free(h->tile_on[p]);
+        free(h->router_on[p]);
+    }
+    free(h->gu_on);
     free(h->layers);
     free(h->tres);
     free(h->links);

@@ -21,7 +21,7 @@ void hw_get_totals(const hw_sim *h, hw_totals *t)
 }
 
 /* The fixed-size part of the state: totals and the cached compute, in this order. */
-enum { HWS_U64 = 9, HWS_F64 = 2 + 2 * LOP_NPHASE + HW_NE + 2 * HW_NC + 2 };
+enum { HWS_U64 = 10, HWS_F64 = 3 + 2 * LOP_NPHASE + HW_NE + 2 * HW_NC + 2 };
 
 static void state_pack(const hw_sim *h, uint64_t *u, double *f)
 {
@@ -29,8 +29,8 @@ static void state_pack(const hw_sim *h, uint64_t *u, double *f)
     size_t i = 0, j = 0;
     u[i++] = T->iterations, u[i++] = T->row_writes, u[i++] = T->cells_written;
     u[i++] = T->events, u[i++] = (uint64_t)h->have_compute, u[i++] = h->c_fwd;
-    u[i++] = h->c_bwd, u[i++] = h->c_grad, u[i++] = h->c_comp;
-    f[j++] = T->time_s, f[j++] = T->energy_j;
+    u[i++] = h->c_bwd, u[i++] = h->c_grad, u[i++] = h->c_comp, u[i++] = T->wakeups;
+    f[j++] = T->time_s, f[j++] = T->energy_j, f[j++] = T->energy_j_idle;
     for (int p = 0; p < LOP_NPHASE; p++)
         f[j++] = T->time_s_by_phase[p];
     for (int p = 0; p < LOP_NPHASE; p++)
@@ -50,8 +50,8 @@ static void state_unpack(hw_sim *h, const uint64_t *u, const double *f)
     size_t i = 0, j = 0;
     T->iterations = u[i++], T->row_writes = u[i++], T->cells_written = u[i++];
     T->events = u[i++], h->have_compute = u[i++] != 0, h->c_fwd = u[i++];
-    h->c_bwd = u[i++], h->c_grad = u[i++], h->c_comp = u[i++];
-    T->time_s = f[j++], T->energy_j = f[j++];
+    h->c_bwd = u[i++], h->c_grad = u[i++], h->c_comp = u[i++], T->wakeups = u[i++];
+    T->time_s = f[j++], T->energy_j = f[j++], T->energy_j_idle = f[j++];
     for (int p = 0; p < LOP_NPHASE; p++)
         T->time_s_by_phase[p] = f[j++];
     for (int p = 0; p < LOP_NPHASE; p++)
@@ -183,6 +183,33 @@ int hw_stats(const hw_sim *h, stat_registry *r, es_err *err)
                T->time_s > 0 ? T->energy_j / T->time_s : 0.0, err));
     ES_TRY(put(r, "hw.peak_tops", "Tops/s", "peak throughput (one MAC = 2 ops)",
                h->chip->peak_ops_per_s * 1e-12, err));
+    double tpi = T->time_s / it;
+    double achieved = tpi > 0 ? 2.0 * h->xbar_macs / tpi : 0.0;
+    ES_TRY(put(r, "hw.achieved_tops", "Tops/s",
+               "crossbar work of an iteration (forward and transposed reads, 2 ops per MAC) over "
+               "its simulated time",
+               achieved * 1e-12, err));
+    ES_TRY(put(r, "hw.achieved_fraction_of_peak", "", "hw.achieved_tops / hw.peak_tops",
+               h->chip->peak_ops_per_s > 0 ? achieved / h->chip->peak_ops_per_s : 0.0, err));
+    {
+        const map_totals *mt = map_plan_totals(h->plan);
+        ES_TRY(put(r, "hw.map.copies", "",
+                   "weight copies, summed over layers (arch.map.replication)", (double)mt->copies,
+                   err));
+        ES_TRY(put(r, "hw.map.imas", "", "IMAs holding weights, every copy counted",
+                   (double)mt->imas, err));
+        ES_TRY(put(r, "hw.map.tiles", "", "tiles holding weights", (double)mt->tiles, err));
+    }
+    ES_TRY(put(r, "hw.energy_j_idle", "J",
+               "static energy: the leakage of the units that are on, and their wake-ups "
+               "(hw.energy_j_by_component.leakage_* and wakeup)",
+               T->energy_j_idle, err));
+    ES_TRY(put(r, "hw.energy_j_busy", "J", "energy of the work itself: hw.energy_j - idle",
+               T->energy_j - T->energy_j_idle, err));
+    ES_TRY(put(r, "hw.leakage_fraction", "", "hw.energy_j_idle / hw.energy_j",
+               T->energy_j > 0 ? T->energy_j_idle / T->energy_j : 0.0, err));
+    ES_TRY(put(r, "hw.wakeups", "", "tiles and routers woken from power gating", (double)T->wakeups,
+               err));
     ES_TRY(put(r, "hw.iterations", "", "iterations simulated", (double)T->iterations, err));
     ES_TRY(put(r, "hw.time_s_per_iteration", "s", "mean simulated time per iteration",
                T->time_s / it, err));

@@ -50,6 +50,9 @@ int ima_init(ima_model *m, const ima_config *c, const wdrv_model *wd, es_err *er
     /* The ADCs convert read i while read i + 1 settles, so whichever is slower sets the pace. */
     m->read_cycle_ps = ES_MAX(m->xbar.read_latency_ps, m->adc.xbar_read_time_ps);
     m->mvm_interval_ps = (sim_time)c->input_bits * m->read_cycle_ps;
+    /* Full activity of the crossbars and DACs: one read per read cycle. */
+    m->xbar.cost.power_w = m->xbar.read_energy_pj / (double)m->read_cycle_ps + m->xbar.cost.leak_w;
+    dac_set_cycle(&m->dac, (double)m->read_cycle_ps);
 
     /* Full activity: every crossbar reads every read cycle. */
     double reads_per_s = 1e12 / (double)m->read_cycle_ps * (double)m->xbars;
@@ -89,6 +92,34 @@ int ima_init(ima_model *m, const ima_config *c, const wdrv_model *wd, es_err *er
                   c->in_reg.size);
     arch_part_set(&m->part[IMA_PART_OUT_REG], "out_reg", 1, m->out_reg.cost, "output register %g B",
                   c->out_reg.size);
+    if (a->impl && !strcmp(a->impl, "sar"))
+        arch_part_basis(&m->part[IMA_PART_ADC],
+                        "Walden: fom %.4g fJ x 2^%lld = %.4g pJ/conversion x rate", a->fom_pj * 1e3,
+                        (long long)a->bits, m->adc.conversion_energy_pj);
+    else
+        arch_part_basis(&m->part[IMA_PART_ADC], "%s: %.4g pJ/conversion x rate", a->impl,
+                        m->adc.conversion_energy_pj);
+    arch_part_basis(&m->part[IMA_PART_DAC], "%lld-bit = %g x 1-bit drive %.4g pJ (given)",
+                    (long long)c->dac.bits, m->dac.units, c->dac.drive_energy_pj);
+    const xbar_config *xc = &c->xbar;
+    if (m->xbar.at_calibration)
+        arch_part_basis(&m->part[IMA_PART_XBAR], "calibrated at %lldx%lld, %.4g pJ/read (k = %.4g)",
+                        (long long)xc->cal_rows, (long long)xc->cal_cols, xc->cal_read_energy_pj,
+                        m->xbar.read_scale);
+    else
+        arch_part_basis(&m->part[IMA_PART_XBAR],
+                        "scaled from %lldx%lld calibration: %.4g pJ/read (k = %.4g), area x%.4g",
+                        (long long)xc->cal_rows, (long long)xc->cal_cols, m->xbar.read_energy_pj,
+                        m->xbar.read_scale, m->xbar.geometry_factor);
+    const reg_model *rg[2] = {&m->in_reg, &m->out_reg};
+    for (int i = 0; i < 2; i++) {
+        arch_part *p = &m->part[i ? IMA_PART_OUT_REG : IMA_PART_IN_REG];
+        if (rg[i]->cfg.size == rg[i]->cfg.cal_size)
+            arch_part_basis(p, "given at %g B", rg[i]->cfg.cal_size);
+        else
+            arch_part_basis(p, "scaled from %g B: energy x%.4g, area x%.4g", rg[i]->cfg.cal_size,
+                            rg[i]->energy_factor, rg[i]->area_factor);
+    }
     for (int i = 0; i < IMA_NPARTS; i++)
         arch_cost_add(&m->cost, m->part[i].total);
     return ES_OK;

@@ -21,6 +21,8 @@
  * so the shift-and-add units run at xbars x cols / read_cycle / count ops/s each, and the
  * registers at xbars x bytes / read_cycle bytes/s: their published powers are drawn at those
  * rates (dunit.h, reg.h).
+ * The crossbars and DACs price an action (xbar.h, dac.h): their power at full activity is
+ * energy per read / read_cycle + leakage, so an ADC-bound read cycle lowers it.
  * Energy of one crossbar read with its periphery:
  *   read_energy = xbar.read + rows x dac.drive + cols x sh.sample + cols x adc.conversion
  *                 + cols x sa.op + in_reg bytes x in_reg.byte + out_reg bytes x out_reg.byte

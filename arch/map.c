@@ -39,6 +39,8 @@ void map_config_from(const essim_config *cfg, map_config *mc)
     /* ISAAC keeps every weight resident: streaming weights in would rewrite cells for every
      * batch, which is exactly the wear this simulator measures. */
     mc->require_fit = 1;
+    mc->replication = cfg->arch.map.replication;
+    mc->copies = &cfg->arch.map.copies;
 }
 
 const char *map_granularity_name(int granularity)
@@ -107,6 +109,8 @@ static void place_layer(const map_config *mc, const map_geometry *geo, const map
     uint64_t rows = (uint64_t)mc->rows, nw = geo->weights_per_row;
     L->k = sp->k;
     L->n = sp->n;
+    L->positions = sp->positions ? sp->positions : 1;
+    L->copies = 1;
     L->rows = rows;
     L->weights_per_row = nw;
     L->slices = geo->slices;
@@ -132,6 +136,57 @@ static void place_layer(const map_config *mc, const map_geometry *geo, const map
         L->block_weights_max = 1;
         break;
     }
+}
+
+uint64_t map_vector_times(const map_layer *L)
+{
+    return ceil_div(L->positions, L->copies);
+}
+
+/* The copies of every layer (map.h, "Replication"). Layers are placed with one copy and
+ * imas_per_copy set. */
+static int replicate(const map_config *mc, map_plan *p, es_err *err)
+{
+    if (mc->replication == CFG_REPL_LIST && mc->copies) {
+        for (size_t j = 0; j < mc->copies->n; j++) {
+            double v = mc->copies->v[j];
+            size_t i = 0;
+            while (i < p->nlayers && strcmp(p->layers[i].name, mc->copies->key[j]))
+                i++;
+            if (i == p->nlayers)
+                return es_fail(err, ES_ECONFIG,
+                               "arch.map.copies names layer '%s', which the network does not "
+                               "have",
+                               mc->copies->key[j]);
+            if (!(v >= 1) || v != (double)(uint64_t)v || v > 1e6)
+                return es_fail(err, ES_ECONFIG,
+                               "arch.map.copies: %s = %g is not a whole number of copies >= 1",
+                               mc->copies->key[j], v);
+            p->layers[i].copies = (uint64_t)v;
+        }
+        return ES_OK;
+    }
+    if (mc->replication != CFG_REPL_BALANCE) return ES_OK;
+    uint64_t chip_imas = (uint64_t)mc->tiles * (uint64_t)mc->imas_per_tile, used = 0;
+    for (size_t i = 0; i < p->nlayers; i++)
+        used += p->layers[i].imas_per_copy;
+    for (;;) {
+        /* The bottleneck: the largest stage time, the earliest layer on a tie. */
+        size_t b = 0;
+        for (size_t i = 1; i < p->nlayers; i++)
+            if (map_vector_times(&p->layers[i]) > map_vector_times(&p->layers[b])) b = i;
+        if (!p->nlayers) break;
+        map_layer *L = &p->layers[b];
+        uint64_t now = map_vector_times(L);
+        if (now <= 1) break;
+        /* The fewest copies that take a vector time off: ceil(P / r) <= now - 1. */
+        uint64_t r = ceil_div(L->positions, now - 1);
+        uint64_t cost = (r - L->copies) * L->imas_per_copy;
+        if (used + cost > chip_imas) break;
+        used += cost;
+        L->copies = r;
+    }
+    return ES_OK;
 }
 
 int map_create(const map_config *mc, const map_layer_spec *specs, size_t n, map_plan **out,
@@ -160,19 +215,30 @@ int map_create(const map_config *mc, const map_layer_spec *specs, size_t n, map_
         L->name = es_strdup(specs[i].name ? specs[i].name : "");
         if (!L->name) goto nomem;
         place_layer(mc, &geo, &specs[i], L);
+        L->imas_per_copy = ceil_div(L->xbars, xpi);
+        L->copy_slots = L->imas_per_copy * xpi;
+    }
+    int rc = replicate(mc, p, err);
+    if (rc < 0) {
+        map_destroy(p);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        map_layer *L = &p->layers[i];
         /* A fresh IMA per layer: an IMA's crossbars are fed from one input register and
          * share its ADCs, so two layers in one IMA would contend for them and break the
          * layer pipeline. Tiles are shared; their eDRAM and bus serve several IMAs anyway. */
         L->ima0 = ima;
-        L->imas = ceil_div(L->xbars, xpi);
+        L->imas = L->copies * L->imas_per_copy;
         L->xbar0 = ima * xpi;
         L->tile0 = ima / ipt;
         L->tiles = (ima + L->imas - 1) / ipt - L->tile0 + 1;
         ima += L->imas;
         t->weights += L->k * L->n;
-        t->xbars += L->xbars;
-        t->cells_used += L->cells_used;
+        t->xbars += L->copies * L->xbars;
+        t->cells_used += L->copies * L->cells_used;
         t->blocks += L->blocks;
+        t->copies += L->copies;
     }
     t->layers = n;
     t->imas = ima;
@@ -314,6 +380,13 @@ uint64_t map_xbar_slot(const map_layer *L, uint64_t row_tile, uint64_t col_tile,
 {
     assert(row_tile < L->row_tiles && col_tile < L->col_tiles && slice < L->xbars_per_pos);
     return L->xbar0 + (col_tile * L->row_tiles + row_tile) * L->xbars_per_pos + slice;
+}
+
+uint64_t map_xbar_slot_copy(const map_layer *L, uint64_t copy, uint64_t row_tile, uint64_t col_tile,
+                            uint64_t slice)
+{
+    assert(copy < L->copies);
+    return map_xbar_slot(L, row_tile, col_tile, slice) + copy * L->copy_slots;
 }
 
 /* The bulk functions walk the weights in memory order (column c of W is the contiguous run

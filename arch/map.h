@@ -42,18 +42,20 @@
 /* What the mapper needs from the configuration. Fill it with map_config_from (then change
  * fields if you like) or by hand in tests. */
 typedef struct map_config {
-    int64_t rows, cols;    /* crossbar wordlines, bitlines */
-    int64_t bits_per_cell; /* bits stored per cell */
-    int64_t weight_bits;   /* bits per weight */
-    int64_t input_bits;    /* bits per input, streamed one per crossbar read */
-    int slicing;           /* CFG_SLICE_ACROSS | CFG_SLICE_WITHIN */
-    int encoding;          /* CFG_ENC_OFFSET | CFG_ENC_DIFFERENTIAL */
-    int granularity;       /* CFG_GRAN_ROW | CFG_GRAN_CROSSBAR | CFG_GRAN_WEIGHT */
-    int64_t xbars_per_ima; /* arch.ima.xbars */
-    int64_t imas_per_tile; /* arch.tile.imas */
-    int64_t tiles;         /* arch.chip.tiles */
-    int require_fit;       /* 1 (default): every weight must be resident on the chip, as in
-                              ISAAC; 0: plan anyway and report totals.fits = 0 */
+    int64_t rows, cols;         /* crossbar wordlines, bitlines */
+    int64_t bits_per_cell;      /* bits stored per cell */
+    int64_t weight_bits;        /* bits per weight */
+    int64_t input_bits;         /* bits per input, streamed one per crossbar read */
+    int slicing;                /* CFG_SLICE_ACROSS | CFG_SLICE_WITHIN */
+    int encoding;               /* CFG_ENC_OFFSET | CFG_ENC_DIFFERENTIAL */
+    int granularity;            /* CFG_GRAN_ROW | CFG_GRAN_CROSSBAR | CFG_GRAN_WEIGHT */
+    int64_t xbars_per_ima;      /* arch.ima.xbars */
+    int64_t imas_per_tile;      /* arch.tile.imas */
+    int64_t tiles;              /* arch.chip.tiles */
+    int require_fit;            /* 1 (default): every weight must be resident on the chip, as in
+                                   ISAAC; 0: plan anyway and report totals.fits = 0 */
+    int replication;            /* CFG_REPL_NONE | CFG_REPL_BALANCE | CFG_REPL_LIST (see below) */
+    const cfg_real_map *copies; /* CFG_REPL_LIST: copies per layer name (borrowed) */
 } map_config;
 
 /* Derived geometry, the same for every layer. */
@@ -65,10 +67,13 @@ typedef struct map_geometry {
     uint64_t cells_per_xbar;  /* rows x cols */
 } map_geometry;
 
-/* One layer to place: K = fan-in (rows of W), N = output channels (columns of W). */
+/* One layer to place: K = fan-in (rows of W), N = output channels (columns of W), and the
+ * input vectors one image sends through it in the forward pass (output positions Ho x Wo of
+ * a convolution, 1 for a fully-connected layer; 0 is taken as 1): what balancing weighs. */
 typedef struct map_layer_spec {
     const char *name; /* copied */
     uint64_t k, n;
+    uint64_t positions;
 } map_layer_spec;
 
 /* One placed layer (read-only; owned by the plan). Physical crossbar slots are numbered
@@ -88,8 +93,12 @@ typedef struct map_layer {
     uint64_t cells_used;    /* K N S P */
     double utilisation;     /* cells_used / (xbars x rows x cols) */
     uint64_t xbar0;      /* physical slot of the layer's first crossbar (= ima0 x xbars_per_ima) */
-    uint64_t ima0, imas; /* first IMA, IMAs allocated: ceil(xbars / xbars_per_ima) */
-    uint64_t tile0, tiles;      /* first tile, tiles the layer touches */
+    uint64_t ima0, imas; /* first IMA, IMAs allocated: copies x imas_per_copy */
+    uint64_t tile0, tiles;      /* first tile, tiles the layer touches (all its copies) */
+    uint64_t positions;         /* input vectors per image in the forward pass (>= 1) */
+    uint64_t copies;            /* replicas of the weights, each on its own IMAs (>= 1) */
+    uint64_t imas_per_copy;     /* ceil(xbars / xbars_per_ima) */
+    uint64_t copy_slots;        /* crossbar slots from one copy to the next */
     int granularity;            /* CFG_GRAN_* */
     uint64_t blocks;            /* G */
     uint64_t block_weights_max; /* weights in the largest block (edge blocks may be smaller) */
@@ -97,11 +106,12 @@ typedef struct map_layer {
 
 typedef struct map_totals {
     uint64_t layers;
-    uint64_t weights; /* sum of K N */
-    uint64_t xbars;   /* crossbars holding weights */
-    uint64_t imas;    /* IMAs allocated (each layer rounds up to whole IMAs) */
-    uint64_t tiles;   /* tiles touched: ceil(imas / imas_per_tile) */
-    uint64_t cells_used;
+    uint64_t weights;    /* sum of K N */
+    uint64_t xbars;      /* crossbars holding weights, every copy counted */
+    uint64_t imas;       /* IMAs allocated (each copy of a layer rounds up to whole IMAs) */
+    uint64_t tiles;      /* tiles touched: ceil(imas / imas_per_tile) */
+    uint64_t copies;     /* sum over layers of their copies (= layers without replication) */
+    uint64_t cells_used; /* K N S P summed over layers and copies */
     double utilisation;  /* cells_used / (xbars x rows x cols) */
     uint64_t blocks;     /* sum of G */
     uint64_t chip_xbars; /* tiles x imas_per_tile x xbars_per_ima of the configuration */
@@ -124,7 +134,18 @@ void map_config_from(const essim_config *cfg, map_config *mc);
  * when a crossbar row cannot hold a single weight. */
 int map_geometry_derive(const map_config *mc, map_geometry *geo, es_err *err);
 
-/* Place the layers, in order, on the chip. ES_ECONFIG when the geometry is impossible or
+/* Replication (arch.map.replication). A layer of P input vectors per image and r copies
+ * handles r vectors at once, so its pipeline stage takes ceil(P / r) vector times, whatever
+ * its size (all its crossbars read each vector in parallel). none: r = 1. list: r from
+ * mc->copies (unlisted layers 1; a layer named there must exist). balance: start from r = 1
+ * and, greedily, give the layer with the largest ceil(P / r) (the earliest on a tie) the
+ * fewest extra copies that lower it, while the chip has the IMAs for them; stop when that
+ * layer cannot be sped up (r = P, or too few IMAs left). Copies of a layer sit on
+ * consecutive IMAs: copy c of the layer's crossbars starts at slot xbar0 + c x imas_per_copy
+ * x xbars_per_ima. The blocks (and the write policy) are per logical layer: writing a block
+ * writes it in every copy.
+ *
+ * Place the layers, in order, on the chip. ES_ECONFIG when the geometry is impossible or
  * (require_fit) the network does not fit, with a message that says what to raise;
  * ES_EINVAL for a layer with K or N of 0; ES_ENOMEM. specs is read, not kept. */
 int map_create(const map_config *mc, const map_layer_spec *specs, size_t n, map_plan **out,
@@ -160,6 +181,11 @@ uint64_t map_block_row_writes(const map_layer *L, uint64_t g);
  * position (row_tile, col_tile). Crossbars of one position are adjacent, positions ordered
  * col tile major, so the slices of a position share an IMA when S divides xbars_per_ima. */
 uint64_t map_xbar_slot(const map_layer *L, uint64_t row_tile, uint64_t col_tile, uint64_t slice);
+/* The same crossbar in copy `copy` (< L->copies) of the layer. */
+uint64_t map_xbar_slot_copy(const map_layer *L, uint64_t copy, uint64_t row_tile, uint64_t col_tile,
+                            uint64_t slice);
+/* The layer's pipeline stage in vector times per image: ceil(positions / copies). */
+uint64_t map_vector_times(const map_layer *L);
 
 /* norm2[g] = sum over block g of u[i]^2, for every block; u is K x N in weight memory layout,
  * norm2 has L->blocks entries (overwritten). One pass in memory order, doubles. */

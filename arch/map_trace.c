@@ -93,6 +93,15 @@ int map_check_trace(const trace_header *th, const char *path, const essim_config
         specs[l].k = th->layers[l].k_rows;
         specs[l].n = th->layers[l].n_cols;
     }
+    /* Input vectors per image (what replication balances): the forward read's vectors over
+     * the recorded batch. */
+    uint64_t B = tcfg->train.batch > 0 ? (uint64_t)tcfg->train.batch : 1;
+    for (uint32_t i = 0; i < th->n_ops; i++) {
+        const trace_op *o = &th->ops[i];
+        if (o->layer < th->n_layers && o->kind == LOP_MVM && o->phase == LOP_FORWARD &&
+            o->n > LOP_C_VECTORS)
+            specs[o->layer].positions = o->counts[LOP_C_VECTORS] / B;
+    }
     map_config mc;
     map_config_from(cfg, &mc);
     map_plan *plan = NULL;

@@ -81,6 +81,17 @@ int tile_init(tile_model *m, const tile_config *c, es_err *err)
                       "write-driver sets (static; write power at chip level)");
     }
     m->nparts = (size_t)(p - m->part);
+    arch_part_basis(&m->part[TILE_PART_IMA], "sum of its parts");
+    if (c->edram.size != c->edram.cal_size)
+        arch_part_basis(&m->part[TILE_PART_EDRAM], "scaled from %g KiB: energy x%.4g, area x%.4g",
+                        c->edram.cal_size / 1024.0, m->edram.energy_factor, m->edram.area_factor);
+    else
+        arch_part_basis(&m->part[TILE_PART_EDRAM], "given at %g KiB", c->edram.cal_size / 1024.0);
+    if (c->out_reg.size != c->out_reg.cal_size)
+        arch_part_basis(&m->part[TILE_PART_OUT_REG], "scaled from %g B: energy x%.4g, area x%.4g",
+                        c->out_reg.cal_size, m->out_reg.energy_factor, m->out_reg.area_factor);
+    else
+        arch_part_basis(&m->part[TILE_PART_OUT_REG], "given at %g B", c->out_reg.cal_size);
     for (size_t i = 0; i < m->nparts; i++)
         arch_cost_add(&m->cost, m->part[i].total);
     return ES_OK;

@@ -176,8 +176,10 @@ void wctl_layer(wctl *ws, size_t l, float *u, float *w)
 static int reserve_history(wctl *ws, uint64_t need)
 {
     if (need <= ws->cap) return ES_OK;
+    /* a count from a file may be anything: doubling past it must not wrap to 0 and spin */
+    if (need > (uint64_t)(SIZE_MAX / 2 / sizeof(double))) return ES_ENOMEM;
     uint64_t cap = ws->cap ? ws->cap : 1024;
-    while (cap < need) cap *= 2;
+    while (cap < need) cap = cap > need / 2 ? need : cap * 2;
     double *f = realloc(ws->fraction, (size_t)cap * sizeof *f);
     if (!f) return ES_ENOMEM;
     ws->fraction = f;
@@ -241,33 +243,66 @@ void wctl_save(const wctl *ws, es_put_fn put, void *ctx)
     }
 }
 
-int wctl_restore(wctl *ws, uint64_t iterations, es_get_fn get, void *ctx)
+/* A checkpoint's CRC says the bytes are what was written, not that they make sense: every
+ * value is checked against the others before it is used (a count above the iterations, an
+ * epoch tag that goes backwards, NaN), so a crafted file fails here with a message instead of
+ * overflowing an array in wctl_stats or printing NaN. */
+int wctl_restore(wctl *ws, uint64_t iterations, es_get_fn get, void *ctx, es_err *err)
 {
     char name[64];
+#define WCTL_BAD(...) es_fail(err, ES_EFORMAT, "checkpoint: " __VA_ARGS__)
     for (size_t l = 0; l < ws->nl; l++) {
         wctl_layer_state *s = &ws->ls[l];
         snprintf(name, sizeof name, "ws/%zu/count", l);
         ES_TRY(get(ctx, name, s->count, NULL, NULL, (size_t)s->nblocks));
         snprintf(name, sizeof name, "ws/%zu/nonzero", l);
         ES_TRY(get(ctx, name, s->nonzero, NULL, NULL, (size_t)s->nblocks));
+        for (uint64_t g = 0; g < s->nblocks; g++)
+            if (s->count[g] > iterations || s->nonzero[g] > iterations)
+                return WCTL_BAD("block %llu of layer %zu was written %llu times (%llu nonzero) in "
+                                "%llu iterations",
+                                (unsigned long long)g, l, (unsigned long long)s->count[g],
+                                (unsigned long long)s->nonzero[g], (unsigned long long)iterations);
         if (s->residual) {
             snprintf(name, sizeof name, "ws/%zu/residual", l);
             ES_TRY(get(ctx, name, NULL, s->residual, NULL, (size_t)s->numel));
+            for (uint64_t i = 0; i < s->numel; i++)
+                if (!isfinite(s->residual[i]))
+                    return WCTL_BAD("residual %llu of layer %zu is %g", (unsigned long long)i, l,
+                                    (double)s->residual[i]);
         }
         s->weighted_sum = 0;
         for (uint64_t g = 0; g < s->nblocks; g++) s->weighted_sum += (double)s->count[g] * s->bsize[g];
         ws->wl[l].mean_count = s->numel ? s->weighted_sum / (double)s->numel : 0.0;
     }
-    if (reserve_history(ws, iterations) < 0) return ES_ENOMEM;
-    ws->iterations = iterations;
+    if (reserve_history(ws, iterations) < 0)
+        return es_fail(err, ES_ENOMEM, "checkpoint: no memory for %llu iterations of history",
+                       (unsigned long long)iterations);
+    ws->iterations = 0;
     if (iterations == 0) return ES_OK;
     ES_TRY(get(ctx, "ws/fraction", NULL, NULL, ws->fraction, (size_t)iterations));
+    for (uint64_t i = 0; i < iterations; i++)
+        if (!(ws->fraction[i] >= 0.0 && ws->fraction[i] <= 1.0))
+            return WCTL_BAD("written fraction of iteration %llu is %g (not in [0, 1])",
+                            (unsigned long long)i, ws->fraction[i]);
     uint64_t *ep = malloc((size_t)iterations * sizeof *ep);
-    if (!ep) return ES_ENOMEM;
+    if (!ep) return es_fail(err, ES_ENOMEM, "out of memory");
     int rc = get(ctx, "ws/epoch", ep, NULL, NULL, (size_t)iterations);
-    for (uint64_t i = 0; rc == ES_OK && i < iterations; i++) ws->epoch_of[i] = (uint32_t)ep[i];
+    uint64_t maxep = ws->cfg->train.epochs > 0 ? (uint64_t)ws->cfg->train.epochs : 1;
+    for (uint64_t i = 0; rc == ES_OK && i < iterations; i++) {
+        /* epochs start at 0 and advance by at most one per iteration */
+        uint64_t prev = i ? ep[i - 1] : 0;
+        if (ep[i] < prev || ep[i] > prev + 1 || ep[i] >= maxep)
+            rc = WCTL_BAD("iteration %llu is tagged epoch %llu after epoch %llu (of %llu)",
+                          (unsigned long long)i, (unsigned long long)ep[i],
+                          (unsigned long long)prev, (unsigned long long)maxep);
+        else
+            ws->epoch_of[i] = (uint32_t)ep[i];
+    }
     free(ep);
+    if (rc == ES_OK) ws->iterations = iterations;
     return rc;
+#undef WCTL_BAD
 }
 
 /* ---- summaries and statistics -------------------------------------------------------------- */
@@ -466,6 +501,7 @@ static int wctl_stats_impl(const wctl *ws, stat_registry *r, int lifetime, es_er
             return es_fail(err, ES_ENOMEM, "out of memory");
         }
         for (uint64_t i = 0; i < ws->iterations; i++) {
+            if (ws->epoch_of[i] >= epochs) continue; /* wctl_restore refuses such tags */
             sum[ws->epoch_of[i]] += ws->fraction[i];
             cnt[ws->epoch_of[i]]++;
         }

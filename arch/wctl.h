@@ -52,7 +52,10 @@ const double *wctl_fraction_series(const wctl *ws, uint64_t *n);
 /* The scheduler's whole state as named arrays, for checkpoints (es_put_fn / es_get_fn in
  * es_common.h). */
 void wctl_save(const wctl *ws, es_put_fn put, void *ctx);
-int wctl_restore(wctl *ws, uint64_t iterations, es_get_fn get, void *ctx);
+/* Every restored value is checked (counts <= iterations, fractions in [0, 1], epoch tags from
+ * 0 rising by at most 1 and below train.epochs, finite residuals): ES_EFORMAT with a message
+ * in err otherwise. */
+int wctl_restore(wctl *ws, uint64_t iterations, es_get_fn get, void *ctx, es_err *err);
 
 /* Summary of one set of counts (per weight position: each block's count weighs as many
  * weights as the block holds). */

@@ -14,7 +14,8 @@ enum { CELL_FAILED = 1, CELL_STUCK_HIGH = 2 };
 
 typedef struct wear_layer {
     const map_layer *map;
-    uint64_t cells;       /* K N S P */
+    uint64_t cells;       /* K N x pw */
+    uint64_t pw;          /* cells per weight: copies x S x P (wear.h, "Copies") */
     float *endur;         /* per cell */
     uint8_t *state;       /* per cell: CELL_FAILED | CELL_STUCK_HIGH */
     uint64_t *count;      /* per block: writes */
@@ -75,7 +76,8 @@ static int layer_init(wear_model *w, const cell_model *cm, uint64_t seed, double
     wear_layer *wl = &w->ls[l];
     const map_layer *L = map_layer_at(w->plan, l);
     wl->map = L;
-    uint64_t per_weight = w->S * w->P;
+    wl->pw = L->copies * w->S * w->P;
+    uint64_t per_weight = wl->pw;
     if (L->k != 0 && L->n > UINT64_MAX / L->k / per_weight)
         return es_fail(err, ES_ENOMEM, "layer '%s': too many cells", L->name);
     wl->cells = L->k * L->n * per_weight;
@@ -185,7 +187,7 @@ static uint64_t fail_block(const wear_model *w, wear_layer *wl, uint64_t g)
 {
     map_block b;
     map_block_get(wl->map, g, &b);
-    const uint64_t per_weight = w->S * w->P;
+    const uint64_t per_weight = wl->pw;
     const double n = (double)wl->count[g];
     uint64_t failed = 0;
     float m = INFINITY;
@@ -246,7 +248,7 @@ void wear_set_counts(wear_model *w, size_t l, const uint64_t *counts)
     assert(w && l < w->nl && counts);
     if (!w || l >= w->nl || !counts) return;
     wear_layer *wl = &w->ls[l];
-    const uint64_t per_weight = w->S * w->P;
+    const uint64_t per_weight = wl->pw;
     for (uint64_t c = 0; c < wl->cells; c++)
         wl->state[c] &= (uint8_t)~CELL_FAILED;
     wl->failed = 0;
@@ -297,16 +299,22 @@ static float worn_weight(const wear_model *w, const wear_layer *wl, uint64_t c0,
         v[1] = 0;
     }
     double qp = 0;
+    const uint64_t sp = w->S * w->P; /* cells of one copy of the weight */
     for (uint64_t s = 0; s < w->S; s++) {
         double place = ldexp(1.0, (int)(s * w->bpc));
         for (uint64_t p = 0; p < w->P; p++) {
-            uint64_t c = c0 + s * w->P + p;
             double d = (double)((v[p] >> (s * w->bpc)) & mask);
-            if (wl->state[c] & CELL_FAILED) {
+            /* The copies compute with their own cells; the functional model keeps one value,
+             * the pessimistic one: a digit whose cell failed in any copy takes that copy's
+             * failure (the first such copy), wear.h "Copies". */
+            for (uint64_t r = 0; r < wl->map->copies; r++) {
+                uint64_t c = c0 + r * sp + s * w->P + p;
+                if (!(wl->state[c] & CELL_FAILED)) continue;
                 if (w->model == CFG_WEAR_GRADUAL)
                     d = fmin(d, window_top(w, n, (double)wl->endur[c]));
                 else
                     d = (wl->state[c] & CELL_STUCK_HIGH) ? (double)mask : 0.0;
+                break;
             }
             qp += (p == 1 ? -d : d) * place;
         }
@@ -318,7 +326,7 @@ static float worn_weight(const wear_model *w, const wear_layer *wl, uint64_t c0,
 /* 1 if weight idx of the layer holds a failed cell. */
 static int weight_failed(const wear_model *w, const wear_layer *wl, uint64_t idx)
 {
-    uint64_t per_weight = w->S * w->P, c0 = idx * per_weight;
+    uint64_t per_weight = wl->pw, c0 = idx * per_weight;
     for (uint64_t j = 0; j < per_weight; j++)
         if (wl->state[c0 + j] & CELL_FAILED) return 1;
     return 0;
@@ -331,7 +339,7 @@ void wear_apply(wear_model *w, size_t l, float *weights)
     wear_layer *wl = &w->ls[l];
     if (!wl->failed) return;
     const map_layer *L = wl->map;
-    const uint64_t nw = L->k * L->n, per_weight = w->S * w->P;
+    const uint64_t nw = L->k * L->n, per_weight = wl->pw;
     /* The scale comes from the healthy weights: the worn ones carry what their stuck cells
        impose, which must not feed back into the scale (it would grow without bound). */
     float R = 0;
@@ -351,7 +359,8 @@ void wear_apply(wear_model *w, size_t l, float *weights)
     } else if (wl->scale > 0) {
         R = wl->scale;
     } else { /* every weight worn before any scale was seen: the whole layer's */
-        for (uint64_t i = 0; i < nw; i++) R = fmaxf(R, fabsf(weights[i]));
+        for (uint64_t i = 0; i < nw; i++)
+            R = fmaxf(R, fabsf(weights[i]));
         wl->scale = R;
     }
     if (!(R > 0) || !isfinite(R)) return;
@@ -467,7 +476,7 @@ double wear_cell_window_top(const wear_model *w, size_t l, uint64_t cell)
     if (!w || l >= w->nl || cell >= w->ls[l].cells) return 0;
     const wear_layer *wl = &w->ls[l];
     if (!(wl->state[cell] & CELL_FAILED)) return (double)(w->levels - 1);
-    uint64_t i = cell / (w->S * w->P);
+    uint64_t i = cell / wl->pw;
     uint64_t g = map_block_of(wl->map, i % wl->map->k, i / wl->map->k);
     return window_top(w, (double)wl->count[g], (double)wl->endur[cell]);
 }
@@ -512,9 +521,9 @@ static void sel_visit(sel_pass *sp, double t)
 /* One pass: feed every written cell's T into sp. */
 static void sel_sweep(const wear_model *w, double runs, sel_pass *sp)
 {
-    const uint64_t per_weight = w->S * w->P;
     for (size_t l = 0; l < w->nl; l++) {
         const wear_layer *wl = &w->ls[l];
+        const uint64_t per_weight = wl->pw;
         for (uint64_t g = 0; g < wl->map->blocks; g++) {
             if (!wl->count[g]) continue;
             const double rate = (double)wl->count[g] / runs;
@@ -610,7 +619,6 @@ int wear_stats(const wear_model *w, uint64_t runs, stat_registry *r, es_err *err
 {
     if (!w || !r) return es_fail(err, ES_EINVAL, "wear_stats: NULL argument");
     const double R = runs ? (double)runs : 1.0;
-    const uint64_t per_weight = w->S * w->P;
     const uint64_t cells = wear_cells(w, (size_t)-1), failed = wear_failed_cells(w, (size_t)-1);
 
     /* Pass 1: cells with a finite T (written, finite endurance), the overall and per-layer
@@ -621,6 +629,7 @@ int wear_stats(const wear_model *w, uint64_t runs, stat_registry *r, es_err *err
     double tmin = INFINITY, tmax = 0;
     for (size_t l = 0; l < w->nl; l++) {
         const wear_layer *wl = &w->ls[l];
+        const uint64_t per_weight = wl->pw;
         first[l] = INFINITY;
         for (uint64_t g = 0; g < wl->map->blocks; g++) {
             if (!wl->count[g]) continue;
@@ -659,8 +668,9 @@ int wear_stats(const wear_model *w, uint64_t runs, stat_registry *r, es_err *err
         rc = put_scalar(r, "lifetime.endurance_sigma_log10", "",
                         "device-to-device spread of log10(endurance)", w->sigma, err);
     if (rc == ES_OK)
-        rc = put_scalar(r, "lifetime.cells", "", "mapped cells (weights x slices x cells/slice)",
-                        (double)cells, err);
+        rc = put_scalar(r, "lifetime.cells", "",
+                        "mapped cells (weights x slices x cells/slice x copies)", (double)cells,
+                        err);
     if (rc == ES_OK)
         rc = put_scalar(r, "lifetime.cells_failed", "", "cells written past their endurance",
                         (double)failed, err);

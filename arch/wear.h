@@ -7,8 +7,17 @@
  * Cells. A layer's K x N weights each have S slices of b = bits_per_cell bits and P cells per
  * slice (P = 2: differential pair, p = 0 the positive and p = 1 the negative cell; P = 1:
  * offset encoding); L = 2^b levels. Cell numbering in a layer follows weight memory
- * (W[r][c] = data[i], i = c K + r, see map.h):  cell = (i S + s) P + p,  slice s = 0 the
- * least significant. S, P, b, weight_bits and the encoding are the plan's (map_plan_config),
+ * (W[r][c] = data[i], i = c K + r, see map.h):  cell = ((i C + k) S + s) P + p,  slice s = 0
+ * the least significant, k < C the copy (C = the layer's copies, map.h "Replication"; with
+ * one copy this is (i S + s) P + p).
+ *
+ * Copies. Every copy of a block is written when the block is, so the copies share its count;
+ * each copy's cells draw their own endurance, so lifetime follows the weakest copy. The
+ * functional model keeps one value per weight: a digit whose cell has failed in any copy
+ * takes that copy's failure (the first failed copy in copy order). This is the pessimistic
+ * choice: the chip would send each input vector to one copy, so a failure in one copy
+ * corrupts only that copy's share of the vectors; ESSIM does not track that split and
+ * charges the failure to all of them. S, P, b, weight_bits and the encoding are the plan's (map_plan_config),
  * so they always agree with the mapping.
  *
  * Endurance. Cell c's endurance E_c is drawn once, at creation, from cell.h's lognormal:

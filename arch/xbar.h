@@ -3,9 +3,18 @@
  * The IMA (ima.h) adds the periphery (DACs, sample-and-holds, ADCs, shift-and-add); the
  * cell (cell.h) and the write drivers (wdrv.h) give the write figures.
  *
- *   read_energy    = (read_power - leakage) x cycle      one read cycle (ISAAC style: the
- *                                                         published power is one read per cycle)
+ * Read energy follows the geometry and the cell, calibrated at a published crossbar
+ * (arch.xbar.cal.*: ISAAC's 128 x 128 read of 30 pJ, with the NeuroSim cell it is assumed
+ * to have):
+ *   physics(R, C, V, G, t) = R x C x V^2 x (G t + 2 C_pitch)   every cell conducts for the pulse;
+ *                             a word line and a bit line segment of C_pitch per cell are charged
+ *   k              = cal.read_energy / physics(cal.rows, cal.cols, cal.V, cal.G_mean, cal.t)
+ *   read_energy    = k x physics(rows, cols, cell V_r, cell G_mean, cell t_r)    one read cycle
+ *   area, leakage  = (given at cal.rows x cal.cols) x rows x cols / (cal.rows x cal.cols)
+ *   power          = read_energy / cycle + leakage       (reading every cycle)
  *   read_latency   = cycle                                (arch.chip.xbar_cycle)
+ * k absorbs what the ideal formula leaves out (input bits that are 0, the weights' spread of
+ * conductances, the sensing scheme); it stays fixed while the geometry and cell vary. 
  *   cell_write_energy = cell.write_energy + cell.pulses x wdrv.pulse_energy
  *   row_write_energy(n cells) = n x cell_write_energy
  *   row_write_latency = cell.write_latency = pulses x (t_write + t_verify)   cells in parallel
@@ -23,9 +32,11 @@
 
 typedef struct xbar_config {
     int64_t rows, cols;
-    double read_power_w; /* reading every cycle */
-    double leak_w;
-    double area_mm2;
+    double leak_w;   /* at the calibration geometry */
+    double area_mm2; /* at the calibration geometry */
+    int64_t cal_rows, cal_cols;
+    double cal_read_energy_pj;
+    double cal_read_voltage_v, cal_read_pulse_ps, cal_r_on_ohm, cal_r_off_ohm;
     double cycle_ps; /* crossbar read cycle */
     const cfg_doc *doc;
 } xbar_config;
@@ -33,7 +44,11 @@ typedef struct xbar_config {
 typedef struct xbar_model {
     xbar_config cfg;
     arch_cost cost;        /* one crossbar */
-    double read_energy_pj; /* one read cycle */
+    double read_energy_pj; /* one read cycle: read_scale x physics_read_energy_pj */
+    double physics_read_energy_pj; /* the uncalibrated formula at this geometry and cell */
+    double read_scale;             /* k, fitted at the calibration point */
+    double geometry_factor;        /* rows x cols / (cal.rows x cal.cols) */
+    int at_calibration;            /* geometry and cell are the calibration point's */
     sim_time read_latency_ps;
     double cell_read_energy_pj;  /* rows x cols x cell read pulse: physics estimate */
     double cell_write_energy_pj; /* one cell written, with its drivers */
@@ -42,6 +57,9 @@ typedef struct xbar_model {
     double write_power_w; /* while one crossbar writes full rows back to back */
 } xbar_model;
 
+/* The uncalibrated read energy (pJ) of a rows x cols array: rows x cols x V^2 x (G t + 2 C). */
+double xbar_physics_read_pj(double rows, double cols, double v, double g_mean_s, double pulse_ps,
+                            double pitch_cap_f);
 void xbar_config_from(const essim_config *cfg, const cfg_doc *doc, xbar_config *c);
 /* cell and wd are read during the call only. */
 int xbar_init(xbar_model *m, const xbar_config *c, const cell_model *cell, const wdrv_model *wd,

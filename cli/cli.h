@@ -52,6 +52,9 @@ int cmd_run(int argc, char **argv);
 /* The short hardware summary of `essim run` and `essim simulate` (cmd_run.c). */
 struct hw_totals;
 void cli_hw_summary(FILE *fp, const struct hw_totals *t, double area_mm2);
+/* The placement in one line: crossbars, IMAs, tiles, the copies of replicated layers. */
+struct map_plan;
+void cli_map_summary(FILE *fp, const struct map_plan *plan);
 int cmd_simulate(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -95,6 +95,8 @@ static void print_json(FILE *fp, const chip_model *m, const char *hash)
         json_cost(fp, &p->total);
         fprintf(fp, ", \"spec\": ");
         json_string(fp, p->spec);
+        fprintf(fp, ", \"basis\": ");
+        json_string(fp, p->basis);
         fprintf(fp, "}");
     }
     fprintf(fp, "\n  }");
@@ -102,10 +104,11 @@ static void print_json(FILE *fp, const chip_model *m, const char *hash)
     fprintf(fp,
             ",\n  \"peak\": {\"macs_per_s\": %.12g, \"ops_per_s\": %.12g, \"tops\": %.12g, "
             "\"tops_per_w\": %.12g, \"tops_per_mm2\": %.12g, \"mvm_interval_ps\": %llu, "
-            "\"macs_per_mvm\": %.12g}",
+            "\"macs_per_mvm\": %.12g, \"mvm_latency_ps\": %llu, \"mvm_energy_pj\": %.12g}",
             m->peak_macs_per_s, m->peak_ops_per_s, tops, tops / m->cost.power_w,
             tops / m->cost.area_mm2, (unsigned long long)m->tile.ima.mvm_interval_ps,
-            m->tile.ima.macs_per_mvm);
+            m->tile.ima.macs_per_mvm, (unsigned long long)m->tile.ima.mvm_latency_ps,
+            m->tile.ima.mvm_energy_pj);
     const xbar_model *x = &m->tile.ima.xbar;
     fprintf(fp,
             ",\n  \"write\": {\"concurrency\": %llu, \"power_w\": %.12g, "
@@ -134,7 +137,22 @@ static void print_text(FILE *fp, const chip_model *m, const char *hash)
         fprintf(fp, *p->spec ? "  %s\n" : "%s\n", p->spec);
         if (total) fputc('\n', fp);
     }
+    /* Where each part's cost comes from: the formulas of arch/ and their calibration points. */
+    fprintf(fp, "how each cost was obtained (given: the configured figure; calibrated: a formula\n"
+                "fitted to a published figure at the calibration point; scaled: that formula\n"
+                "away from it):\n");
+    for (size_t i = 0; i < n; i++) {
+        const arch_part *p = rows[i].part;
+        if (strcmp(p->name, "total")) fprintf(fp, "  %-5s %-10s %s\n", rows[i].level, p->name, p->basis);
+    }
+    fprintf(fp, "calibrated keys: arch.xbar.cal.* (read energy and area at %lldx%lld), arch.adc.fom\n"
+                "(preset default: ISAAC's 8-bit 1.28 GS/s SAR), arch.dac.drive_energy, and the\n"
+                "register / eDRAM figures at their cal_size (arch.sizing scales them)\n\n",
+            (long long)m->cfg.tile.ima.xbar.cal_rows, (long long)m->cfg.tile.ima.xbar.cal_cols);
     const ima_model *im = &m->tile.ima;
+    fprintf(fp, "one MVM on an IMA (%llu crossbars, %g-bit inputs): %.6g ns, %.6g nJ\n",
+            (unsigned long long)im->xbars, (double)im->cfg.input_bits,
+            (double)im->mvm_latency_ps / 1e3, im->mvm_energy_pj / 1e3);
     fprintf(fp, "tile with its router share: %.6g mm2, %.6g W\n", m->tile_with_router.area_mm2,
             m->tile_with_router.power_w);
     fprintf(fp, "total: %.6g mm2, %.6g W\n", m->cost.area_mm2, m->cost.power_w);

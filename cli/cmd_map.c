@@ -109,15 +109,31 @@ static void print_text(const map_view *v)
         int l = (int)strlen(map_layer_at(v->plan, i)->name);
         if (l > w) w = l;
     }
-    printf("%-*s %6s %6s %9s %9s %6s %6s %7s %8s %11s %5s %s\n", w, "layer", "K", "N", "row_tiles",
-           "col_tiles", "slices", "xbars", "util", "blocks", "cells/block", "IMAs", "tiles");
+    /* The pipeline: each layer's stage in vector times per image, ceil(vectors / copies);
+     * the slowest stage bounds the forward pass's throughput. */
+    uint64_t stage_sum = 0, stage_max = 0;
+    for (size_t i = 0; i < nl; i++) {
+        uint64_t s = map_vector_times(map_layer_at(v->plan, i));
+        stage_sum += s;
+        stage_max = s > stage_max ? s : stage_max;
+    }
+    printf("%-*s %6s %6s %9s %9s %6s %6s %7s %8s %11s %6s %7s %6s %5s %s\n", w, "layer", "K", "N",
+           "row_tiles", "col_tiles", "slices", "xbars", "util", "blocks", "cells/block", "copies",
+           "vectors", "stage", "IMAs", "tiles");
     for (size_t i = 0; i < nl; i++) {
         const map_layer *L = map_layer_at(v->plan, i);
-        printf("%-*s %6llu %6llu %9llu %9llu %6llu %6llu %6.2f%% %8llu %11llu %5llu %llu-%llu\n", w,
-               L->name, U(L->k), U(L->n), U(L->row_tiles), U(L->col_tiles), U(L->slices),
+        printf("%-*s %6llu %6llu %9llu %9llu %6llu %6llu %6.2f%% %8llu %11llu %6llu %7llu %5.1f%% "
+               "%5llu %llu-%llu\n",
+               w, L->name, U(L->k), U(L->n), U(L->row_tiles), U(L->col_tiles), U(L->slices),
                U(L->xbars), 100 * L->utilisation, U(L->blocks), U(map_block_cells(L, 0)),
+               U(L->copies), U(L->positions),
+               stage_sum ? 100.0 * (double)map_vector_times(L) / (double)stage_sum : 0.0,
                U(L->imas), U(L->tile0), U(L->tile0 + L->tiles - 1));
     }
+    printf("(copies: replicas of the layer's weights, arch.map.replication = %s; vectors: input "
+           "vectors per image; stage: the layer's share of the forward pipeline, ceil(vectors / "
+           "copies) = %llu vector times at the slowest)\n",
+           cfg_choice_name("arch.map.replication", mc->replication), U(stage_max));
     printf("\ntotal: %llu crossbars in %llu IMAs on %llu tile%s (the chip has %lld tiles, %llu "
            "crossbars: %.2f%% used), utilisation %.2f%%, %llu %s blocks, %llu weights\n",
            U(t->xbars), U(t->imas), U(t->tiles), t->tiles == 1 ? "" : "s", (long long)mc->tiles,
@@ -194,12 +210,14 @@ static void print_json(const map_view *v)
                 "\"slices\": %llu, \"xbars\": %llu, \"utilisation\": ",
                 U(L->k), U(L->n), U(L->row_tiles), U(L->col_tiles), U(L->slices), U(L->xbars));
         json_real(fp, L->utilisation);
-        fprintf(fp,
-                ", \"blocks\": %llu, \"weights_per_block\": %llu, \"cells_per_block\": %llu, "
-                "\"xbar0\": %llu, \"ima0\": %llu, \"imas\": %llu, \"tile0\": %llu, \"tiles\": "
-                "%llu}",
-                U(L->blocks), U(map_block_weights(L, 0)), U(map_block_cells(L, 0)), U(L->xbar0),
-                U(L->ima0), U(L->imas), U(L->tile0), U(L->tiles));
+        fprintf(
+            fp,
+            ", \"blocks\": %llu, \"weights_per_block\": %llu, \"cells_per_block\": %llu, "
+            "\"xbar0\": %llu, \"ima0\": %llu, \"imas\": %llu, \"tile0\": %llu, \"tiles\": "
+            "%llu, \"copies\": %llu, \"vectors_per_image\": %llu, \"stage_vector_times\": %llu}",
+            U(L->blocks), U(map_block_weights(L, 0)), U(map_block_cells(L, 0)), U(L->xbar0),
+            U(L->ima0), U(L->imas), U(L->tile0), U(L->tiles), U(L->copies), U(L->positions),
+            U(map_vector_times(L)));
     }
     fprintf(fp,
             "\n  ],\n  \"totals\": {\"layers\": %llu, \"weights\": %llu, \"xbars\": %llu, "
@@ -317,7 +335,7 @@ int cmd_map(int argc, char **argv)
         map_config_from(&cfg, &mc);
         mc.require_fit = !overflow;
         if (netdesc_build(cfg.train.network, v.in, v.classes, (uint64_t)cfg.seed, &net, net_name,
-                     sizeof net_name, &err) < 0 ||
+                          sizeof net_name, &err) < 0 ||
             lop_map_net(&mc, net, &plan, &err) < 0 ||
             (want_ops && lop_compile(plan, net, (int)cfg.train.batch, &ops, &err) < 0))
             rc = cli_report(&err);

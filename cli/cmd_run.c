@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chip.h"
 #include "cli.h"
@@ -88,7 +89,8 @@ static int run_iteration(void *vctx, const wctl *ws, uint64_t it, es_err *err)
 {
     run_ctx *c = vctx;
     (void)it;
-    for (size_t l = 0; l < c->nlayers; l++) c->masks[l] = wctl_mask(ws, l, NULL);
+    for (size_t l = 0; l < c->nlayers; l++)
+        c->masks[l] = wctl_mask(ws, l, NULL);
     return hw_iteration(c->hw, c->masks, 0, err);
 }
 
@@ -115,6 +117,41 @@ static void run_save(void *vctx, es_put_fn put, void *pctx)
     put(pctx, "run/state", st, NULL, NULL, 2);
 }
 
+/* A crafted checkpoint with a valid CRC could carry NaN or a simulated time of years: the
+ * totals must be finite, not negative, and the phase and component breakdowns must add up to
+ * the totals they break down (as every iteration keeps them). */
+static int sums_to(double total, const double *part, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += part[i];
+    return fabs(s - total) <= 1e-6 * fabs(total) + 1e-12;
+}
+
+static int check_hw_state(const hw_sim *hw, es_err *err)
+{
+    hw_totals t;
+    hw_get_totals(hw, &t);
+    const double *f[] = {&t.time_s, &t.energy_j, &t.write_busy_s, &t.compute_time_s};
+    int ok = 1;
+    for (size_t i = 0; i < ES_ARRAY_LEN(f); i++) ok &= isfinite(*f[i]) && *f[i] >= 0;
+    for (int p = 0; p < LOP_NPHASE; p++)
+        ok &= isfinite(t.time_s_by_phase[p]) && t.time_s_by_phase[p] >= 0 &&
+              isfinite(t.energy_j_by_phase[p]) && t.energy_j_by_phase[p] >= 0;
+    for (int k = 0; k < HW_NE; k++)
+        ok &= isfinite(t.energy_j_by_component[k]) && t.energy_j_by_component[k] >= 0;
+    for (int k = 0; k < HW_NC; k++) ok &= isfinite(t.stall_s_by_cause[k]) && t.stall_s_by_cause[k] >= 0;
+    if (!ok)
+        return es_fail(err, ES_EFORMAT,
+                       "checkpoint: the chip state holds a negative, infinite or NaN total");
+    if (!sums_to(t.time_s, t.time_s_by_phase, LOP_NPHASE) ||
+        !sums_to(t.energy_j, t.energy_j_by_phase, LOP_NPHASE))
+        return es_fail(err, ES_EFORMAT,
+                       "checkpoint: the chip state's simulated time %g s or energy %g J is not "
+                       "the sum of its phases",
+                       t.time_s, t.energy_j);
+    return ES_OK;
+}
+
 static int run_restore(void *vctx, es_get_fn get, void *gctx, es_err *err)
 {
     run_ctx *c = vctx;
@@ -126,6 +163,15 @@ static int run_restore(void *vctx, es_get_fn get, void *gctx, es_err *err)
         return es_fail(err, ES_EFORMAT, "%s (no chip state: a checkpoint of essim train?)", why);
     }
     ES_TRY(hw_restore(c->hw, get, gctx, err));
+    ES_TRY(check_hw_state(c->hw, err));
+    /* The chip executes every training iteration: its count must be the trainer's. */
+    uint64_t ts[4];
+    hw_totals tot;
+    hw_get_totals(c->hw, &tot);
+    if (get(gctx, "state", ts, NULL, NULL, 4) == 0 && tot.iterations != ts[0])
+        return es_fail(err, ES_EFORMAT,
+                       "checkpoint: the chip state counts %llu iterations, the training %llu",
+                       (unsigned long long)tot.iterations, (unsigned long long)ts[0]);
     ES_TRY(wear_restore(c->wear, get, gctx, err));
     c->runs = st[0];
     c->failed_before = st[1];
@@ -168,6 +214,29 @@ static void fmt_runs(char *buf, size_t n, double v)
 }
 
 /* The short human-readable summary of a run on the hardware. */
+void cli_map_summary(FILE *fp, const map_plan *plan)
+{
+    const map_totals *mt = map_plan_totals(plan);
+    fprintf(fp,
+            "  mapping     %llu crossbars in %llu IMAs on %llu tiles (%.1f%% of the chip's "
+            "crossbars), %llu weight copies",
+            (unsigned long long)mt->xbars, (unsigned long long)mt->imas,
+            (unsigned long long)mt->tiles,
+            mt->chip_xbars ? 100.0 * (double)mt->xbars / (double)mt->chip_xbars : 0.0,
+            (unsigned long long)mt->copies);
+    int shown = 0;
+    for (size_t l = 0; l < map_num_layers(plan); l++) {
+        const map_layer *L = map_layer_at(plan, l);
+        if (L->copies < 2) continue;
+        fprintf(fp, "%s %s x%llu", shown++ ? "," : ":", L->name, (unsigned long long)L->copies);
+        if (shown == 6) {
+            fputs(", ...", fp);
+            break;
+        }
+    }
+    fputc('\n', fp);
+}
+
 void cli_hw_summary(FILE *fp, const hw_totals *t, double area_mm2)
 {
     static const char *const ph[LOP_NPHASE] = {"forward", "backward", "gradient", "update"};
@@ -184,7 +253,8 @@ void cli_hw_summary(FILE *fp, const hw_totals *t, double area_mm2)
     for (int c = 0; c < HW_NE; c++)
         for (int k = 0; k < 3; k++)
             if (top[k] < 0 || t->energy_j_by_component[c] > t->energy_j_by_component[top[k]]) {
-                for (int j = 2; j > k; j--) top[j] = top[j - 1];
+                for (int j = 2; j > k; j--)
+                    top[j] = top[j - 1];
                 top[k] = c;
                 break;
             }
@@ -195,8 +265,9 @@ void cli_hw_summary(FILE *fp, const hw_totals *t, double area_mm2)
     int sc = -1;
     for (int c = 0; c < HW_NC; c++)
         if (sc < 0 || t->stall_s_by_cause[c] > t->stall_s_by_cause[sc]) sc = c;
-    fprintf(fp, "\n  writes      %" PRIu64 " row segments, %.4g s of driver time; update phase "
-                "%.4g J",
+    fprintf(fp,
+            "\n  writes      %" PRIu64 " row segments, %.4g s of driver time; update phase "
+            "%.4g J",
             t->row_writes, t->write_busy_s, t->energy_j_by_phase[LOP_UPDATE]);
     if (sc >= 0 && t->stall_s_by_cause[sc] > 0)
         fprintf(fp, "\n  stalls      most: %s (%.4g job-s)", hw_cause_name(sc),
@@ -243,9 +314,27 @@ static void run_usage(FILE *fp)
             "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
 }
 
-enum { R_NETWORK = 256, R_DATASET, R_EPOCHS, R_BATCH, R_LR, R_SEED, R_POLICY, R_DENSITY,
-       R_REPEAT, R_TRACE, R_TIMELINE, R_DETAIL, R_PROGRESS, R_DATADIR, R_MARGIN, R_THREADS,
-       R_CKPT_EVERY, R_RESUME, R_STOP_AFTER };
+enum {
+    R_NETWORK = 256,
+    R_DATASET,
+    R_EPOCHS,
+    R_BATCH,
+    R_LR,
+    R_SEED,
+    R_POLICY,
+    R_DENSITY,
+    R_REPEAT,
+    R_TRACE,
+    R_TIMELINE,
+    R_DETAIL,
+    R_PROGRESS,
+    R_DATADIR,
+    R_MARGIN,
+    R_THREADS,
+    R_CKPT_EVERY,
+    R_RESUME,
+    R_STOP_AFTER
+};
 
 int cmd_run(int argc, char **argv)
 {
@@ -275,11 +364,16 @@ int cmd_run(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     static const char *keys[] = {
-        [R_NETWORK - R_NETWORK] = "train.network", [R_DATASET - R_NETWORK] = "train.dataset",
-        [R_EPOCHS - R_NETWORK] = "train.epochs",   [R_BATCH - R_NETWORK] = "train.batch",
-        [R_LR - R_NETWORK] = "train.lr",           [R_SEED - R_NETWORK] = "seed",
-        [R_POLICY - R_NETWORK] = "policy.name",    [R_DENSITY - R_NETWORK] = "policy.density",
-        [R_DATADIR - R_NETWORK] = "train.data_dir", [R_THREADS - R_NETWORK] = "threads",
+        [R_NETWORK - R_NETWORK] = "train.network",
+        [R_DATASET - R_NETWORK] = "train.dataset",
+        [R_EPOCHS - R_NETWORK] = "train.epochs",
+        [R_BATCH - R_NETWORK] = "train.batch",
+        [R_LR - R_NETWORK] = "train.lr",
+        [R_SEED - R_NETWORK] = "seed",
+        [R_POLICY - R_NETWORK] = "policy.name",
+        [R_DENSITY - R_NETWORK] = "policy.density",
+        [R_DATADIR - R_NETWORK] = "train.data_dir",
+        [R_THREADS - R_NETWORK] = "threads",
         [R_CKPT_EVERY - R_NETWORK] = "train.checkpoint_every",
     };
     char **sets = calloc((size_t)argc + 2, sizeof *sets);
@@ -336,7 +430,8 @@ int cmd_run(int argc, char **argv)
             rc = -1;
             break;
         default:
-            fprintf(stderr, "essim run: unknown or incomplete option '%s'; see 'essim run --help'\n",
+            fprintf(stderr,
+                    "essim run: unknown or incomplete option '%s'; see 'essim run --help'\n",
                     argv[optind - 1]);
             rc = CLI_EXIT_USAGE;
         }
@@ -355,6 +450,17 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "essim run: --timeline records the first iterations, which a resumed run "
                         "does not execute again; record the timeline in a run of its own\n");
         rc = CLI_EXIT_USAGE;
+    }
+    /* An output that is a directory must be refused before the run, not found out after it
+     * (a missing folder may still be made by -o, so only this is checked here). */
+    const char *outs[] = {timeline, trace};
+    for (size_t i = 0; rc == 0 && i < ES_ARRAY_LEN(outs); i++) {
+        struct stat st;
+        if (outs[i] && stat(outs[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "essim run: %s: is a directory; give a file name for --%s\n", outs[i],
+                    i == 0 ? "timeline" : "trace");
+            rc = CLI_EXIT_USAGE;
+        }
     }
     char preset[4096];
     const char *file = optind < argc ? argv[optind] : NULL;
@@ -379,8 +485,10 @@ int cmd_run(int argc, char **argv)
             loaded = 1;
     }
     if (rc == 0 && !cfg.arch.training) {
-        fprintf(stderr, "essim run: %s: the chip has no training units (arch.training is false); "
-                        "use isaac-train.yaml or set arch.training: true\n", file ? file : "");
+        fprintf(stderr,
+                "essim run: %s: the chip has no training units (arch.training is false); "
+                "use isaac-train.yaml or set arch.training: true\n",
+                file ? file : "");
         rc = CLI_EXIT_USAGE;
     }
     run_ctx ctx;
@@ -388,8 +496,9 @@ int cmd_run(int argc, char **argv)
     ctx.cfg = &cfg;
     ctx.doc = doc;
     ctx.timeline = timeline;
-    train_hooks hooks = {&ctx,      run_begin,  run_layer_written, run_iteration, run_stats,
-                      run_events, run_sim_seconds, 1, run_save, run_restore};
+    train_hooks hooks = {&ctx,      run_begin,  run_layer_written, run_iteration,
+                         run_stats, run_events, run_sim_seconds,   1,
+                         run_save,  run_restore};
     FILE *rep = NULL;
     es_atomic_file raf;
     char dir[4200], rpath[4200];
@@ -399,9 +508,18 @@ int cmd_run(int argc, char **argv)
             snprintf(dir, sizeof dir, "%s/run-%ld", out, k);
         else
             snprintf(dir, sizeof dir, "%s", out);
-        train_options to = {dir, NULL, resume, CFG_PROGRESS_AUTO, NULL, stop_after, cli_command_line(),
-                         k == 1 ? trace : NULL, &hooks};
-        to.progress_mode = quiet ? CFG_PROGRESS_NEVER : force ? CFG_PROGRESS_ALWAYS : cfg.sim.progress;
+        train_options to = {dir,
+                            NULL,
+                            resume,
+                            CFG_PROGRESS_AUTO,
+                            NULL,
+                            stop_after,
+                            cli_command_line(),
+                            k == 1 ? trace : NULL,
+                            &hooks};
+        to.progress_mode = quiet   ? CFG_PROGRESS_NEVER
+                           : force ? CFG_PROGRESS_ALWAYS
+                                   : cfg.sim.progress;
         train_result res;
         double h0 = es_host_seconds();
         if (train_run(&cfg, &to, &res, &err) < 0) {
@@ -440,8 +558,8 @@ int cmd_run(int argc, char **argv)
                     t.time_s, t.energy_j);
         printf("%sessim run: %s on %s, %d epochs (%" PRIu64 " iterations), policy %s, chip %s\n",
                repeat > 1 && k > 1 ? "\n" : "", cfg.train.network,
-               cfg_choice_name("train.dataset", cfg.train.dataset), res.epochs_done,
-               res.iterations, cfg_choice_name("policy.name", cfg.policy.name), cfg.arch.name);
+               cfg_choice_name("train.dataset", cfg.train.dataset), res.epochs_done, res.iterations,
+               cfg_choice_name("policy.name", cfg.policy.name), cfg.arch.name);
         if (repeat > 1) printf("  run         %ld of %ld on the same chip\n", k, repeat);
         printf("  accuracy    %.2f%% test (best %.2f%%)", 100 * res.test_accuracy_final,
                100 * res.test_accuracy_best);
@@ -453,6 +571,7 @@ int cmd_run(int argc, char **argv)
                res.writes_mean, res.writes_max,
                res.writes_mean > 0 ? (double)res.iterations / res.writes_mean : 0.0,
                res.writes_max > 0 ? (double)res.iterations / res.writes_max : 0.0);
+        cli_map_summary(stdout, ctx.plan);
         cli_hw_summary(stdout, &t, ctx.chip.cost.area_mm2);
         stat_registry *r = NULL;
         char first[64], one[64], ten[64];
@@ -467,8 +586,8 @@ int cmd_run(int argc, char **argv)
         fmt_runs(one, sizeof one, v2);
         fmt_runs(ten, sizeof ten, v3);
         printf("  lifetime    first cell fails after %s, 1%% after %s, 10%% after %s\n"
-               "              (endurance mean %.3g, sigma %.2g decades; %" PRIu64
-               " of %" PRIu64 " cells failed so far)\n",
+               "              (endurance mean %.3g, sigma %.2g decades; %" PRIu64 " of %" PRIu64
+               " cells failed so far)\n",
                first, one, ten, cfg.arch.cell.endurance_mean, cfg.arch.cell.endurance_sigma_log10,
                failed, cells);
         printf("  host        %.1f s, %.0f images/s; %.3g events, %.3g simulated s per host s\n",
@@ -479,15 +598,18 @@ int cmd_run(int argc, char **argv)
     }
     if (rep) {
         if (rc == 0) {
-            if (es_atomic_commit(&raf, &err) < 0) rc = cli_report(&err);
+            if (es_atomic_commit(&raf, &err) < 0)
+                rc = cli_report(&err);
             else {
                 printf("\nper run: %s/repeat.csv\n", out);
                 if (drop_run)
                     printf("lifetime: accuracy fell more than %g points below run 1's in run %ld "
-                           "of %ld\n", margin, drop_run, repeat);
+                           "of %ld\n",
+                           margin, drop_run, repeat);
                 else
                     printf("lifetime: accuracy stayed within %g points of run 1's for all %ld "
-                           "runs\n", margin, repeat);
+                           "runs\n",
+                           margin, repeat);
             }
         } else {
             es_atomic_abort(&raf);
@@ -498,7 +620,8 @@ int cmd_run(int argc, char **argv)
     run_free(&ctx);
     if (loaded) cfg_free(&cfg);
     cfg_doc_destroy(doc);
-    for (int i = 0; i < nowned; i++) free(owned[i]);
+    for (int i = 0; i < nowned; i++)
+        free(owned[i]);
     free(owned);
     free(sets);
     return rc < 0 ? CLI_EXIT_OK : rc;

@@ -180,7 +180,7 @@ int cmd_simulate(int argc, char **argv)
         /* The trace's own configuration: the workload (batch) and the reference geometry. */
         if (cfg_doc_load_string(th->config_yaml ? th->config_yaml : "version: 1\n", path, &tdoc,
                                 &err) < 0 ||
-            cfg_bind(tdoc, &s.tcfg, &err) < 0) {
+            cfg_bind_recorded(tdoc, &s.tcfg, &err) < 0) {
             fprintf(stderr, "essim simulate: %s: the trace's recorded configuration does not "
                             "load: %s\n", path, err.msg);
             rc = CLI_EXIT_FAIL;
@@ -196,7 +196,7 @@ int cmd_simulate(int argc, char **argv)
             lr = cfg_doc_load_string(th->config_yaml ? th->config_yaml : "version: 1\n", path,
                                      &doc, &err);
             for (int i = 0; lr == ES_OK && i < nsets; i++) lr = cfg_doc_set(doc, sets[i], &err);
-            if (lr == ES_OK) lr = cfg_bind(doc, &cfg, &err);
+            if (lr == ES_OK) lr = cfg_bind_recorded(doc, &cfg, &err);
         }
         if (lr < 0) rc = cli_report(&err);
         else loaded = 1;
@@ -326,6 +326,7 @@ int cmd_simulate(int argc, char **argv)
     if (rc == 0) {
         printf("essim simulate: %s (%s, %" PRIu64 " iterations) on %s\n", path,
                th->network ? th->network : "?", iters, cfg.arch.name);
+        cli_map_summary(stdout, s.plan);
         cli_hw_summary(stdout, &t, s.chip.cost.area_mm2);
         printf("  replay      %.3g s host, %.0f iterations/s, %.3g events (%.3g events/s)\n",
                replay_s, replay_s > 0 ? (double)iters / replay_s : 0.0, (double)t.events,

@@ -14,6 +14,8 @@
 
 #include "chip.h"
 #include "cli.h"
+#include "lop_compile.h"
+#include "netdesc.h"
 #include "progress.h"
 #include "sweep.h"
 
@@ -219,6 +221,33 @@ int cmd_sweep(int argc, char **argv)
             fprintf(stderr, "essim: %s: error: command '%s' is not built into this essim\n",
                     argv[optind], sw_command(sw));
         rc = CLI_EXIT_USAGE;
+    }
+    /* --dry-run validates what a point would read first: its network (a missing description
+     * file was found only when the points ran). Each distinct network is built once. */
+    if (rc == 0 && dry && rank0) {
+        const char *checked = NULL;
+        essim_config pc;
+        for (size_t i = 0; rc == 0 && i < sw_point_count(sw); i++) {
+            if (sw_point_config(sw, i, &pc, &err) < 0) {
+                rc = cli_report(&err);
+                break;
+            }
+            nn_shape in;
+            int classes;
+            if (pc.train.network && (!checked || strcmp(checked, pc.train.network)) &&
+                lop_dataset_shape(pc.train.dataset, &in, &classes) == 0 &&
+                netdesc_check(pc.train.network, in, classes, &err) < 0) {
+                char why[sizeof err.msg];
+                snprintf(why, sizeof why, "%s", err.msg);
+                es_fail(&err, err.code, "point %zu: train.network '%.200s': %.700s", i,
+                        pc.train.network, why);
+                rc = cli_report(&err);
+            }
+            free((char *)checked);
+            checked = pc.train.network ? es_strdup(pc.train.network) : NULL;
+            cfg_free(&pc);
+        }
+        free((char *)checked);
     }
     if (rc == 0 && dry) {
         if (rank0) {

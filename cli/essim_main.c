@@ -40,6 +40,16 @@ static void usage(FILE *fp)
                 "1 runtime failure, 2 usage or configuration error. See essim(1).\n");
 }
 
+/* What a command printed must have reached its destination (`essim config show > /dev/full`
+ * exited 0, or 1 without a word): the exit status says so and one line says why. */
+static int stdout_status(int rc)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
+    int e = errno;
+    fprintf(stderr, "essim: cannot write the output: %s\n", e ? strerror(e) : "write error");
+    return rc ? rc : CLI_EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
     size_t n = 0;
@@ -65,7 +75,7 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     for (size_t i = 0; i < ES_ARRAY_LEN(commands); i++)
-        if (!strcmp(commands[i].name, cmd)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(commands[i].name, cmd)) return stdout_status(commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "essim: '%s' is not an essim command; see 'essim --help'\n", cmd);
     return CLI_EXIT_USAGE;
 }

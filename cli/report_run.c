@@ -75,6 +75,29 @@ static size_t layer_pos(const statcsv *s, const char *layer)
     return (size_t)-1;
 }
 
+
+/* The columns of a run's CSV file that the report plots must be there and hold numbers in
+ * every row: a damaged file is named with its line here, not found by gnuplot later in a
+ * temporary file. */
+static int check_numeric(const csv_doc *d, const char *path, const char *const *cols, es_err *err)
+{
+    for (size_t r = 1; r < d->n; r++)
+        if (d->rows[r].n != d->rows[0].n)
+            return es_fail(err, ES_EFORMAT, "%s:%d: %zu fields, the header has %zu", path,
+                           d->rows[r].line, d->rows[r].n, d->rows[0].n);
+    for (size_t k = 0; cols[k]; k++) {
+        int c = csv_col(d, cols[k]);
+        if (c < 0) return es_fail(err, ES_EFORMAT, "%s: no '%s' column in the header", path, cols[k]);
+        for (size_t r = 1; r < d->n; r++) {
+            double v;
+            if (!csv_parse_num(csv_get(d, r, c), &v))
+                return es_fail(err, ES_EFORMAT, "%s:%d: column '%s' holds '%.60s', not a number",
+                               path, d->rows[r].line, cols[k], csv_get(d, r, c));
+        }
+    }
+    return ES_OK;
+}
+
 int rep_run_load(const char *dir, int k, rep_run *r, es_err *err)
 {
     memset(r, 0, sizeof *r);
@@ -91,6 +114,9 @@ int rep_run_load(const char *dir, int k, rep_run *r, es_err *err)
         rc = p ? csv_load(p, 0, &r->ep, err) : es_fail(err, ES_ENOMEM, "out of memory");
         if (rc == ES_OK && (r->ep.n == 0 || csv_col(&r->ep, "epoch") < 0))
             rc = es_fail(err, ES_EFORMAT, "%s: no 'epoch' column in the header", p);
+        static const char *const ep_cols[] = {"epoch", "train_loss", "train_accuracy",
+                                              "test_loss", "test_accuracy", NULL};
+        if (rc == ES_OK) rc = check_numeric(&r->ep, p, ep_cols, err);
         free(p);
         if (rc < 0) {
             csv_free(&r->ep);
@@ -104,6 +130,8 @@ int rep_run_load(const char *dir, int k, rep_run *r, es_err *err)
         if (rc == ES_OK && (r->it.n == 0 || csv_col(&r->it, "iteration") < 0 ||
                             csv_col(&r->it, "written_fraction") < 0))
             rc = es_fail(err, ES_EFORMAT, "%s: no 'iteration' and 'written_fraction' columns", p);
+        static const char *const it_cols[] = {"iteration", "written_fraction", NULL};
+        if (rc == ES_OK) rc = check_numeric(&r->it, p, it_cols, err);
         free(p);
         if (rc < 0) {
             csv_free(&r->it);

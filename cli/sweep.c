@@ -260,7 +260,7 @@ int sw_train_config(const char *trace_yaml, const char *trace_name, const essim_
     }
     for (size_t k = 0; rc == ES_OK && k < noverrides; k++)
         rc = cfg_doc_set(doc, overrides[k], err);
-    if (rc == ES_OK) rc = cfg_bind(doc, cfg, err);
+    if (rc == ES_OK) rc = cfg_bind_recorded(doc, cfg, err); /* the trace's recorded keys */
     free(dump);
     cfg_doc_destroy(pdoc);
     if (rc == ES_OK && doc_out)
@@ -426,7 +426,7 @@ static int open_trace(sw_sweep *sw, trace_reader **tr, essim_config *tcfg, es_er
     es_err e2;
     es_err_clear(&e2);
     int rc = cfg_doc_load_string(sw->trace_yaml, sw->trace, &doc, &e2);
-    if (rc == ES_OK) rc = cfg_bind(doc, tcfg, &e2);
+    if (rc == ES_OK) rc = cfg_bind_recorded(doc, tcfg, &e2);
     cfg_doc_destroy(doc);
     if (rc < 0)
         return es_fail(err, rc, "%s: the trace's recorded configuration does not load: %s",

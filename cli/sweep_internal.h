@@ -9,7 +9,10 @@
 #include "sbuf.h"
 #include "sweep.h"
 
-#define SW_MAX_POINTS 10000000u
+#define SW_MAX_POINTS 10000000u /* hard bound; the working limit is sw_max_points() */
+/* Points (and values of one axis) a sweep may have: ESSIM_MAX_SWEEP_POINTS, default 10^6,
+ * at most SW_MAX_POINTS. Checked before anything is expanded. */
+size_t sw_max_points(void);
 
 typedef struct sw_column {
     char *key;

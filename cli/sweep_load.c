@@ -182,6 +182,20 @@ static void format_value(double v, const cfg_key *key, int integer, char *buf, s
         sw_fmt(buf, len, "%.12g", v);
 }
 
+size_t sw_max_points(void)
+{
+    uint64_t m = es_limit(ES_LIMIT_SWEEP_POINTS, 1000000);
+    return (size_t)(m < 1 ? 1 : m > SW_MAX_POINTS ? SW_MAX_POINTS : m);
+}
+
+static int too_many(es_err *err, const char *what, double n)
+{
+    return es_fail(err, ES_ECONFIG,
+                   "%s has %.0f values, more than the limit of %zu points (set %s to raise it, "
+                   "up to %u)",
+                   what, n, sw_max_points(), ES_LIMIT_SWEEP_POINTS, SW_MAX_POINTS);
+}
+
 int sw_range_expand(double from, double to, double step, int64_t count, int logscale, int integer,
                     double **vals, size_t *n, es_err *err)
 {
@@ -196,12 +210,11 @@ int sw_range_expand(double from, double to, double step, int64_t count, int logs
         double span = (to - from) / step;
         if (span < -1e-9)
             return es_fail(err, ES_ECONFIG, "step %g never reaches 'to' from 'from'", step);
-        if (span > SW_MAX_POINTS) return es_fail(err, ES_ECONFIG, "range has too many values");
+        if (span + 1 > (double)sw_max_points()) return too_many(err, "the range", floor(span) + 1);
         cnt = (size_t)floor(span + 1e-9) + 1;
     } else {
         if (count < 1) return es_fail(err, ES_ECONFIG, "a range needs 'step' or 'count' >= 1");
-        if (count > (int64_t)SW_MAX_POINTS)
-            return es_fail(err, ES_ECONFIG, "range has too many values");
+        if (count > (int64_t)sw_max_points()) return too_many(err, "the range", (double)count);
         if (logscale && (from <= 0 || to <= 0))
             return es_fail(err, ES_ECONFIG, "a logarithmic range needs positive 'from' and 'to'");
         cnt = (size_t)count;
@@ -438,6 +451,12 @@ static int parse_random(sw_sweep *sw, const cfg_node *r, es_err *err)
     if (!sn || !axes) return fail_node(err, r, "random needs 'samples' and 'axes'");
     int64_t samples;
     ES_TRY(parse_int(sn, "random.samples", 1, SW_MAX_POINTS, &samples, err));
+    if ((uint64_t)samples > sw_max_points()) {
+        too_many(err, "random.samples", (double)samples);
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return fail_node(err, sn, "%s", why);
+    }
     if (axes->kind != CFG_SEQ || axes->n == 0)
         return fail_node(err, axes, "random.axes must be a non-empty list of {key, min, max, log}");
     int dim = new_dim(sw, (size_t)samples, r, err);
@@ -733,8 +752,10 @@ static int parse_sweep(sw_sweep *sw, char *const *sets, int nsets, es_err *err)
     sw->npoints = 1;
     for (size_t d = 0; d < sw->ndims; d++) {
         if (sw->dim_size[d] == 0) return fail_node(err, root, "an axis has no values");
-        if (sw->npoints > SW_MAX_POINTS / sw->dim_size[d])
-            return fail_node(err, root, "the sweep has more than %u points", SW_MAX_POINTS);
+        if (sw->npoints > sw_max_points() / sw->dim_size[d])
+            return fail_node(err, root,
+                             "the sweep has more than %zu points (set %s to raise the limit)",
+                             sw_max_points(), ES_LIMIT_SWEEP_POINTS);
         sw->npoints *= sw->dim_size[d];
     }
     return ES_OK;

@@ -11,7 +11,12 @@
 #include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+#include <unistd.h>
 
 /* ---- running points -------------------------------------------------------------------------- */
 
@@ -195,9 +200,19 @@ int sw_point_spawn(const sw_sweep *sw, const char *dir, size_t i, sw_command_fn 
                    es_err *err)
 {
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t p = fork();
     if (p < 0) return es_fail(err, ES_EIO, "fork: %s", strerror(errno));
     if (p == 0) {
+#ifdef __linux__
+        /* A point dies with the sweep that started it: killing only the parent would leave
+         * workers that never publish but hold the machine. (The parent may already be gone
+         * before the request takes effect: then exit at once.) */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(1);
+#else
+        (void)parent;
+#endif
         int rc = child_main(sw, dir, i, fn);
         fflush(NULL);
         _exit(rc & 0xff);

@@ -31,10 +31,11 @@ done
 
 # Build tools and libraries; the dataset; numpy checks the .npy/.npz files ESSIM writes;
 # Open MPI lets `essim sweep` spread points over machines; gnuplot draws the plots of
-# `essim report`, and headless Chromium checks in `make check` that its page renders.
+# `essim report`, and headless Chromium checks in `make check` that its page renders; clang
+# builds the libFuzzer targets of tests/fuzz (scripts/fuzz.sh, a short run in `make check`).
 packages="build-essential autoconf automake libtool pkg-config libyaml-dev zlib1g-dev
 libopenblas-dev libdnnl-dev dataset-fashion-mnist python3 python3-numpy gnuplot-nox
-openmpi-bin libopenmpi-dev chromium"
+openmpi-bin libopenmpi-dev chromium clang"
 # PyTorch: the test suite runs the PyTorch front end's tests (tests/cli/cli_python.sh skips
 # them without it); the benchmarks compare against PyTorch.
 [ "$mode" = check ] && packages="$packages python3-torch"

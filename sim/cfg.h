@@ -135,6 +135,7 @@ enum { CFG_GRAN_ROW, CFG_GRAN_CROSSBAR, CFG_GRAN_WEIGHT };
 enum { CFG_ENDUR_RELATIVE, CFG_ENDUR_BUDGET, CFG_ENDUR_NONE };
 enum { CFG_PSCHED_NONE, CFG_PSCHED_STEP };
 enum { CFG_DETAIL_FAST, CFG_DETAIL_FULL };
+enum { CFG_REPL_NONE, CFG_REPL_BALANCE, CFG_REPL_LIST };
 enum { CFG_WEAR_SUDDEN, CFG_WEAR_GRADUAL };
 enum { CFG_ACC_IDEAL, CFG_ACC_QUANTIZED, CFG_ACC_BIT_EXACT };
 enum { CFG_UPD_VERIFY, CFG_UPD_PULSE };
@@ -212,8 +213,14 @@ typedef struct essim_config {
             int64_t tiles;
             double xbar_cycle_ps;
             double clock_hz; /* digital logic: shift-add, registers, buffers, NoC, gradient unit */
-            int power_gating; /* tiles holding no weights draw no leakage */
+            int power_gating;       /* idle tiles, routers and IMAs draw no leakage (hwsim.h) */
+            double wakeup_time_ps;  /* latency of waking gated tiles and routers */
+            double wakeup_breakeven_ps; /* wake-up energy = the unit's leakage x this time */
         } chip;
+        struct {
+            int replication;     /* CFG_REPL_*: copies of a layer's weights (map.h) */
+            cfg_real_map copies; /* replication list: copies per layer name */
+        } map;
         struct {
             int impl; /* index into the choices of arch.noc.impl (arch/noc.c's registry) */
             int64_t tiles_per_router;
@@ -236,7 +243,12 @@ typedef struct essim_config {
             double packet_bytes;
         } offchip;
         struct {
+            double energy_exponent; /* dynamic energy per access ~ size^e (registers, eDRAM) */
+            double area_exponent;   /* area and leakage ~ size^a */
+        } sizing;
+        struct {
             double size;
+            double cal_size; /* power, leakage and area are given at this size */
             int64_t banks;
             int64_t width_bits;
             double power_w;
@@ -272,7 +284,7 @@ typedef struct essim_config {
             int64_t imas;
             cfg_unit sa, sigmoid, maxpool;
             struct {
-                double size;
+                double size, cal_size; /* power, leakage and area are given at cal_size */
                 double power_w, leakage_w, area_mm2;
             } out_reg;
         } tile;
@@ -280,7 +292,7 @@ typedef struct essim_config {
             int64_t xbars;
             cfg_unit sa;
             struct {
-                double size;
+                double size, cal_size; /* power, leakage and area are given at cal_size */
                 double power_w, leakage_w, area_mm2;
             } in_reg, out_reg;
         } ima;
@@ -292,22 +304,31 @@ typedef struct essim_config {
             int64_t input_bits;
             int slicing;   /* CFG_SLICE_* */
             int encoding;  /* CFG_ENC_* */
-            double read_power_w;
             double leakage_w;
-            double area_mm2;
+            double area_mm2; /* at the calibration geometry */
+            struct {           /* the published read the formula is calibrated at (xbar.h) */
+                int64_t rows, cols;
+                double read_energy_pj;
+                double read_voltage_v, read_pulse_ps, r_on_ohm, r_off_ohm;
+            } cal;
         } xbar;
         struct {
+            int64_t bits;
+            double drive_energy_pj; /* one row, one read cycle, at 1 bit */
+            double leakage_w, area_mm2;
+        } dac;
+        struct {
             double power_w, leakage_w, area_mm2;
-        } dac, sh;
+        } sh;
         struct {
             int impl; /* index into the choices of arch.adc.impl (arch/adc.c's registry) */
             int64_t bits;
             double sample_rate_hz;
             int64_t cols_per_adc;
-            double power_w;
+            double fom_pj; /* sar: Walden figure of merit, energy per conversion step */
             double leakage_w;
             double area_mm2;
-            int64_t power_bits; /* sar: resolution the power, leakage and area are given at */
+            int64_t ref_bits; /* sar: resolution the leakage and area are given at */
             struct {
                 double comparator_energy_pj;
                 double comparator_area_mm2;
@@ -355,6 +376,9 @@ int cfg_choice_index(const char *path, const char *name);
 int cfg_defaults(essim_config *cfg, es_err *err);
 /* Defaults, then the document's values on top; validates everything. */
 int cfg_bind(const cfg_doc *doc, essim_config *cfg, es_err *err);
+/* cfg_bind for a configuration an older ESSIM recorded (a trace's header): keys that have
+ * been replaced since are skipped (cfg_bind rejects them, naming what replaced them). */
+int cfg_bind_recorded(const cfg_doc *doc, essim_config *cfg, es_err *err);
 /* Release what a bound config owns (strings, lists); the struct itself is the caller's. */
 void cfg_free(essim_config *cfg);
 

@@ -14,6 +14,7 @@
 #include "cfg.h"
 
 #define CFG_MAX_INCLUDE_DEPTH 16
+#define CFG_MAX_DEPTH 256 /* nesting of one document */
 
 /* All nodes and strings of a document live in one arena list so destroy is one walk. */
 typedef union cfg_alloc {
@@ -109,7 +110,7 @@ typedef struct conv_ctx {
 static cfg_node *convert(conv_ctx *c, yaml_node_t *yn)
 {
     int line = (int)yn->start_mark.line + 1, col = (int)yn->start_mark.column + 1;
-    if (++c->depth > 256) {
+    if (++c->depth > CFG_MAX_DEPTH) {
         es_fail_at(c->err, ES_ECONFIG, c->file, line, col, "nesting too deep");
         return NULL;
     }
@@ -198,6 +199,133 @@ oom:
     return NULL;
 }
 
+/* ---- limits while parsing -------------------------------------------------------------- */
+
+/* libyaml's loader shares an aliased node, but convert() copies it at every use, so a few
+ * hundred bytes of nested aliases ("billion laughs") would expand to gigabytes; and the loader
+ * builds the whole tree before convert() can check the depth. So one streaming pass over the
+ * events first: nesting depth and the expanded node count (an alias counts the nodes of its
+ * anchor's subtree) are checked as they grow, with the line:col where the limit is crossed. */
+typedef struct anchor_ent {
+    char *name;
+    uint64_t size;
+} anchor_ent;
+
+typedef struct anchor_tab {
+    anchor_ent *e;
+    size_t cap, n;
+} anchor_tab;
+
+static size_t anchor_slot(const anchor_tab *t, const char *name)
+{
+    size_t h = (size_t)es_fnv1a64(name, strlen(name), ES_FNV1A64_INIT) & (t->cap - 1);
+    while (t->e[h].name && strcmp(t->e[h].name, name)) h = (h + 1) & (t->cap - 1);
+    return h;
+}
+
+static int anchor_set(anchor_tab *t, const char *name, uint64_t size)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        anchor_tab nt = {NULL, t->cap ? 2 * t->cap : 64, 0};
+        nt.e = calloc(nt.cap, sizeof *nt.e);
+        if (!nt.e) return ES_ENOMEM;
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->e[i].name) {
+                nt.e[anchor_slot(&nt, t->e[i].name)] = t->e[i];
+                nt.n++;
+            }
+        free(t->e);
+        *t = nt;
+    }
+    size_t h = anchor_slot(t, name);
+    if (!t->e[h].name) {
+        if (!(t->e[h].name = es_strdup(name))) return ES_ENOMEM;
+        t->n++;
+    }
+    t->e[h].size = size; /* a redefined anchor replaces the old one, as in YAML */
+    return ES_OK;
+}
+
+static void anchor_free(anchor_tab *t)
+{
+    for (size_t i = 0; i < t->cap; i++) free(t->e[i].name);
+    free(t->e);
+}
+
+/* Returns ES_OK if the text is within the limits or is not valid YAML (the loader then reports
+ * the syntax error as before); ES_ECONFIG with file:line:col if a limit is crossed. */
+static int check_limits(const char *text, size_t len, const char *file, es_err *err)
+{
+    uint64_t max_nodes = es_limit(ES_LIMIT_CFG_NODES, 1000000);
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) return es_fail(err, ES_ENOMEM, "out of memory");
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    anchor_tab at = {NULL, 0, 0};
+    struct {
+        uint64_t start;
+        char *anchor;
+    } stack[CFG_MAX_DEPTH + 1];
+    int depth = 0, rc = ES_OK, done = 0;
+    uint64_t total = 0;
+    while (rc == ES_OK && !done) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) break; /* the loader reports it with its location */
+        int line = (int)ev.start_mark.line + 1, col = (int)ev.start_mark.column + 1;
+        const char *anchor = NULL;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT: done = 1; break;
+        case YAML_SCALAR_EVENT:
+            total++;
+            anchor = (const char *)ev.data.scalar.anchor;
+            if (anchor && anchor_set(&at, anchor, 1) < 0) rc = es_fail(err, ES_ENOMEM, "out of memory");
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            total++;
+            anchor = ev.type == YAML_SEQUENCE_START_EVENT ? (const char *)ev.data.sequence_start.anchor
+                                                          : (const char *)ev.data.mapping_start.anchor;
+            if (depth >= CFG_MAX_DEPTH) {
+                rc = es_fail_at(err, ES_ECONFIG, file, line, col,
+                                "nesting deeper than %d levels", CFG_MAX_DEPTH);
+                break;
+            }
+            stack[depth].start = total;
+            stack[depth].anchor = anchor ? es_strdup(anchor) : NULL;
+            if (anchor && !stack[depth].anchor) rc = es_fail(err, ES_ENOMEM, "out of memory");
+            depth++;
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            if (depth > 0) {
+                depth--;
+                if (stack[depth].anchor &&
+                    anchor_set(&at, stack[depth].anchor, total - stack[depth].start + 1) < 0)
+                    rc = es_fail(err, ES_ENOMEM, "out of memory");
+                free(stack[depth].anchor);
+            }
+            break;
+        case YAML_ALIAS_EVENT: {
+            const char *a = (const char *)ev.data.alias.anchor;
+            size_t h = at.cap ? anchor_slot(&at, a) : 0;
+            /* an unknown anchor is the loader's error to report */
+            if (at.cap && at.e[h].name) total += at.e[h].size;
+            break;
+        }
+        default: break;
+        }
+        if (rc == ES_OK && total > max_nodes)
+            rc = es_fail_at(err, ES_ECONFIG, file, line, col,
+                            "the document expands to more than %llu nodes (aliases included; "
+                            "set %s to raise the limit)",
+                            (unsigned long long)max_nodes, ES_LIMIT_CFG_NODES);
+        yaml_event_delete(&ev);
+    }
+    while (depth > 0) free(stack[--depth].anchor);
+    anchor_free(&at);
+    yaml_parser_delete(&p);
+    return rc;
+}
+
 static int yaml_error(const yaml_parser_t *p, const char *file, es_err *err)
 {
     int line = (int)p->problem_mark.line + 1, col = (int)p->problem_mark.column + 1;
@@ -214,6 +342,7 @@ static int parse_text(cfg_doc *doc, const char *text, size_t len, const char *fi
 {
     yaml_parser_t parser;
     yaml_document_t ydoc;
+    ES_TRY(check_limits(text, len, file, err));
     int rc = ES_OK;
     if (!yaml_parser_initialize(&parser)) return es_fail(err, ES_ENOMEM, "out of memory");
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -291,38 +420,10 @@ static void map_remove(cfg_node *map, size_t i)
 
 static int read_file(const char *path, char **text, size_t *len, es_err *err)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return es_fail(err, ES_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(fp);
-        return es_fail(err, ES_ENOMEM, "out of memory");
-    }
-    for (;;) {
-        if (n + 4096 > cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                fclose(fp);
-                return es_fail(err, ES_ENOMEM, "out of memory");
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, fp);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(fp);
-    fclose(fp);
-    if (bad) {
-        free(buf);
-        return es_fail(err, ES_EIO, "%s: read error", path);
-    }
-    buf[n] = '\0';
-    *text = buf;
-    *len = n;
+    unsigned char *b = NULL;
+    ES_TRY(es_read_input(path, "configuration", es_limit(ES_LIMIT_TEXT_BYTES, 16u << 20),
+                         ES_LIMIT_TEXT_BYTES, &b, len, err));
+    *text = (char *)b;
     return ES_OK;
 }
 

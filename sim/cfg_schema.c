@@ -159,8 +159,8 @@ static int parse_number(const cfg_key *k, const cfg_node *n, double *out, int wa
                         es_err *err)
 {
     if (n->kind != CFG_SCALAR)
-        return es_fail_at(err, ES_ECONFIG, n->file, n->line, n->col, "%s: expected a %s, got a %s",
-                          k->path, want_int ? "integer" : "number",
+        return es_fail_at(err, ES_ECONFIG, n->file, n->line, n->col, "%s: expected %s, got a %s",
+                          k->path, want_int ? "an integer" : "a number",
                           n->kind == CFG_MAP ? "mapping" : "list");
     if (k->type == CFG_T_QTY) {
         es_err uerr;
@@ -391,7 +391,29 @@ static int unknown_key(const char *section, const char *key, const cfg_node *kn,
                       sl ? " in section " : "", sl ? section : "");
 }
 
-static int bind_map(essim_config *cfg, const cfg_node *map, const char *prefix, es_err *err)
+/* Keys that existed and were replaced. A file that sets one is told what replaced it; a
+ * configuration recorded by an older ESSIM (a trace's header) binds without them. */
+static const struct {
+    const char *path, *instead;
+} retired[] = {
+    {"arch.xbar.read_power", "arch.xbar.cal.read_energy (the crossbar's read energy at the "
+                             "arch.xbar.cal.* calibration point; power follows the read cycle)"},
+    {"arch.adc.power", "arch.adc.fom (energy per conversion step: a conversion costs fom x "
+                       "2^bits, power = that x sample rate + leakage)"},
+    {"arch.adc.power_bits", "arch.adc.ref_bits"},
+    {"arch.dac.power", "arch.dac.drive_energy (energy of one row drive; power follows the read "
+                       "cycle)"},
+};
+
+static const char *retired_instead(const char *path)
+{
+    for (size_t i = 0; i < ES_ARRAY_LEN(retired); i++)
+        if (!strcmp(retired[i].path, path)) return retired[i].instead;
+    return NULL;
+}
+
+static int bind_map(essim_config *cfg, const cfg_node *map, const char *prefix, int recorded,
+                    es_err *err)
 {
     for (size_t i = 0; i < map->n; i++) {
         char path[256];
@@ -407,7 +429,14 @@ static int bind_map(essim_config *cfg, const cfg_node *map, const char *prefix, 
             if (v->kind != CFG_MAP)
                 return es_fail_at(err, ES_ECONFIG, v->file, v->line, v->col,
                                   "'%s' is a section: expected a mapping of keys", path);
-            ES_TRY(bind_map(cfg, v, path, err));
+            ES_TRY(bind_map(cfg, v, path, recorded, err));
+        } else if (retired_instead(path)) {
+            if (!recorded)
+                return es_fail_at(err, ES_ECONFIG, map->key_nodes[i]->file,
+                                  map->key_nodes[i]->line, map->key_nodes[i]->col,
+                                  "'%s' was replaced (issue 12, component costs that follow "
+                                  "the geometry): use %s",
+                                  path, retired_instead(path));
         } else {
             return unknown_key(prefix, map->keys[i], map->key_nodes[i], err);
         }
@@ -431,15 +460,25 @@ static int validate(const essim_config *cfg, const cfg_doc *doc, es_err *err)
     return ES_OK;
 }
 
-int cfg_bind(const cfg_doc *doc, essim_config *cfg, es_err *err)
+static int bind(const cfg_doc *doc, essim_config *cfg, int recorded, es_err *err)
 {
     ES_TRY(cfg_defaults(cfg, err));
     const cfg_node *root = cfg_doc_root(doc);
     int rc = ES_OK;
-    if (root && root->kind == CFG_MAP) rc = bind_map(cfg, root, "", err);
+    if (root && root->kind == CFG_MAP) rc = bind_map(cfg, root, "", recorded, err);
     if (rc == ES_OK) rc = validate(cfg, doc, err);
     if (rc < 0) cfg_free(cfg);
     return rc;
+}
+
+int cfg_bind(const cfg_doc *doc, essim_config *cfg, es_err *err)
+{
+    return bind(doc, cfg, 0, err);
+}
+
+int cfg_bind_recorded(const cfg_doc *doc, essim_config *cfg, es_err *err)
+{
+    return bind(doc, cfg, 1, err);
 }
 
 /* ---- dump, hash and reference ------------------------------------------------------------ */

@@ -163,9 +163,29 @@ static const cfg_key schema[] = {
      "clock of the digital logic: shift-and-add, registers, buffers, NoC, gradient unit "
      "(assumption: ISAAC's ADC rate, 1.28GHz; ISAAC states none)"},
     {"arch.chip.power_gating", CFG_T_BOOL, 0, OFF(arch.chip.power_gating), NOLIM, "true", NULL,
-     "tiles that hold none of the network's weights are power-gated: the execution counts the "
-     "leakage of the tiles in use, the NoC and the off-chip links only (the area/power roll-up "
-     "always counts every tile)"},
+     "power gating in the execution (arch/hwsim.h, 'Leakage'): tiles and routers with no work in "
+     "an interval of the iteration (forward; backward with the weight gradients; gradient; the "
+     "writes) are gated, and an IMA draws leakage only while it reads; false: every tile and "
+     "router leaks all the time (the area/power roll-up always counts every unit)"},
+    {"arch.chip.wakeup_time", CFG_T_QTY, CFG_DIM_TIME, OFF(arch.chip.wakeup_time_ps),
+     RANGE(0, 1e9), "100ns", NULL,
+     "power gating: time to wake gated tiles and routers, added to an interval that wakes any "
+     "(assumption: one crossbar cycle; sleep transistors wake in cycles to tens of cycles, Hu et "
+     "al., ISLPED 2004). IMAs are woken ahead of their vectors and add no time"},
+    {"arch.chip.wakeup_breakeven", CFG_T_QTY, CFG_DIM_TIME, OFF(arch.chip.wakeup_breakeven_ps),
+     RANGE(0, 1e12), "1us", NULL,
+     "power gating: energy of one wake-up, as the time the unit's leakage takes to use it "
+     "(the break-even time; assumption: 1us, conservative for a tile with its eDRAM)"},
+
+    {"arch.map.replication", CFG_T_ENUM, 0, OFF(arch.map.replication), NOLIM, "balance",
+     "none|balance|list",
+     "copies of a layer's weights, so that its input vectors are split across them (ISAAC, "
+     "ISCA 2016, balancing the pipeline; PipeLayer, HPCA 2017, parallelism granularity G): "
+     "none = one copy each; balance = spend the chip's free IMAs on the slowest layer "
+     "(most input vectors per copy) until no layer can be sped up or the IMAs run out; "
+     "list = arch.map.copies. Every copy is written when its block is, and wears"},
+    {"arch.map.copies", CFG_T_REAL_MAP, 0, OFF(arch.map.copies), RANGE(1, 1e6), "{}", NULL,
+     "replication list: copies per layer, e.g. {conv1: 8, conv2: 2} (unlisted layers: 1)"},
 
     {"arch.noc.impl", CFG_T_ENUM, 0, OFF(arch.noc.impl), NOLIM, "cmesh", "cmesh",
      "network-on-chip model: cmesh (concentrated mesh, as ISAAC)"},
@@ -205,8 +225,24 @@ static const cfg_key schema[] = {
     {"arch.offchip.packet", CFG_T_QTY, CFG_DIM_SIZE, OFF(arch.offchip.packet_bytes),
      RANGE(1, 1 << 30), "32B", NULL, "packet size of the off-chip link (puma: 16 x 2 bytes)"},
 
+    {"arch.sizing.energy_exponent", CFG_T_REAL, 0, OFF(arch.sizing.energy_exponent), RANGE(0, 2),
+     "0.5", NULL,
+     "registers and the eDRAM: dynamic energy per access grows as (size / cal_size)^e "
+     "(CACTI-like: a square array's word and bit lines grow with the square root of its "
+     "capacity; Horowitz, ISSCC 2014: 10, 20, 100pJ per 64-bit SRAM access at 8KB, 32KB, 1MB; "
+     "puma's 256B-2KB data memories: 8x the size, 3.6x the power)"},
+    {"arch.sizing.area_exponent", CFG_T_REAL, 0, OFF(arch.sizing.area_exponent), RANGE(0, 2), "1",
+     NULL,
+     "registers and the eDRAM: area and leakage grow as (size / cal_size)^a (linear: the cells "
+     "dominate; ISAAC's 2KB and 3KB registers are 1.05 and 1.07um2 per byte, puma's 256B-2KB "
+     "data memories 2.2 to 1.9um2 per byte)"},
+
     {"arch.edram.size", CFG_T_QTY, CFG_DIM_SIZE, OFF(arch.edram.size),
      RANGE(1, 1099511627776.0), "64KiB", NULL, "eDRAM buffer per tile (ISAAC: 64KB)"},
+    {"arch.edram.cal_size", CFG_T_QTY, CFG_DIM_SIZE, OFF(arch.edram.cal_size),
+     RANGE(1, 1099511627776.0), "64KiB", NULL,
+     "the size at which arch.edram.power, leakage and area are given (ISAAC Table I: 64KB); "
+     "at arch.edram.size they follow arch.sizing"},
     {"arch.edram.banks", CFG_T_INT, 0, OFF(arch.edram.banks), RANGE(1, 1024), "4", NULL,
      "eDRAM banks, each one access per clock (ISAAC Table I: 4)"},
     {"arch.edram.width_bits", CFG_T_INT, 0, OFF(arch.edram.width_bits), RANGE(8, 65536), "256",
@@ -297,6 +333,10 @@ static const cfg_key schema[] = {
      "0.00024mm2", NULL, "area of one max-pool unit (ISAAC: 0.00024mm2)"},
     {"arch.tile.out_reg.size", CFG_T_QTY, CFG_DIM_SIZE, OFF(arch.tile.out_reg.size),
      RANGE(1, 1 << 30), "3KiB", NULL, "tile output register (ISAAC: 3KB)"},
+    {"arch.tile.out_reg.cal_size", CFG_T_QTY, CFG_DIM_SIZE, OFF(arch.tile.out_reg.cal_size),
+     RANGE(1, 1 << 30), "3KiB", NULL,
+     "the size at which arch.tile.out_reg.power, leakage and area are given (ISAAC: 3KB); at arch.tile.out_reg.size they "
+     "follow arch.sizing"},
     {"arch.tile.out_reg.power", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.tile.out_reg.power_w), MIN(0),
      "1.68mW", NULL, "tile output register power (ISAAC: 1.68mW)"},
     {"arch.tile.out_reg.leakage", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.tile.out_reg.leakage_w),
@@ -316,6 +356,10 @@ static const cfg_key schema[] = {
      NULL, "area of one IMA shift-and-add unit (ISAAC: 0.00024mm2 for 4)"},
     {"arch.ima.in_reg.size", CFG_T_QTY, CFG_DIM_SIZE, OFF(arch.ima.in_reg.size),
      RANGE(1, 1 << 30), "2KiB", NULL, "IMA input register (ISAAC: 2KB)"},
+    {"arch.ima.in_reg.cal_size", CFG_T_QTY, CFG_DIM_SIZE, OFF(arch.ima.in_reg.cal_size),
+     RANGE(1, 1 << 30), "2KiB", NULL,
+     "the size at which arch.ima.in_reg.power, leakage and area are given (ISAAC: 2KB); at arch.ima.in_reg.size they "
+     "follow arch.sizing"},
     {"arch.ima.in_reg.power", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.ima.in_reg.power_w), MIN(0),
      "1.24mW", NULL, "input register power (ISAAC: 1.24mW)"},
     {"arch.ima.in_reg.leakage", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.ima.in_reg.leakage_w), MIN(0),
@@ -324,6 +368,10 @@ static const cfg_key schema[] = {
      "0.0021mm2", NULL, "input register area (ISAAC: 0.0021mm2)"},
     {"arch.ima.out_reg.size", CFG_T_QTY, CFG_DIM_SIZE, OFF(arch.ima.out_reg.size),
      RANGE(1, 1 << 30), "256B", NULL, "IMA output register (ISAAC: 256B)"},
+    {"arch.ima.out_reg.cal_size", CFG_T_QTY, CFG_DIM_SIZE, OFF(arch.ima.out_reg.cal_size),
+     RANGE(1, 1 << 30), "256B", NULL,
+     "the size at which arch.ima.out_reg.power, leakage and area are given (ISAAC: 256B); at arch.ima.out_reg.size they "
+     "follow arch.sizing"},
     {"arch.ima.out_reg.power", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.ima.out_reg.power_w), MIN(0),
      "0.23mW", NULL, "output register power (ISAAC: 0.23mW)"},
     {"arch.ima.out_reg.leakage", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.ima.out_reg.leakage_w),
@@ -349,19 +397,46 @@ static const cfg_key schema[] = {
      "offset|differential",
      "signed weights as one cell plus a shared offset (ISAAC) or as a differential pair of "
      "cells (two columns per weight slice)"},
-    {"arch.xbar.read_power", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.xbar.read_power_w), MIN(0),
-     "0.3mW", NULL, "power of one crossbar reading every cycle (ISAAC: 2.4mW for 8)"},
     {"arch.xbar.leakage", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.xbar.leakage_w), MIN(0), "0W", NULL,
      "static part of the crossbar power (puma: 0)"},
     {"arch.xbar.area", CFG_T_QTY, CFG_DIM_AREA, OFF(arch.xbar.area_mm2), MIN(0), "25um2", NULL,
-     "area of one crossbar (ISAAC: 0.0002mm2 for 8)"},
+     "area of one crossbar of arch.xbar.cal.rows x cal.cols cells; it scales with rows x cols "
+     "(ISAAC: 0.0002mm2 for 8 of 128 x 128)"},
+    {"arch.xbar.cal.rows", CFG_T_INT, 0, OFF(arch.xbar.cal.rows), RANGE(1, 8192), "128", NULL,
+     "rows of the crossbar whose read energy and area are published (ISAAC: 128)"},
+    {"arch.xbar.cal.cols", CFG_T_INT, 0, OFF(arch.xbar.cal.cols), RANGE(1, 8192), "128", NULL,
+     "columns of the crossbar whose read energy and area are published (ISAAC: 128)"},
+    {"arch.xbar.cal.read_energy", CFG_T_QTY, CFG_DIM_ENERGY, OFF(arch.xbar.cal.read_energy_pj),
+     RANGE(0, 1e12), "30pJ", NULL,
+     "published energy of one read cycle of that crossbar (ISAAC Table I: 2.4mW for 8 "
+     "crossbars reading once per 100ns = 30pJ each). Read energy = k x rows x cols x V_r^2 x "
+     "(G_mean t_r + 2 C_pitch), with k fitted so that the formula gives this at the "
+     "arch.xbar.cal.* point"},
+    {"arch.xbar.cal.read_voltage", CFG_T_QTY, CFG_DIM_VOLTAGE, OFF(arch.xbar.cal.read_voltage_v),
+     RANGE(0.001, 100), "0.5V", NULL,
+     "read voltage the calibration assumes (ISAAC states none: the NeuroSim default cell, as "
+     "arch.cell.read_voltage)"},
+    {"arch.xbar.cal.read_pulse", CFG_T_QTY, CFG_DIM_TIME, OFF(arch.xbar.cal.read_pulse_ps),
+     RANGE(1, 1e12), "2ns", NULL,
+     "read pulse the calibration assumes (NeuroSim default cell, as arch.cell.read_pulse)"},
+    {"arch.xbar.cal.r_on", CFG_T_QTY, CFG_DIM_RESISTANCE, OFF(arch.xbar.cal.r_on_ohm), MIN(1),
+     "6kOhm", NULL, "cell R_on the calibration assumes (NeuroSim default cell, as arch.cell.r_on)"},
+    {"arch.xbar.cal.r_off", CFG_T_QTY, CFG_DIM_RESISTANCE, OFF(arch.xbar.cal.r_off_ohm), MIN(1),
+     "900kOhm", NULL,
+     "cell R_off the calibration assumes (NeuroSim default cell, as arch.cell.r_off)"},
 
-    {"arch.dac.power", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.dac.power_w), MIN(0), "3.90625uW", NULL,
-     "power of one 1-bit DAC, one per crossbar row (ISAAC: 4mW for 8 x 128)"},
+    {"arch.dac.bits", CFG_T_INT, 0, OFF(arch.dac.bits), RANGE(1, 16), "1", NULL,
+     "input bits a row DAC applies per read cycle, so an input takes ceil(input_bits / bits) "
+     "read cycles (ISAAC, PUMA: 1). A b-bit DAC is 2^b - 1 unit drivers (thermometer-coded, a "
+     "1-bit DAC is one): its drive energy, area and leakage are those of 1 bit x (2^b - 1)"},
+    {"arch.dac.drive_energy", CFG_T_QTY, CFG_DIM_ENERGY, OFF(arch.dac.drive_energy_pj), MIN(0),
+     "0.3515625pJ", NULL,
+     "energy of a 1-bit DAC driving its row for one read cycle (ISAAC: 4mW for 8 x 128 DACs, "
+     "less puma's 0.39uW static each, over 100ns; puma: 3.5uW dynamic)"},
     {"arch.dac.leakage", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.dac.leakage_w), MIN(0), "0.390625uW",
      NULL, "its static part (puma: 0.000390625mW)"},
     {"arch.dac.area", CFG_T_QTY, CFG_DIM_AREA, OFF(arch.dac.area_mm2), MIN(0), "0.166015625um2",
-     NULL, "area of one DAC (ISAAC: 0.00017mm2 for 8 x 128)"},
+     NULL, "area of one 1-bit DAC (ISAAC: 0.00017mm2 for 8 x 128)"},
 
     {"arch.sh.power", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.sh.power_w), MIN(0), "9.765625nW", NULL,
      "power of one sample-and-hold, one per crossbar column (ISAAC: 10uW for 8 x 128)"},
@@ -371,8 +446,8 @@ static const cfg_key schema[] = {
      "area of one sample-and-hold (ISAAC: 0.00004mm2 for 8 x 128)"},
 
     {"arch.adc.impl", CFG_T_ENUM, 0, OFF(arch.adc.impl), NOLIM, "sar", "sar|flash",
-     "ADC model: sar (power, area as given; energy per conversion = dynamic power / sample "
-     "rate) or flash (2^bits - 1 comparators, see arch.adc.flash)"},
+     "ADC model: sar (energy per conversion from the Walden figure of merit arch.adc.fom, power "
+     "= energy x sample rate + leakage) or flash (2^bits - 1 comparators, see arch.adc.flash)"},
     {"arch.adc.bits", CFG_T_INT, 0, OFF(arch.adc.bits), RANGE(1, 16), "8", NULL,
      "ADC resolution (ISAAC: 8)"},
     {"arch.adc.sample_rate", CFG_T_QTY, CFG_DIM_FREQ, OFF(arch.adc.sample_rate_hz),
@@ -381,16 +456,19 @@ static const cfg_key schema[] = {
      NULL,
      "crossbar columns multiplexed onto one ADC; must divide arch.xbar.cols (ISAAC: 128, one "
      "ADC per crossbar; NeuroSim: 8)"},
-    {"arch.adc.power", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.adc.power_w), MIN(0), "2mW", NULL,
-     "sar: power of one ADC (ISAAC: 16mW for 8)"},
+    {"arch.adc.fom", CFG_T_QTY, CFG_DIM_ENERGY, OFF(arch.adc.fom_pj), MIN(0), "5.4931640625fJ",
+     NULL,
+     "sar: Walden figure of merit, energy per conversion step: a conversion costs fom x "
+     "2^bits and the ADC draws that x sample rate (calibrated at ISAAC's 8-bit 1.28GS/s SAR: "
+     "(2mW - 0.2mW static) / 1.28GS/s / 2^8; Murmann's ADC survey puts SARs near 1GS/s at "
+     "about 1-50fJ per step)"},
     {"arch.adc.leakage", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.adc.leakage_w), MIN(0), "0.2mW", NULL,
      "sar: its static part (puma: 0.2mW)"},
     {"arch.adc.area", CFG_T_QTY, CFG_DIM_AREA, OFF(arch.adc.area_mm2), MIN(0), "0.0012mm2", NULL,
-     "sar: area of one ADC (ISAAC: 0.0096mm2 for 8)"},
-    {"arch.adc.power_bits", CFG_T_INT, 0, OFF(arch.adc.power_bits), RANGE(1, 16), "8", NULL,
-     "sar: the resolution at which arch.adc.power, leakage and area are given; at "
-     "arch.adc.bits they scale by 2^(bits - power_bits) (Walden figure of merit: constant "
-     "energy per conversion step; the capacitive DAC doubles per bit). ISAAC: 8"},
+     "sar: area of one ADC at arch.adc.ref_bits (ISAAC: 0.0096mm2 for 8)"},
+    {"arch.adc.ref_bits", CFG_T_INT, 0, OFF(arch.adc.ref_bits), RANGE(1, 16), "8", NULL,
+     "sar: the resolution at which arch.adc.leakage and area are given; at arch.adc.bits they "
+     "scale by 2^(bits - ref_bits) (the capacitive DAC doubles per bit). ISAAC: 8"},
     {"arch.adc.flash.comparator_energy", CFG_T_QTY, CFG_DIM_ENERGY,
      OFF(arch.adc.flash.comparator_energy_pj), MIN(0), "0.1pJ", NULL,
      "flash: energy of one comparator decision (assumption)"},

@@ -4,6 +4,7 @@
 #include "es_common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,14 +190,127 @@ int es_mkdir_p(const char *path, es_err *err)
     return ES_OK;
 }
 
+/* ---- hostile input ------------------------------------------------------------------------ */
+
+uint64_t es_limit(const char *name, uint64_t dflt)
+{
+    const char *s = getenv(name);
+    if (!s || !*s) return dflt;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s) return dflt;
+    unsigned long long mul = 1;
+    switch (*end) {
+    case 'k': case 'K': mul = 1ull << 10, end++; break;
+    case 'm': case 'M': mul = 1ull << 20, end++; break;
+    case 'g': case 'G': mul = 1ull << 30, end++; break;
+    default: break;
+    }
+    if (*end || v > UINT64_MAX / mul) return dflt;
+    return (uint64_t)(v * mul);
+}
+
+int es_open_input_fd(const char *path, const char *what, uint64_t max, const char *limit_name,
+                     int *fd_out, uint64_t *size, es_err *err)
+{
+    *fd_out = -1;
+    /* O_NONBLOCK: opening a FIFO with no writer would otherwise wait for ever. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return es_fail(err, ES_EIO, "%s: cannot open %s: %s", path, what, strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return es_fail(err, ES_EIO, "%s: cannot stat the %s: %s", path, what, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return es_fail(err, ES_EIO, "%s: cannot read the %s: %s", path, what,
+                       S_ISDIR(st.st_mode) ? "is a directory"
+                                           : "is not a regular file (a FIFO, device or socket)");
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return es_fail(err, ES_ERANGE,
+                       "%s: the %s is %llu bytes, more than the limit of %llu (set %s to raise it)",
+                       path, what, (unsigned long long)st.st_size, (unsigned long long)max,
+                       limit_name);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    *fd_out = fd;
+    if (size) *size = (uint64_t)st.st_size;
+    return ES_OK;
+}
+
+int es_open_input(const char *path, const char *what, uint64_t max, const char *limit_name,
+                  FILE **fp, uint64_t *size, es_err *err)
+{
+    *fp = NULL;
+    int fd = -1;
+    ES_TRY(es_open_input_fd(path, what, max, limit_name, &fd, size, err));
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return es_fail(err, ES_ENOMEM, "out of memory");
+    }
+    *fp = f;
+    return ES_OK;
+}
+
+int es_read_input(const char *path, const char *what, uint64_t max, const char *limit_name,
+                  unsigned char **buf, size_t *len, es_err *err)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *f = NULL;
+    uint64_t size = 0;
+    ES_TRY(es_open_input(path, what, max, limit_name, &f, &size, err));
+    unsigned char *b = malloc((size_t)size + 1);
+    if (!b) {
+        fclose(f);
+        return es_fail(err, ES_ENOMEM, "%s: out of memory for the %s (%llu bytes)", path, what,
+                       (unsigned long long)size);
+    }
+    /* The file may shrink or grow while we read: take what is there, up to size. */
+    size_t got = fread(b, 1, (size_t)size, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(b);
+        return es_fail(err, ES_EIO, "%s: read error in the %s", path, what);
+    }
+    b[got] = '\0';
+    *buf = b;
+    *len = got;
+    return ES_OK;
+}
+
 int es_read_file(const char *path, char **out, size_t *len, es_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return es_fail(err, ES_EIO, "cannot read %s: %s", path, strerror(errno));
+    /* O_NONBLOCK: a FIFO with no writer would block the open for ever */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return es_fail(err, ES_EIO, "cannot read %s: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        close(fd);
         return es_fail(err, ES_EIO, "cannot read %s: is a directory", path);
+    }
+    /* /dev/zero would be read until memory runs out, a FIFO block */
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return es_fail(err, ES_EIO, "cannot read %s: not a regular file", path);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return es_fail(err, ES_ENOMEM, "out of memory reading %s", path);
     }
     char *buf = NULL;
     size_t n = 0, cap = 0;

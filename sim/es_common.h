@@ -87,6 +87,32 @@ int es_atomic_open(es_atomic_file *af, const char *path, es_err *err);
 int es_atomic_commit(es_atomic_file *af, es_err *err);
 void es_atomic_abort(es_atomic_file *af);
 
+/* ---- hostile input ----------------------------------------------------------------------
+ * Every reader opens its input through es_open_input, which accepts regular files only (a
+ * directory, FIFO or device is refused by name: /dev/zero would otherwise be read for ever)
+ * and reports the size from fstat, so no length is ever taken from ftell on a stream. */
+
+/* Caps on what a reader accepts, each overridable by an environment variable of the same
+ * name (a number, with an optional K/M/G suffix for sizes): docs/user-guide.md lists them. */
+#define ES_LIMIT_TEXT_BYTES "ESSIM_MAX_TEXT_BYTES"   /* config, include, network: 16M */
+#define ES_LIMIT_BINARY_BYTES "ESSIM_MAX_INPUT_BYTES" /* checkpoint, .npz, dataset: 4G */
+#define ES_LIMIT_CFG_NODES "ESSIM_MAX_CONFIG_NODES"  /* YAML nodes after aliases: 1000000 */
+#define ES_LIMIT_SWEEP_POINTS "ESSIM_MAX_SWEEP_POINTS" /* points of one sweep: 1000000 */
+#define ES_LIMIT_TRACE_BLOCKS "ESSIM_MAX_TRACE_BLOCKS" /* mask bits of a trace: 2^24 */
+#define ES_LIMIT_PARAM_BYTES "ESSIM_MAX_PARAM_BYTES" /* network weights + gradients: 1G */
+uint64_t es_limit(const char *name, uint64_t dflt);
+
+/* Open `path` for reading (`what` names it in messages: "configuration", "checkpoint"...):
+ * ES_EIO "cannot open" / "is a directory" / "is not a regular file", ES_ERANGE if larger than
+ * max bytes (the message gives both sizes and the variable that raises the cap). */
+int es_open_input(const char *path, const char *what, uint64_t max, const char *limit_name,
+                  FILE **fp, uint64_t *size, es_err *err);
+/* The same as a file descriptor (for zlib's gzdopen). */
+int es_open_input_fd(const char *path, const char *what, uint64_t max, const char *limit_name,
+                     int *fd, uint64_t *size, es_err *err);
+/* Read a whole regular file (NUL-terminated; *len excludes the NUL) through es_open_input. */
+int es_read_input(const char *path, const char *what, uint64_t max, const char *limit_name,
+                  unsigned char **buf, size_t *len, es_err *err);
 /* A whole file into *out (malloc'ed, NUL-terminated; *len bytes without the NUL, len may be
  * NULL). ES_EIO names the file and the reason (a directory, a missing file); ES_ENOMEM. */
 int es_read_file(const char *path, char **out, size_t *len, es_err *err);

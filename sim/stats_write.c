@@ -395,6 +395,43 @@ static void json_value(FILE *f, const stat_entry *e, const double *vals, size_t 
     }
 }
 
+static const char *nonfinite_word(double v)
+{
+    return isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+}
+
+/* JSON has no NaN or infinity, so such a value is written as null; never silently: every one
+ * is listed in a top-level "nonfinite" object with what it was ("nan", "inf", "-inf"), keyed
+ * by the statistic's name (a vector element as NAME[ELEMENT]). Absent when all are finite. */
+static void write_nonfinite(const stat_registry *r, const double *vals, FILE *f, int first)
+{
+    int any = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const stat_entry *e = r->v[i];
+        size_t n = e->kind == STAT_VECTOR ? e->u.vec.n : 1;
+        for (size_t k = 0; k < n; k++) {
+            double v;
+            if (e->kind == STAT_SCALAR || e->kind == STAT_FORMULA)
+                v = entry_number(e, vals, i);
+            else if (e->kind == STAT_VECTOR)
+                v = e->u.vec.v[k];
+            else
+                continue;
+            if (isfinite(v)) continue;
+            fputs(any ? ",\n    " : first ? "\n  \"nonfinite\": {\n    " : ",\n  \"nonfinite\": {\n    ", f);
+            any = 1;
+            if (e->kind == STAT_VECTOR && e->u.vec.names)
+                fprintf(f, "\"%s[%s]\": ", e->name, e->u.vec.names[k]);
+            else if (e->kind == STAT_VECTOR)
+                fprintf(f, "\"%s[%zu]\": ", e->name, k);
+            else
+                fprintf(f, "\"%s\": ", e->name);
+            fprintf(f, "\"%s\"", nonfinite_word(v));
+        }
+    }
+    if (any) fputs("\n  }", f);
+}
+
 /* A name has at most STAT_NAME_MAX/2 + 1 components. */
 #define JSON_MAX_LEVELS (STAT_NAME_MAX / 2 + 2)
 
@@ -452,6 +489,7 @@ static void write_json(const stat_registry *r, const double *vals, const stat_me
         fputc('}', f);
         nopen--;
     }
+    write_nonfinite(r, vals, f, first[0]);
     fputs("\n}\n", f);
 }
 

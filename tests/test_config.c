@@ -173,8 +173,8 @@ static void test_errors(void)
                 "did you mean 'seed'");
     check_error("badunit.yaml", "version: 1\narch:\n  chip:\n    xbar_cycle: 100nV\n",
                 "badunit.yaml:4:17: error: ", "bad unit 'nV'");
-    check_error("nounit.yaml", "version: 1\narch:\n  adc:\n    power: 16\n",
-                "nounit.yaml:4:12: error: ", "missing unit");
+    check_error("nounit.yaml", "version: 1\narch:\n  adc:\n    leakage: 16\n",
+                "nounit.yaml:4:14: error: ", "missing unit");
     check_error("syntax.yaml", "version: 1\narch:\n  xbar: [1, 2\n", "syntax.yaml:4:1: error: ",
                 "YAML syntax error");
     check_error("syntax2.yaml", "version: 1\narch:\n  xbar:\n    rows: 1\n   cols: 2\n",
@@ -250,11 +250,11 @@ static void test_set_overrides(void)
     essim_config cfg;
     CHECK(cfg_doc_create_empty(&doc, &err) == ES_OK);
     CHECK(cfg_doc_set(doc, "arch.xbar.rows=256", &err) == ES_OK);
-    CHECK(cfg_doc_set(doc, "arch.adc.power=3mW", &err) == ES_OK);
+    CHECK(cfg_doc_set(doc, "arch.adc.fom=10fJ", &err) == ES_OK);
     CHECK(cfg_doc_set(doc, "arch.xbar.rows=512", &err) == ES_OK); /* later wins */
     if (CHECK(cfg_bind(doc, &cfg, &err) == ES_OK)) {
         CHECK_INT(cfg.arch.xbar.rows, 512);
-        CHECK_NEAR(cfg.arch.adc.power_w, 0.003, 1e-18);
+        CHECK_NEAR(cfg.arch.adc.fom_pj, 0.01, 1e-15);
         cfg_free(&cfg);
     }
     cfg_doc_destroy(doc);

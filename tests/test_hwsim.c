@@ -14,6 +14,7 @@
 #include "hwsim.h"
 #include "nn_presets.h"
 #include "rng.h"
+#include "wear.h"
 #include "tap.h"
 
 #define CHECK_REL(a, b, rel) CHECK_NEAR((a), (b), fabs((double)(b)) * (rel) + 1e-300)
@@ -44,7 +45,8 @@ static int fx_make(fixture *f, const char *net, int batch, const char *const *se
     es_err err;
     cfg_doc *doc = NULL;
     int rc = cfg_doc_create_empty(&doc, &err);
-    for (int i = 0; rc == ES_OK && i < nsets; i++) rc = cfg_doc_set(doc, sets[i], &err);
+    for (int i = 0; rc == ES_OK && i < nsets; i++)
+        rc = cfg_doc_set(doc, sets[i], &err);
     if (rc == ES_OK) rc = cfg_bind(doc, &f->cfg, &err);
     cfg_doc_destroy(doc);
     if (rc == ES_OK) rc = chip_from_config(&f->chip, &f->cfg, NULL, &err);
@@ -75,14 +77,16 @@ static uint8_t **masks_draw(const map_plan *plan, double p, uint64_t it)
     for (size_t l = 0; l < n; l++) {
         const map_layer *L = map_layer_at(plan, l);
         m[l] = malloc(L->blocks);
-        for (uint64_t g = 0; g < L->blocks; g++) m[l][g] = rng_uniform(&r) < p;
+        for (uint64_t g = 0; g < L->blocks; g++)
+            m[l][g] = rng_uniform(&r) < p;
     }
     return m;
 }
 
 static void masks_free(uint8_t **m, size_t n)
 {
-    for (size_t l = 0; l < n; l++) free(m[l]);
+    for (size_t l = 0; l < n; l++)
+        free(m[l]);
     free(m);
 }
 
@@ -124,7 +128,7 @@ static void test_writes_by_hand(void)
             return;
         map_config mc;
         map_config_from(&cfg, &mc);
-        map_layer_spec spec = {"w", 256, 16};
+        map_layer_spec spec = {"w", 256, 16, 0};
         map_plan *plan = NULL;
         CHECK(map_create(&mc, &spec, 1, &plan, &err) == ES_OK);
         const map_layer *L = map_layer_at(plan, 0);
@@ -144,8 +148,10 @@ static void test_writes_by_hand(void)
             return;
         }
         uint8_t mask[256] = {0};
-        for (int r = 0; r < 10; r++) mask[r] = 1;
-        for (int r = 128; r < 133; r++) mask[r] = 1;
+        for (int r = 0; r < 10; r++)
+            mask[r] = 1;
+        for (int r = 128; r < 133; r++)
+            mask[r] = 1;
         const uint8_t *masks[1] = {mask};
         CHECK(hw_iteration(h, masks, 0, &err) == ES_OK);
         hw_totals t;
@@ -163,11 +169,21 @@ static void test_writes_by_hand(void)
         CHECK_UINT(t.cells_written, 15 * 16 * 8);
         CHECK_REL(t.energy_j_by_component[HW_E_WRITE],
                   15 * 16 * 8 * chip.tile.ima.xbar.cell_write_energy_pj * 1e-12, 1e-9);
-        /* leakage of the one tile in use, the NoC and the off-chip links over the time */
-        double leak = chip.cost.leak_w - (double)(chip.cfg.tiles - 1) * chip.tile.cost.leak_w;
-        CHECK_REL(t.energy_j_by_component[HW_E_LEAKAGE], leak * t.time_s, 1e-9);
-        CHECK_REL(t.energy_j, t.energy_j_by_component[HW_E_WRITE] +
-                                  t.energy_j_by_component[HW_E_LEAKAGE], 1e-9);
+        /* power gating: only the writing tile (without its IMAs, which do not read, and its
+           gradient unit, which has no work) and its router are on; the chip-level rest too */
+        double tile_w = chip.tile.cost.leak_w -
+                        (double)chip.tile.cfg.imas * chip.tile.ima.cost.leak_w -
+                        chip.tile.gu.cost.leak_w;
+        double router_w = chip.part[CHIP_PART_NOC].total.leak_w / (double)chip.noc.routers;
+        double rest_w = chip.cost.leak_w - (double)chip.cfg.tiles * chip.tile.cost.leak_w -
+                        chip.part[CHIP_PART_NOC].total.leak_w;
+        CHECK_REL(t.energy_j_by_component[HW_E_LEAK_TILE], tile_w * t.time_s, 1e-9);
+        CHECK_REL(t.energy_j_by_component[HW_E_LEAK_NOC], router_w * t.time_s, 1e-9);
+        CHECK(fabs(t.energy_j_by_component[HW_E_LEAK_CHIP] - rest_w * t.time_s) <=
+              1e-9 * t.energy_j);
+        CHECK(t.energy_j_by_component[HW_E_LEAK_IMA] == 0);
+        CHECK_REL(t.energy_j_idle, (tile_w + router_w + rest_w) * t.time_s, 1e-9);
+        CHECK_REL(t.energy_j, t.energy_j_by_component[HW_E_WRITE] + t.energy_j_idle, 1e-9);
         const uint64_t *cnt = hw_block_counts(h, 0);
         CHECK(cnt[0] == 1 && cnt[9] == 1 && cnt[10] == 0 && cnt[132] == 1 && cnt[133] == 0);
         /* a second iteration with no mask writes nothing and takes no time */
@@ -210,21 +226,27 @@ static void test_compute_energy(void)
     CHECK_REL(t.energy_j_by_component[HW_E_GU],
               ((double)gr[LOP_C_MACS] * tm->gu.cfg.mac_energy_pj +
                (double)(gr[LOP_C_BUFFER_READ_BYTES] + gr[LOP_C_BUFFER_WRITE_BYTES]) *
-                   tm->gu.cfg.sram_energy_pj) * 1e-12,
+                   tm->gu.cfg.sram_energy_pj) *
+                  1e-12,
               1e-9);
     CHECK(t.energy_j_by_component[HW_E_WRITE] == 0);
     /* phases and components add up to the total */
     double sp = 0, sc = 0;
-    for (int p = 0; p < LOP_NPHASE; p++) sp += t.energy_j_by_phase[p];
-    for (int c = 0; c < HW_NE; c++) sc += t.energy_j_by_component[c];
+    for (int p = 0; p < LOP_NPHASE; p++)
+        sp += t.energy_j_by_phase[p];
+    for (int c = 0; c < HW_NE; c++)
+        sc += t.energy_j_by_component[c];
     CHECK_REL(sp, t.energy_j, 1e-9);
     CHECK_REL(sc, t.energy_j, 1e-9);
     double st = 0;
-    for (int p = 0; p < LOP_NPHASE; p++) st += t.time_s_by_phase[p];
+    for (int p = 0; p < LOP_NPHASE; p++)
+        st += t.time_s_by_phase[p];
     CHECK_REL(st, t.time_s, 1e-9);
-    /* the forward phase is at least conv1's crossbar time: 4 images x 784 vectors x 16 bits x
-       100 ns (one IMA, ADCs keep up) */
-    CHECK(t.time_s_by_phase[LOP_FORWARD] >= 4 * 784 * 16 * 100e-9);
+    /* the forward phase is at least conv1's crossbar time: 4 images x ceil(784 vectors /
+       copies) x 16 bits x 100 ns (ADCs keep up) */
+    const map_layer *c1 = map_layer_at(f.plan, 0);
+    CHECK_UINT(c1->positions, 784);
+    CHECK(t.time_s_by_phase[LOP_FORWARD] >= 4 * (double)map_vector_times(c1) * 16 * 100e-9);
     fx_free(&f);
 }
 
@@ -245,16 +267,23 @@ static void run_iters(fixture *f, int iters, double p, hw_totals *t)
 
 static void test_fast_vs_full(void)
 {
-    static const char *fast[] = {"sim.detail=fast", "sim.chunk=32"};
-    static const char *full[] = {"sim.detail=full"};
+    /* One copy per layer, where the compute events dominate and the shortcut saves the most;
+     * then the balanced mapping, whose write sessions (one per copy) are the same in both
+     * modes and make most of the events. */
+    static const char *fast[] = {"sim.detail=fast", "sim.chunk=32", "arch.map.replication=none"};
+    static const char *full[] = {"sim.detail=full", "arch.map.replication=none"};
     static const char *fast_ser[] = {"sim.detail=fast", "sim.chunk=32", "sim.overlap_writes=false",
-                                     "arch.wdrv.per_tile=1"};
+                                     "arch.wdrv.per_tile=1", "arch.map.replication=none"};
     static const char *full_ser[] = {"sim.detail=full", "sim.overlap_writes=false",
-                                     "arch.wdrv.per_tile=1"};
+                                     "arch.wdrv.per_tile=1", "arch.map.replication=none"};
+    static const char *fast_bal[] = {"sim.detail=fast", "sim.chunk=32"};
+    static const char *full_bal[] = {"sim.detail=full"};
     struct {
         const char *const *a, *const *b;
         int na, nb;
-    } cases[] = {{fast, full, 2, 1}, {fast_ser, full_ser, 4, 3}};
+        double events_ratio; /* full's events over fast's, at least */
+    } cases[] = {
+        {fast, full, 3, 2, 20}, {fast_ser, full_ser, 5, 4, 20}, {fast_bal, full_bal, 2, 1, 3}};
     for (size_t c = 0; c < ES_ARRAY_LEN(cases); c++) {
         fixture a, b;
         if (fx_make(&a, "lenet5", 8, cases[c].a, cases[c].na, NULL) < 0) return;
@@ -265,8 +294,8 @@ static void test_fast_vs_full(void)
         hw_totals ta, tb;
         run_iters(&a, 3, 0.3, &ta);
         run_iters(&b, 3, 0.3, &tb);
-        CHECK_MSG(fabs(ta.time_s / tb.time_s - 1) < 1e-3, "case %zu: fast time %.9g s vs full %.9g s", c,
-                  ta.time_s, tb.time_s);
+        CHECK_MSG(fabs(ta.time_s / tb.time_s - 1) < 1e-3,
+                  "case %zu: fast time %.9g s vs full %.9g s", c, ta.time_s, tb.time_s);
         CHECK_MSG(fabs(ta.energy_j / tb.energy_j - 1) < 1e-3,
                   "case %zu: fast energy %.9g J vs full %.9g J", c, ta.energy_j, tb.energy_j);
         for (int p = 0; p < LOP_NPHASE; p++)
@@ -275,11 +304,13 @@ static void test_fast_vs_full(void)
                       tb.time_s_by_phase[p]);
         /* the writes themselves are identical */
         CHECK_UINT(ta.row_writes, tb.row_writes);
-        CHECK_REL(ta.energy_j_by_component[HW_E_WRITE], tb.energy_j_by_component[HW_E_WRITE], 1e-12);
+        CHECK_REL(ta.energy_j_by_component[HW_E_WRITE], tb.energy_j_by_component[HW_E_WRITE],
+                  1e-12);
         CHECK_REL(ta.write_busy_s, tb.write_busy_s, 1e-12);
         /* and the shortcut is a shortcut */
-        CHECK_MSG(tb.events > 20 * ta.events, "events: full %llu, fast %llu",
-                  (unsigned long long)tb.events, (unsigned long long)ta.events);
+        CHECK_MSG((double)tb.events > cases[c].events_ratio * (double)ta.events,
+                  "events: full %llu, fast %llu", (unsigned long long)tb.events,
+                  (unsigned long long)ta.events);
         fx_free(&a);
         fx_free(&b);
     }
@@ -300,8 +331,8 @@ static void test_pipeline_bound(void)
         hw_totals t;
         hw_get_totals(f.hw, &t);
         double bound = hw_pipeline_bound_s(f.hw);
-        CHECK_MSG(fabs(t.time_s / bound - 1) < 0.01, "%s: simulated %.9g s, bound %.9g s",
-                  nets[n], t.time_s, bound);
+        CHECK_MSG(fabs(t.time_s / bound - 1) < 0.01, "%s: simulated %.9g s, bound %.9g s", nets[n],
+                  t.time_s, bound);
         double contention = 0;
         for (int c = 0; c < HW_NC; c++)
             if (c != HW_C_ADC) contention += t.stall_s_by_cause[c];
@@ -365,6 +396,106 @@ static void test_heatmap_and_timeline(void)
     fx_free(&f);
 }
 
+/* ---- replication ---------------------------------------------------------------------------- */
+
+/* Copies take their share of the vectors: LeNet-5's forward pass is bound by conv1 (784
+ * vectors per image against conv2's 100), so 4 copies of conv1 cut it by about 4 (196 vector
+ * times, still the slowest); and every copy of a written block is written and worn. */
+static void test_replication(void)
+{
+    static const char *one[] = {"arch.map.replication=none"};
+    static const char *four[] = {"arch.map.replication=list", "arch.map.copies={conv1: 4}"};
+    fixture a, b;
+    if (fx_make(&a, "lenet5", 4, one, 1, NULL) < 0) return;
+    if (fx_make(&b, "lenet5", 4, four, 2, NULL) < 0) {
+        fx_free(&a);
+        return;
+    }
+    CHECK_UINT(map_layer_at(b.plan, 0)->copies, 4);
+    CHECK_UINT(map_layer_at(b.plan, 0)->imas, 4);
+    CHECK_UINT(map_layer_at(b.plan, 1)->copies, 1);
+    es_err err;
+    CHECK(hw_iteration(a.hw, NULL, 0, &err) == ES_OK);
+    CHECK(hw_iteration(b.hw, NULL, 0, &err) == ES_OK);
+    hw_totals ta, tb;
+    hw_get_totals(a.hw, &ta);
+    hw_get_totals(b.hw, &tb);
+    double ratio = ta.time_s_by_phase[LOP_FORWARD] / tb.time_s_by_phase[LOP_FORWARD];
+    CHECK_MSG(ratio > 3.6 && ratio < 4.01, "forward %.6g s with one copy, %.6g s with 4: %.4gx",
+              ta.time_s_by_phase[LOP_FORWARD], tb.time_s_by_phase[LOP_FORWARD], ratio);
+    /* the same crossbar work, so the same dynamic crossbar and ADC energy */
+    CHECK_REL(ta.energy_j_by_component[HW_E_XBAR], tb.energy_j_by_component[HW_E_XBAR], 1e-12);
+    CHECK_REL(ta.energy_j_by_component[HW_E_ADC], tb.energy_j_by_component[HW_E_ADC], 1e-12);
+    /* writes: conv1's blocks 0..4 (rows 0-4 of its one position) on 8 slices, in 4 copies */
+    uint8_t m0[25] = {1, 1, 1, 1, 1};
+    const uint8_t *masks[5] = {m0, NULL, NULL, NULL, NULL};
+    hw_totals a1, b1;
+    CHECK(hw_iteration(a.hw, masks, 0, &err) == ES_OK);
+    CHECK(hw_iteration(b.hw, masks, 0, &err) == ES_OK);
+    hw_get_totals(a.hw, &a1);
+    hw_get_totals(b.hw, &b1);
+    CHECK_UINT(a1.row_writes - ta.row_writes, 5 * 8);
+    CHECK_UINT(b1.row_writes - tb.row_writes, 4 * 5 * 8);
+    CHECK_UINT(b1.cells_written - tb.cells_written, 4 * (a1.cells_written - ta.cells_written));
+    CHECK_REL(b1.energy_j_by_component[HW_E_WRITE], 4 * a1.energy_j_by_component[HW_E_WRITE],
+              1e-12);
+    /* the policy's count is per logical block */
+    CHECK_UINT(hw_block_counts(b.hw, 0)[0], 1);
+    /* the wear model holds every copy's cells, each with its own endurance */
+    wear_model *wa = NULL, *wb = NULL;
+    CHECK(wear_create(&a.cfg, a.plan, &wa, &err) == ES_OK);
+    CHECK(wear_create(&b.cfg, b.plan, &wb, &err) == ES_OK);
+    if (wa && wb) {
+        CHECK_UINT(wear_cells(wb, 0), 4 * wear_cells(wa, 0));
+        CHECK_UINT(wear_cells(wb, 1), wear_cells(wa, 1));
+    }
+    wear_destroy(wa);
+    wear_destroy(wb);
+    fx_free(&a);
+    fx_free(&b);
+}
+
+/* Power gating: LeNet-5 with one copy per layer sits on tile 0, so router 0 is the only one
+ * on; without gating all 42 leak. The IMAs leak only while they read, the gradient units only
+ * beside the backward pass. */
+static void test_power_gating(void)
+{
+    static const char *on[] = {"arch.map.replication=none"};
+    static const char *off[] = {"arch.map.replication=none", "arch.chip.power_gating=false"};
+    fixture a, b;
+    if (fx_make(&a, "lenet5", 4, on, 1, NULL) < 0) return;
+    if (fx_make(&b, "lenet5", 4, off, 2, NULL) < 0) {
+        fx_free(&a);
+        return;
+    }
+    es_err err;
+    CHECK(hw_iteration(a.hw, NULL, 0, &err) == ES_OK);
+    CHECK(hw_iteration(b.hw, NULL, 0, &err) == ES_OK);
+    hw_totals ta, tb;
+    hw_get_totals(a.hw, &ta);
+    hw_get_totals(b.hw, &tb);
+    CHECK_UINT(map_plan_totals(a.plan)->tiles, 1);
+    CHECK_REL(ta.time_s, tb.time_s, 1e-12); /* nothing wakes: one tile all along */
+    CHECK_UINT(ta.wakeups, 0);
+    uint64_t routers = a.chip.noc.routers;
+    CHECK_UINT(routers, 42);
+    CHECK_REL(tb.energy_j_by_component[HW_E_LEAK_NOC],
+              (double)routers * ta.energy_j_by_component[HW_E_LEAK_NOC], 1e-9);
+    double router_w = a.chip.part[CHIP_PART_NOC].total.leak_w / (double)routers;
+    CHECK_REL(ta.energy_j_by_component[HW_E_LEAK_NOC], router_w * ta.time_s, 1e-9);
+    /* IMAs: every IMA of the chip all the time, against the reading time of the used ones */
+    double ima_w = a.chip.tile.ima.cost.leak_w;
+    CHECK_REL(tb.energy_j_by_component[HW_E_LEAK_IMA],
+              ima_w * (double)a.chip.cfg.tiles * (double)a.chip.tile.cfg.imas * tb.time_s, 1e-9);
+    CHECK(ta.energy_j_by_component[HW_E_LEAK_IMA] > 0 &&
+          ta.energy_j_by_component[HW_E_LEAK_IMA] < ima_w * 9 * ta.time_s);
+    /* the dynamic energy is the same */
+    CHECK_REL(ta.energy_j - ta.energy_j_idle, tb.energy_j - tb.energy_j_idle, 1e-9);
+    CHECK(ta.energy_j_idle < tb.energy_j_idle);
+    fx_free(&a);
+    fx_free(&b);
+}
+
 static void test_errors(void)
 {
     /* a network that does not fit the chip */
@@ -374,7 +505,8 @@ static void test_errors(void)
     es_err err;
     cfg_doc *doc = NULL;
     int rc = cfg_doc_create_empty(&doc, &err);
-    for (int i = 0; rc == ES_OK && i < 2; i++) rc = cfg_doc_set(doc, tiny[i], &err);
+    for (int i = 0; rc == ES_OK && i < 2; i++)
+        rc = cfg_doc_set(doc, tiny[i], &err);
     if (rc == ES_OK) rc = cfg_bind(doc, &f.cfg, &err);
     cfg_doc_destroy(doc);
     if (rc == ES_OK) rc = chip_from_config(&f.chip, &f.cfg, NULL, &err);
@@ -424,6 +556,8 @@ int main(int argc, char **argv)
         {"fast_vs_full", test_fast_vs_full},
         {"pipeline_bound", test_pipeline_bound},
         {"heatmap_and_timeline", test_heatmap_and_timeline},
+        {"replication", test_replication},
+        {"power_gating", test_power_gating},
         {"errors", test_errors},
     };
     return tap_main(tests, ES_ARRAY_LEN(tests), argc, argv);

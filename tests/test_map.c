@@ -317,7 +317,7 @@ static void brute_owner(const map_layer *L, int gran, uint64_t *owner)
 /* Every property of the block enumeration on one layer. */
 static void check_blocks(const map_config *mc, uint64_t K, uint64_t N, const char *what)
 {
-    map_layer_spec spec = {what, K, N};
+    map_layer_spec spec = {what, K, N, 0};
     map_plan *plan = NULL;
     es_err err;
     es_err_clear(&err);
@@ -457,7 +457,7 @@ static void t_blocks(void)
     }
     /* Row granularity: (r, j) -> j K + r and back; row writes S per block across, 1 within. */
     map_config mc = mcfg(128, 128, 2, CFG_SLICE_ACROSS, CFG_ENC_OFFSET, CFG_GRAN_ROW);
-    map_layer_spec spec = {"l", 300, 150};
+    map_layer_spec spec = {"l", 300, 150, 0};
     map_plan *plan = NULL;
     es_err err;
     es_err_clear(&err);
@@ -683,7 +683,7 @@ static void t_errors(void)
     mc = mcfg(128, 1, 2, CFG_SLICE_ACROSS, CFG_ENC_DIFFERENTIAL, CFG_GRAN_ROW);
     CHECK_INT(lop_map_net(&mc, net, &plan, &err), ES_ECONFIG);
     CHECK_CONTAINS(err.msg, "arch.xbar.encoding: offset");
-    map_layer_spec bad = {"empty", 0, 4};
+    map_layer_spec bad = {"empty", 0, 4, 0};
     mc = mcfg(128, 128, 2, CFG_SLICE_ACROSS, CFG_ENC_OFFSET, CFG_GRAN_ROW);
     CHECK_INT(map_create(&mc, &bad, 1, &plan, &err), ES_EINVAL);
     /* A plan of another network does not compile. */
@@ -740,11 +740,96 @@ static void t_config_and_names(void)
     CHECK_STR(map_granularity_name(CFG_GRAN_CROSSBAR), "crossbar");
 }
 
+/* ---- replication ----------------------------------------------------------------------- */
+
+/* The copies of every layer of `net` (input `in`) on mc, against want[] (nl layers). */
+static void check_copies(const char *what, const map_config *mc, const char *net_name, nn_shape in,
+                         const uint64_t *want, size_t nl, uint64_t want_imas)
+{
+    nn_net *net = NULL;
+    es_err err;
+    es_err_clear(&err);
+    if (!CHECK(nn_preset_create(net_name, in, 10, &net, &err) == ES_OK)) return;
+    map_plan *plan = NULL;
+    if (CHECK_MSG(lop_map_net(mc, net, &plan, &err) == ES_OK, "%s: maps (%s)", what, err.msg)) {
+        CHECK_UINT(map_num_layers(plan), nl);
+        uint64_t imas = 0, copies = 0;
+        for (size_t i = 0; i < nl && i < map_num_layers(plan); i++) {
+            const map_layer *L = map_layer_at(plan, i);
+            CHECK_MSG(L->copies == want[i], "%s: %s has %llu copies, want %llu", what, L->name,
+                      (unsigned long long)L->copies, (unsigned long long)want[i]);
+            CHECK_UINT(L->imas, L->copies * L->imas_per_copy);
+            imas += L->imas;
+            copies += L->copies;
+        }
+        CHECK_UINT(map_plan_totals(plan)->imas, imas);
+        CHECK_UINT(map_plan_totals(plan)->imas, want_imas);
+        CHECK_UINT(map_plan_totals(plan)->copies, copies);
+        /* copies sit on consecutive IMAs: copy c of a crossbar is c x copy_slots further on */
+        const map_layer *L = map_layer_at(plan, 0);
+        if (L->copies > 1)
+            CHECK_UINT(map_xbar_slot_copy(L, L->copies - 1, 0, 0, 0),
+                       L->xbar0 + (L->copies - 1) * L->imas_per_copy * 8);
+    }
+    map_destroy(plan);
+    nn_net_destroy(net);
+}
+
+static void t_replication(void)
+{
+    map_config mc = mcfg(128, 128, 2, CFG_SLICE_ACROSS, CFG_ENC_OFFSET, CFG_GRAN_ROW);
+    const nn_shape mnist = {1, 28, 28}, cifar = {3, 32, 32};
+    /* LeNet-5 on 28x28 at 128x128: conv1 has 28 x 28 = 784 output positions (padding 2) on
+     * one IMA per copy, conv2 10 x 10 = 100 on two, the fc layers one vector each. The chip's
+     * 2016 IMAs are enough for every layer to take one vector time: 784 + 100 copies, 784 +
+     * 200 + 4 + 1 + 1 = 990 IMAs. */
+    mc.replication = CFG_REPL_BALANCE;
+    check_copies("lenet5 balance", &mc, "lenet5", mnist, (uint64_t[]){784, 100, 1, 1, 1}, 5, 990);
+    /* On 20 tiles (240 IMAs) the stage time T must satisfy ceil(784/T) + 2 ceil(100/T) + 6 <=
+     * 240: T = 4 needs 196 + 50 + 6 = 252, T = 5 needs 157 + 40 + 6 = 203. Greedy reaches
+     * T = 5 and stops when conv1's step to 4 (39 more IMAs) no longer fits. */
+    mc.tiles = 20;
+    check_copies("lenet5 balance, 20 tiles", &mc, "lenet5", mnist, (uint64_t[]){157, 20, 1, 1, 1},
+                 5, 203);
+    mc.tiles = 168;
+    /* ResNet-20 on 32x32 (IMAs per copy: K = 27 -> 1, 144 -> 2, 288 -> 3, 576 -> 5; vectors
+     * 1024 / 256 / 64 by stage). T = 9 needs 114 + 6 x 228 + (2 + 15) x 29 + (3 + 25) x 8 + 1
+     * = 2200 > 2016 IMAs; T = 10 needs 103 + 6 x 206 + 17 x 26 + 28 x 7 + 1 = 1978. From
+     * there the greedy lowers conv (11 IMAs) and layers.0.conv1 (22) to 9 stage times, and
+     * layers.0.conv2's step (22 more) would need 2033: it stops at 2011. */
+    uint64_t r20[20] = {114, 114, 103, 103, 103, 103, 103, 26, 26, 26,
+                        26,  26,  26,  7,   7,   7,   7,   7,  7,  1};
+    check_copies("resnet20 balance", &mc, "resnet20", cifar, r20, 20, 2011);
+    /* none: one copy each; list: the named layers' copies */
+    mc.replication = CFG_REPL_NONE;
+    check_copies("lenet5 none", &mc, "lenet5", mnist, (uint64_t[]){1, 1, 1, 1, 1}, 5, 9);
+    cfg_real_map list = {2, (char *[]){"conv2", "conv1"}, (double[]){3, 8}};
+    mc.replication = CFG_REPL_LIST;
+    mc.copies = &list;
+    check_copies("lenet5 list", &mc, "lenet5", mnist, (uint64_t[]){8, 3, 1, 1, 1}, 5, 20);
+    /* a list naming a layer the network lacks, or a fraction of a copy, is refused */
+    nn_net *net = preset("lenet5");
+    map_plan *plan = NULL;
+    es_err err;
+    es_err_clear(&err);
+    cfg_real_map bad = {1, (char *[]){"conv9"}, (double[]){2}};
+    mc.copies = &bad;
+    CHECK_INT(lop_map_net(&mc, net, &plan, &err), ES_ECONFIG);
+    CHECK_CONTAINS(err.msg, "arch.map.copies names layer 'conv9'");
+    cfg_real_map frac = {1, (char *[]){"conv1"}, (double[]){2.5}};
+    mc.copies = &frac;
+    CHECK_INT(lop_map_net(&mc, net, &plan, &err), ES_ECONFIG);
+    CHECK_CONTAINS(err.msg, "conv1 = 2.5 is not a whole number");
+    nn_net_destroy(net);
+}
+
 int main(int argc, char **argv)
 {
     static const tap_test tests[] = {
-        {"lenet5", t_lenet5}, {"resnet20", t_resnet20}, {"blocks", t_blocks},
-        {"ops", t_ops},       {"errors", t_errors},     {"config_and_names", t_config_and_names},
+        {"lenet5", t_lenet5},           {"resnet20", t_resnet20},
+        {"blocks", t_blocks},           {"ops", t_ops},
+        {"errors", t_errors},           {"config_and_names", t_config_and_names},
+        {"replication", t_replication},
     };
     return tap_main(tests, ES_ARRAY_LEN(tests), argc, argv);
 }

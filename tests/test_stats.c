@@ -886,6 +886,10 @@ static const char small_json[] = "{\n"
                                  "      \"buckets\": [2, 12],\n"
                                  "      \"overflow\": 2\n"
                                  "    }\n"
+                                 "  },\n"
+                                 /* null above, never silently (issue 14) */
+                                 "  \"nonfinite\": {\n"
+                                 "    \"hw.idle_ratio\": \"nan\"\n"
                                  "  }\n"
                                  "}\n";
 

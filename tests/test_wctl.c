@@ -20,7 +20,7 @@ static map_plan *make_plan(const essim_config *cfg)
     map_config mc;
     map_config_from(cfg, &mc);
     mc.require_fit = 0;
-    map_layer_spec specs[2] = {{"big", 10, 300}, {"small", 4, 20}};
+    map_layer_spec specs[2] = {{"big", 10, 300, 0}, {"small", 4, 20, 0}};
     map_plan *plan = NULL;
     es_err err;
     if (map_create(&mc, specs, 2, &plan, &err) < 0) return NULL;
@@ -264,14 +264,14 @@ static void test_save_restore(void)
     wctl_save(b, put, &st);
     wctl_destroy(b);
     CHECK(wctl_create(&cfg, plan, &b, &err) == ES_OK);
-    CHECK(wctl_restore(b, 5, get, &st) == ES_OK);
+    CHECK(wctl_restore(b, 5, get, &st, &err) == ES_OK);
     run_iters(b, 5, 12, wb0, wb1);
     CHECK(!memcmp(wa0, wb0, sizeof wa0) && !memcmp(wa1, wb1, sizeof wa1));
     CHECK(!memcmp(wctl_counts(a, 0), wctl_counts(b, 0), 30 * sizeof(uint64_t)));
     uint64_t na, nb;
     const double *fa = wctl_fraction_series(a, &na), *fb = wctl_fraction_series(b, &nb);
     CHECK(na == 12 && nb == 12 && !memcmp(fa, fb, 12 * sizeof(double)));
-    CHECK(wctl_restore(b, 5, get, &(store){0}) == ES_EFORMAT);
+    CHECK(wctl_restore(b, 5, get, &(store){0}, &err) == ES_EFORMAT);
     for (int i = 0; i < st.count; i++) {
         free(st.u64[i]);
         free(st.f32[i]);

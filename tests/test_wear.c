@@ -37,7 +37,7 @@ static map_plan *make_plan(const essim_config *cfg, const map_layer_spec *specs,
     return plan;
 }
 
-static const map_layer_spec small_spec[1] = {{"small", 4, 3}};
+static const map_layer_spec small_spec[1] = {{"small", 4, 3, 0}};
 
 /* ---- endurance draws ------------------------------------------------------------------- */
 
@@ -47,7 +47,7 @@ static void test_endurance_distribution(void)
     base_cfg(&cfg, CFG_ENC_OFFSET, CFG_GRAN_ROW);
     cfg.arch.cell.endurance_mean = 1e6;
     cfg.arch.cell.endurance_sigma_log10 = 0.4;
-    map_layer_spec specs[2] = {{"a", 100, 256}, {"b", 10, 20}};
+    map_layer_spec specs[2] = {{"a", 100, 256, 0}, {"b", 10, 20, 0}};
     map_plan *plan = make_plan(&cfg, specs, 2);
     wear_model *w = NULL;
     es_err err;
@@ -333,7 +333,7 @@ static void failure_set(int64_t seed, uint8_t *out, uint64_t *n)
     cfg.seed = seed;
     cfg.arch.cell.endurance_mean = 20;
     cfg.arch.cell.endurance_sigma_log10 = 0.4;
-    map_layer_spec specs[1] = {{"l", 16, 10}};
+    map_layer_spec specs[1] = {{"l", 16, 10, 0}};
     map_plan *plan = make_plan(&cfg, specs, 1);
     wear_model *w = NULL;
     es_err err;
@@ -378,7 +378,7 @@ static void test_stats_hand(void)
     base_cfg(&cfg, CFG_ENC_OFFSET, CFG_GRAN_WEIGHT);
     cfg.arch.cell.endurance_mean = 3;
     cfg.arch.cell.endurance_sigma_log10 = 0;
-    map_layer_spec specs[2] = {{"a", 2, 4}, {"b", 2, 2}};
+    map_layer_spec specs[2] = {{"a", 2, 4, 0}, {"b", 2, 2, 0}};
     map_plan *plan = make_plan(&cfg, specs, 2);
     wear_model *w = NULL;
     es_err err;
@@ -449,7 +449,7 @@ static void test_record_bits(void)
     base_cfg(&cfg, CFG_ENC_DIFFERENTIAL, CFG_GRAN_ROW);
     cfg.arch.cell.endurance_mean = 30;
     cfg.arch.cell.endurance_sigma_log10 = 0.3;
-    map_layer_spec specs[2] = {{"a", 37, 20}, {"b", 3, 7}};
+    map_layer_spec specs[2] = {{"a", 37, 20, 0}, {"b", 3, 7, 0}};
     map_plan *plan = make_plan(&cfg, specs, 2);
     wear_model *wa = NULL, *wb = NULL;
     es_err err;
@@ -496,7 +496,7 @@ static void check_quantiles(double sigma, int random_masks)
     cfg.arch.cell.endurance_mean = 1e4;
     cfg.arch.cell.endurance_sigma_log10 = sigma;
     /* 212168 cells: k(1%) = 2122 and k(10%) = 21217 are rounded up. */
-    map_layer_spec specs[3] = {{"big", 100, 250}, {"other", 30, 50}, {"odd", 3, 7}};
+    map_layer_spec specs[3] = {{"big", 100, 250, 0}, {"other", 30, 50, 0}, {"odd", 3, 7, 0}};
     map_plan *plan = make_plan(&cfg, specs, 3);
     wear_model *w = NULL;
     es_err err;

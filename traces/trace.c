@@ -80,6 +80,47 @@ int trace_hex16(const char *h)
 
 /* ---- header ------------------------------------------------------------------------------ */
 
+int trace_layer_check(const trace_layer *L, const char *path, es_err *err)
+{
+    /* A layer with its geometry (K, N and tiles: every layer ESSIM maps) has exactly as many
+     * blocks as its granularity gives; bare layers (trace synth --blocks, hand-made headers)
+     * have nothing to check against, the total limit still applies. */
+    if (!L->k_rows || !L->n_cols || !L->row_tiles || !L->col_tiles) return ES_OK;
+    uint64_t k = L->k_rows, n = L->n_cols, want;
+    switch (L->granularity) {
+    case TRACE_GRAN_ROW: want = k * L->col_tiles; break;
+    case TRACE_GRAN_CROSSBAR: want = (uint64_t)L->row_tiles * L->col_tiles; break;
+    default: want = k * n; break;
+    }
+    if (L->n_w && L->col_tiles != (n + L->n_w - 1) / L->n_w)
+        return es_fail(err, ES_EFORMAT,
+                       "%s: bad header: layer %s has %u column tiles, its %llu columns of %u "
+                       "weights make %llu",
+                       path, L->name, L->col_tiles, (unsigned long long)n, L->n_w,
+                       (unsigned long long)((n + L->n_w - 1) / L->n_w));
+    if (L->blocks != want)
+        return es_fail(err, ES_EFORMAT,
+                       "%s: bad header: layer %s claims %u blocks, its geometry (%llu x %llu, %u x "
+                       "%u tiles, %s granularity) makes %llu",
+                       path, L->name, L->blocks, (unsigned long long)k, (unsigned long long)n,
+                       L->row_tiles, L->col_tiles, trace_granularity_name(L->granularity),
+                       (unsigned long long)want);
+    return ES_OK;
+}
+
+int trace_blocks_check(uint64_t total, const char *path, es_err *err)
+{
+    uint64_t max = es_limit(ES_LIMIT_TRACE_BLOCKS, (uint64_t)1 << 24);
+    if (max > MAX_TOTAL_BLOCKS) max = MAX_TOTAL_BLOCKS;
+    if (total > max)
+        return es_fail(err, ES_ERANGE,
+                       "%s: %llu mask blocks in all, more than the limit of %llu (reading it "
+                       "needs about %llu MB; set %s to raise the limit)",
+                       path, (unsigned long long)total, (unsigned long long)max,
+                       (unsigned long long)(total * 16 >> 20), ES_LIMIT_TRACE_BLOCKS);
+    return ES_OK;
+}
+
 int trace_header_validate(const trace_header *h, es_err *err)
 {
     if (!trace_hex16(h->config_hash))
@@ -104,9 +145,7 @@ int trace_header_validate(const trace_header *h, es_err *err)
                 return es_fail(err, ES_EINVAL, "trace: layer name %s appears twice", L->name);
         total += L->blocks;
     }
-    if (total > MAX_TOTAL_BLOCKS)
-        return es_fail(err, ES_EINVAL, "trace: %llu blocks in all (too many)",
-                       (unsigned long long)total);
+    ES_TRY(trace_blocks_check(total, "trace", err));
     if (h->n_kinds > 256) return es_fail(err, ES_EINVAL, "trace: more than 256 op kinds");
     if (h->n_count_names > 255) return es_fail(err, ES_EINVAL, "trace: more than 255 count names");
     if ((h->n_kinds && !h->kind_names) || (h->n_count_names && !h->count_names) ||

@@ -207,12 +207,14 @@ static int header_parse(trace_reader *r, const uint8_t *body, size_t n, es_err *
         if (L->blocks == 0)
             return es_fail(err, ES_EFORMAT, "%s: bad header: layer %s has no blocks", r->path,
                            L->name);
+        if (L->granularity > TRACE_GRAN_WEIGHT)
+            return es_fail(err, ES_EFORMAT, "%s: bad header: layer %s: bad granularity %u",
+                           r->path, L->name, L->granularity);
+        ES_TRY(trace_layer_check(L, r->path, err));
         r->g[l] = L->blocks;
         total += L->blocks;
     }
-    if (total > MAX_TOTAL_BLOCKS)
-        return es_fail(err, ES_EFORMAT, "%s: bad header: %llu blocks", r->path,
-                       (unsigned long long)total);
+    ES_TRY(trace_blocks_check(total, r->path, err));
     h->layers = r->layers;
     h->n_kinds = cur_u32(&c);
     if (c.bad || h->n_kinds > 256 || (size_t)(c.end - c.p) < h->n_kinds * 4ull) goto bad;
@@ -310,7 +312,7 @@ static int read_header(trace_reader *r, es_err *err)
         rc = rd_io(r, err);
     else if ((size_t)got < (size_t)blen + 4)
         rc = es_fail(err, ES_EFORMAT, "%s: truncated in the header", r->path);
-    else if (get_u32(buf + HDR_PREFIX + blen) != trace_crc32(buf, (size_t)HDR_PREFIX + blen))
+    else if (!CRC_MATCHES(get_u32(buf + HDR_PREFIX + blen), trace_crc32(buf, (size_t)HDR_PREFIX + blen)))
         rc = es_fail(err, ES_EFORMAT, "%s: header CRC mismatch (the header is corrupt)", r->path);
     else
         rc = header_parse(r, buf + HDR_PREFIX, blen, err);
@@ -392,7 +394,7 @@ static int read_footer_at(trace_reader *r, uint64_t off, char *why, size_t wlen)
     if (rd_bytes(r, buf + 8, (size_t)blen + 4) != (long)blen + 4 ||
         rd_bytes(r, tr, TRAILER) != TRAILER)
         snprintf(why, wlen, "truncated in the footer");
-    else if (get_u32(buf + 8 + blen) != trace_crc32(buf, (size_t)blen + 8))
+    else if (!CRC_MATCHES(get_u32(buf + 8 + blen), trace_crc32(buf, (size_t)blen + 8)))
         snprintf(why, wlen, "footer CRC mismatch (the footer is corrupt)");
     else if (memcmp(tr + 8, END_MAGIC, 8) != 0 || get_u64(tr) != off)
         snprintf(why, wlen, "bad trailer after the footer");
@@ -445,7 +447,7 @@ static int read_chunk_header(trace_reader *r, chunk_info *c, es_err *err)
     if (got < 0) return rd_io(r, err);
     if (got < CHUNK_HDR - 4)
         return rd_damage(r, err, "truncated in chunk %u %s", r->next_chunk, prev);
-    if (get_u32(h + 40) != trace_crc32(h, 40))
+    if (!CRC_MATCHES(get_u32(h + 40), trace_crc32(h, 40)))
         return rd_damage(r, err, "chunk %u at offset %llu (%s): chunk header CRC mismatch",
                          r->next_chunk, (unsigned long long)at, prev);
     /* Messages name a chunk by its position in the file; the stored index must agree. */
@@ -729,7 +731,7 @@ static int load_chunk(trace_reader *r, es_err *err)
         return rd_damage(r, err, "%s: %u bytes after the end of its zlib stream", nm,
                          r->zs.avail_in);
     uint32_t crc = trace_crc32(r->ubuf, c->usize);
-    if (crc != c->crc)
+    if (!CRC_MATCHES(c->crc, crc))
         return rd_damage(r, err, "%s: CRC mismatch (stored 0x%08x, computed 0x%08x)", nm, c->crc,
                          crc);
     int rc = r->major == 1 ? layout_v1(r, nm, err) : layout_v2(r, nm, err);
@@ -971,17 +973,9 @@ int trace_reader_open(const char *path, const trace_reader_options *opt, trace_r
         rc = es_fail(err, ES_ENOMEM, "out of memory");
         goto fail;
     }
-    r->fp = fopen(path, "rb");
-    if (!r->fp) {
-        rc = es_fail(err, ES_EIO, "%s: cannot open: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (fseeko(r->fp, 0, SEEK_END) != 0 || ftello(r->fp) < 0) {
-        rc = rd_io(r, err);
-        goto fail;
-    }
-    r->file_size = (uint64_t)ftello(r->fp);
-    rewind(r->fp);
+    /* a regular file only: a FIFO would block, a device never end; the size from fstat */
+    rc = es_open_input(path, "trace", UINT64_MAX, "", &r->fp, &r->file_size, err);
+    if (rc < 0) goto fail;
     rc = read_header(r, err);
     if (rc < 0) goto fail;
     uint32_t nl = r->hdr.n_layers;

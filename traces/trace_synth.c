@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rng.h"
+#include "trace_internal.h"
 
 static double binary_entropy(double p)
 {
@@ -25,6 +26,8 @@ int trace_synth(const char *path, const trace_header *hdr, const trace_writer_op
     uint64_t gtot = 0;
     for (uint32_t l = 0; l < nl; l++)
         gtot += hdr->layers[l].blocks;
+    /* before the per-layer buffers (9 bytes a block), not after them in the writer */
+    ES_TRY(trace_header_validate(hdr, err));
     trace_mask *masks = calloc(nl, sizeof *masks);
     uint8_t **flags = calloc(nl, sizeof *flags);
     uint8_t **bits = calloc(nl, sizeof *bits);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -156,10 +157,14 @@ int ds_finish(ds_dataset *ds, es_err *err)
 int ds_gz_open(const char *path, gzFile *out, es_err *err)
 {
     *out = NULL;
+    int fd = -1;
+    ES_TRY(es_open_input_fd(path, "dataset file", es_limit(ES_LIMIT_BINARY_BYTES, (uint64_t)4 << 30),
+                            ES_LIMIT_BINARY_BYTES, &fd, NULL, err));
     errno = 0;
-    gzFile gz = gzopen(path, "rb");
+    gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
         int e = errno;
+        close(fd);
         if (e == 0) return es_fail_at(err, ES_ENOMEM, path, 0, 0, "out of memory opening file");
         return es_fail_at(err, ES_EIO, path, 0, 0, "cannot open: %s", strerror(e));
     }
@@ -321,6 +326,16 @@ int ds_load_splits(const char *name, const char *dir, ds_dataset **train, ds_dat
     if (rc < 0) goto fail;
     rc = ds_load(name, dir, DS_TEST, &te, err);
     if (rc < 0) goto fail;
+    /* A network is built for one image shape: a test split of another would be read as
+     * garbage (or out of bounds) at the first evaluation. */
+    if (te->c != tr->c || te->h != tr->h || te->w != tr->w || te->classes != tr->classes) {
+        rc = es_fail(err, ES_EFORMAT,
+                     "%s: the test images (%s) are %dx%dx%d with %d classes, the training "
+                     "images (%s) %dx%dx%d with %d: the two splits must match",
+                     name, te->name, te->c, te->h, te->w, te->classes, tr->name, tr->c, tr->h,
+                     tr->w, tr->classes);
+        goto fail;
+    }
     rc = ds_set_norm(te, tr->mean, tr->std, err);
     if (rc < 0) goto fail;
     *train = tr;

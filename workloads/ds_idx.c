@@ -89,6 +89,7 @@ int ds_load_idx(const char *images_path, const char *labels_path, int classes, c
     gzFile gi = NULL, gl = NULL;
     ds_dataset *ds = NULL;
     uint32_t idims[3], ldims[1];
+    uint8_t *pix = NULL;
     char what[128];
     size_t got;
     int rc = idx_open(images_path, 3, "image", &gi, idims, err);
@@ -121,14 +122,32 @@ int ds_load_idx(const char *images_path, const char *labels_path, int classes, c
     rc = check_plain_size(gl, labels_path, 8, n, what, err);
     if (rc < 0) goto fail;
 
-    ds = ds_alloc(name, n, 1, (int)h, (int)w, classes);
-    if (!ds) {
-        rc = es_fail_at(err, ES_ENOMEM, images_path, 0, 0,
-                        "out of memory for %zu images of %zux%zu", n, h, w);
-        goto fail;
+    /* A gzipped file's size says nothing about what it holds: read the images into a buffer
+     * that grows with what actually arrives, so a 160-byte file claiming 2^31 images fails as
+     * truncated after reading its few bytes instead of asking for gigabytes first. */
+    pix = NULL;
+    size_t cap = 0;
+    got = 0;
+    while (got < need) {
+        if (got == cap) {
+            size_t ncap = cap ? (cap > need / 2 ? need : 2 * cap) : ES_MIN(need, (size_t)1 << 24);
+            uint8_t *nb = realloc(pix, ncap);
+            if (!nb) {
+                rc = es_fail_at(err, ES_ENOMEM, images_path, 0, 0,
+                                "out of memory for %zu bytes of images (the header promises %zu "
+                                "images of %zux%zu)",
+                                ncap, n, h, w);
+                goto fail;
+            }
+            pix = nb;
+            cap = ncap;
+        }
+        size_t part = 0, want = cap - got;
+        rc = ds_gz_read(gi, images_path, pix + got, want, 16 + got, &part, err);
+        if (rc < 0) goto fail;
+        got += part;
+        if (part < want) break; /* short read: the data ended */
     }
-    rc = ds_gz_read(gi, images_path, ds->images, need, 16, &got, err);
-    if (rc < 0) goto fail;
     if (got < need) {
         rc = es_fail_at(err, ES_EFORMAT, images_path, 0, 0,
                         "truncated: the header promises %zu images of %zux%zu (%zu bytes), the "
@@ -136,6 +155,20 @@ int ds_load_idx(const char *images_path, const char *labels_path, int classes, c
                         n, h, w, need, got, got / img);
         goto fail;
     }
+    ds = ds_alloc(name, 0, 1, (int)h, (int)w, classes);
+    uint16_t *lab = malloc(n ? n * sizeof *lab : 1);
+    if (!ds || !lab) {
+        free(lab);
+        rc = es_fail_at(err, ES_ENOMEM, images_path, 0, 0,
+                        "out of memory for %zu images of %zux%zu", n, h, w);
+        goto fail;
+    }
+    free(ds->images);
+    free(ds->labels);
+    ds->images = pix;
+    ds->labels = lab;
+    ds->n = n;
+    pix = NULL;
     snprintf(what, sizeof what, "%zu images", n);
     rc = ds_gz_expect_end(gi, images_path, 16 + need, what, err);
     if (rc < 0) goto fail;
@@ -172,6 +205,7 @@ int ds_load_idx(const char *images_path, const char *labels_path, int classes, c
     *out = ds;
     return ES_OK;
 fail:
+    free(pix);
     if (gi) gzclose(gi);
     if (gl) gzclose(gl);
     ds_destroy(ds);

@@ -60,6 +60,9 @@ int lop_layer_specs(const nn_net *net, map_layer_spec **specs, size_t *n, es_err
         s[k].name = info.name;
         s[k].k = (uint64_t)p->rows;
         s[k].n = (uint64_t)p->cols;
+        s[k].positions = info.op == NN_OP_CONV
+                             ? (uint64_t)info.out_shape.h * (uint64_t)info.out_shape.w
+                             : 1;
         k++;
     }
     *specs = s;

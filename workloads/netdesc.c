@@ -263,6 +263,16 @@ int netdesc_build_doc(const cfg_doc *doc, nn_shape in, int classes, uint64_t see
     return ES_OK;
 }
 
+int netdesc_check(const char *spec, nn_shape in, int classes, es_err *err)
+{
+    nn_net *net = NULL;
+    char name[128];
+    /* building is cheap next to training, and finds every error building would */
+    int rc = netdesc_build(spec, in, classes, 1, &net, name, sizeof name, err);
+    nn_net_destroy(net);
+    return rc;
+}
+
 int netdesc_build(const char *spec, nn_shape in, int classes, uint64_t seed, nn_net **out, char *name,
              size_t name_len, es_err *err)
 {

@@ -34,6 +34,10 @@
 int netdesc_build(const char *spec, nn_shape in, int classes, uint64_t seed, nn_net **out,
              char *name, size_t name_len, es_err *err);
 
+/* Check that `spec` builds (the preset exists, or the file reads and describes a network for
+ * that input), without keeping it: for `essim sweep --dry-run`. */
+int netdesc_check(const char *spec, nn_shape in, int classes, es_err *err);
+
 /* Build from an already loaded document's `network` section (tests use this). */
 int netdesc_build_doc(const cfg_doc *doc, nn_shape in, int classes, uint64_t seed, nn_net **out,
                  char *name, size_t name_len, es_err *err);

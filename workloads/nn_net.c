@@ -67,6 +67,11 @@ struct nn_net {
     int tip;
     param_rec *params;
     int nparams, param_cap;
+    uint64_t param_bytes; /* values and gradients of every parameter so far */
+    /* node names by hash (node index + 1; 0 empty), so a description of 10^5 layers is not
+     * checked for duplicates in quadratic time; NULL until the first add, or after a rollback */
+    int *name_tab;
+    size_t name_cap;
     int finalized;
     int classes;
     nn_init_opts init;
@@ -218,6 +223,7 @@ void nn_net_destroy(nn_net *net)
 {
     if (!net) return;
     free_runtime(net);
+    free(net->name_tab);
     for (int i = 0; i < net->nnodes; i++) {
         free(net->nodes[i].save_mean);
         free(net->nodes[i].save_invstd);
@@ -236,6 +242,30 @@ void nn_net_destroy(nn_net *net)
 
 /* ---- building ----------------------------------------------------------------------------- */
 
+static size_t name_slot(const nn_net *net, const char *name)
+{
+    size_t h = (size_t)es_fnv1a64(name, strlen(name), ES_FNV1A64_INIT) & (net->name_cap - 1);
+    while (net->name_tab[h] && strcmp(net->nodes[net->name_tab[h] - 1].name, name))
+        h = (h + 1) & (net->name_cap - 1);
+    return h;
+}
+
+/* Enter node i (its name set) into the table, rebuilding it from all nodes when it is
+ * missing or half full; on no memory the table goes and check_name searches linearly. */
+static void name_add(nn_net *net, int i)
+{
+    if (!net->name_tab || 2 * (size_t)(i + 1) > net->name_cap) {
+        size_t cap = 64;
+        while (cap < 4 * (size_t)(i + 1)) cap *= 2;
+        free(net->name_tab);
+        net->name_tab = calloc(cap, sizeof *net->name_tab);
+        net->name_cap = net->name_tab ? cap : 0;
+        if (!net->name_tab) return;
+        for (int j = 0; j < i; j++) net->name_tab[name_slot(net, net->nodes[j].name)] = j + 1;
+    }
+    net->name_tab[name_slot(net, net->nodes[i].name)] = i + 1;
+}
+
 static int check_name(const nn_net *net, const char *name, es_err *err)
 {
     size_t len = strlen(name);
@@ -248,9 +278,12 @@ static int check_name(const nn_net *net, const char *name, es_err *err)
             return es_fail(err, ES_EINVAL,
                            "layer name \"%s\": only letters, digits, '_', '.' and '-' allowed",
                            name);
-    for (int i = 0; i < net->nnodes; i++)
-        if (strcmp(net->nodes[i].name, name) == 0)
-            return es_fail(err, ES_EINVAL, "duplicate layer name \"%s\"", name);
+    int dup = 0;
+    if (net->name_tab && net->name_cap)
+        dup = net->name_tab[name_slot(net, name)] != 0;
+    else
+        for (int i = 0; i < net->nnodes && !dup; i++) dup = strcmp(net->nodes[i].name, name) == 0;
+    if (dup) return es_fail(err, ES_EINVAL, "duplicate layer name \"%s\"", name);
     return ES_OK;
 }
 
@@ -290,6 +323,7 @@ static int begin_node(nn_net *net, nn_op op, const char *name, nn_node **out, es
 
 static int commit_node(nn_net *net)
 {
+    name_add(net, net->nnodes);
     net->tip = net->nnodes++;
     return net->tip;
 }
@@ -299,6 +333,7 @@ static void drop_params(nn_net *net, int keep)
 {
     while (net->nparams > keep) {
         param_rec *r = &net->params[--net->nparams];
+        net->param_bytes -= (uint64_t)r->pub.numel * sizeof(float) * (r->pub.trainable ? 2 : 1);
         free((char *)r->pub.name);
         free(r->pub.data);
         free(r->pub.grad);
@@ -334,6 +369,16 @@ static int new_param(nn_net *net, const nn_node *d, const char *suffix, int role
         r->pub.cols = shape[0];
         r->pub.rows = (int)(numel / (size_t)shape[0]);
     }
+    /* A description file of a few bytes can ask for a layer of 10^6 outputs: say how much it
+     * would take, and stop, before allocating it (the budget is an environment variable). */
+    uint64_t bytes = (uint64_t)numel * sizeof(float) * (r->pub.trainable ? 2 : 1);
+    uint64_t max = es_limit(ES_LIMIT_PARAM_BYTES, (uint64_t)1 << 30);
+    if (numel > SIZE_MAX / 8 || net->param_bytes + bytes > max)
+        return es_fail(err, ES_ERANGE,
+                       "parameter %s (%zu values) takes the network's parameters and their "
+                       "gradients to %llu MB, more than the limit of %llu MB (set %s to raise it)",
+                       name, numel, (unsigned long long)((net->param_bytes + bytes) >> 20),
+                       (unsigned long long)(max >> 20), ES_LIMIT_PARAM_BYTES);
     r->pub.name = es_strdup(name);
     r->pub.data = xalloc(numel * sizeof(float));
     r->pub.grad = r->pub.trainable ? xalloc(numel * sizeof(float)) : NULL;
@@ -343,6 +388,7 @@ static int new_param(nn_net *net, const nn_node *d, const char *suffix, int role
         free(r->pub.grad);
         return es_fail(err, ES_ENOMEM, "out of memory for parameter %s", name);
     }
+    net->param_bytes += bytes;
     return net->nparams++;
 }
 
@@ -581,6 +627,9 @@ fail:
         free(net->nodes[i].save_invstd);
     }
     net->nnodes = start_nodes;
+    free(net->name_tab); /* rebuilt from the nodes that remain at the next add */
+    net->name_tab = NULL;
+    net->name_cap = 0;
     net->tip = in;
     return rc;
 }

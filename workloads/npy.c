@@ -352,30 +352,10 @@ int npy_decode(const uint8_t *buf, size_t len, const char *what, npy_array *out,
 int npy_load(const char *path, npy_array *out, es_err *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return es_fail_at(err, ES_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
     uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    int rc = ES_OK;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap ? 2 * cap : 1u << 16;
-            uint8_t *nb = realloc(buf, ncap);
-            if (!nb) {
-                rc = es_fail_at(err, ES_ENOMEM, path, 0, 0, "out of memory");
-                break;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0) {
-            if (ferror(fp)) rc = es_fail_at(err, ES_EIO, path, 0, 0, "read failed");
-            break;
-        }
-    }
-    fclose(fp);
+    size_t len = 0;
+    int rc = es_read_input(path, ".npy file", es_limit(ES_LIMIT_BINARY_BYTES, (uint64_t)4 << 30),
+                           ES_LIMIT_BINARY_BYTES, &buf, &len, err);
     if (rc == ES_OK) rc = npy_decode(buf, len, path, out, err);
     free(buf);
     return rc;

@@ -339,29 +339,8 @@ const char *npy_npz_name(const npy_npz *z, size_t i)
 
 static int read_whole(const char *path, uint8_t **buf, size_t *len, es_err *err)
 {
-    *buf = NULL;
-    *len = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return es_fail_at(err, ES_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-    int rc = ES_OK;
-    long sz = -1;
-    if (fseek(fp, 0, SEEK_END) == 0) sz = ftell(fp);
-    if (sz < 0 || fseek(fp, 0, SEEK_SET) != 0) {
-        rc = es_fail_at(err, ES_EIO, path, 0, 0, "cannot determine the size: %s", strerror(errno));
-    } else {
-        uint8_t *b = malloc(sz ? (size_t)sz : 1);
-        if (!b) {
-            rc = es_fail_at(err, ES_ENOMEM, path, 0, 0, "out of memory for %ld bytes", sz);
-        } else if (fread(b, 1, (size_t)sz, fp) != (size_t)sz) {
-            free(b);
-            rc = es_fail_at(err, ES_EIO, path, 0, 0, "read failed");
-        } else {
-            *buf = b;
-            *len = (size_t)sz;
-        }
-    }
-    fclose(fp);
-    return rc;
+    return es_read_input(path, ".npz archive", es_limit(ES_LIMIT_BINARY_BYTES, (uint64_t)4 << 30),
+                         ES_LIMIT_BINARY_BYTES, buf, len, err);
 }
 
 /* Apply a ZIP64 extended-information extra field (id 1): it holds, in this order, only the
@@ -548,6 +527,12 @@ int npy_npz_read(const npy_npz *z, const char *name, npy_array *out, es_err *err
                           (unsigned long long)e->csize, (unsigned long long)e->usize);
     if (e->usize > SIZE_MAX / 2 || e->usize > 0xffffffffu || e->csize > 0xffffffffu)
         return es_fail_at(err, ES_EFORMAT, z->path, 0, 0, "member '%s' is too large", e->name);
+    /* deflate expands at most 1032:1, so a larger claim is a lie told before allocating */
+    if (e->method == ZIP_DEFLATED && e->usize > e->csize * 1032 + 1024)
+        return es_fail_at(err, ES_EFORMAT, z->path, 0, 0,
+                          "member '%s' claims %llu bytes from %llu compressed, more than deflate "
+                          "can produce",
+                          e->name, (unsigned long long)e->usize, (unsigned long long)e->csize);
     const uint8_t *raw = b + data;
     uint8_t *tmp = NULL;
     if (e->method == ZIP_DEFLATED) {

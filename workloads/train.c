@@ -2,9 +2,11 @@
  * optimizer, schedule, evaluation, checkpoints, outputs. See train.h for the contract. */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ckpt.h"
@@ -69,6 +71,7 @@ typedef struct trainer {
     double host_seconds_before; /* host time spent before a resume */
     double ep_host_start;
     char ckpt_path[4096];
+    char trace_file[4200]; /* where the trace is written: TRACE.part until the run ends */
 } trainer;
 
 /* ---- schedule ----------------------------------------------------------------------------- */
@@ -121,6 +124,16 @@ static int load_data(trainer *t, es_err *err)
     return ES_OK;
 }
 
+/* "(6, 1, 5, 5)" from either a file's shape (u64) or a parameter's (int). */
+static void shape_str(char *s, size_t len, int ndim, const uint64_t *u, const int *v)
+{
+    size_t k = (size_t)snprintf(s, len, "(");
+    for (int d = 0; d < ndim && k < len; d++)
+        k += (size_t)snprintf(s + k, len - k, "%s%llu", d ? ", " : "",
+                              u ? (unsigned long long)u[d] : (unsigned long long)v[d]);
+    if (k < len) snprintf(s + k, len - k, "%s)", ndim == 1 ? "," : "");
+}
+
 static int import_weights(trainer *t, const char *path, es_err *err)
 {
     npy_npz *z = NULL;
@@ -132,11 +145,19 @@ static int import_weights(trainer *t, const char *path, es_err *err)
         memset(&a, 0, sizeof a);
         rc = npy_npz_read(z, p->name, &a, err);
         if (rc < 0) break;
-        if (a.dtype != NPY_F32 || a.count != p->numel)
-            rc = es_fail(err, ES_EFORMAT, "%s: member '%s' has %llu values, the network's "
-                                          "parameter has %zu",
-                         path, p->name, (unsigned long long)a.count, p->numel);
-        else
+        /* The shape, not only the count: a transposed fully-connected weight has the same
+         * number of values and would be accepted as nonsense. */
+        int same = a.ndim == p->ndim;
+        for (int d = 0; same && d < p->ndim; d++) same = a.shape[d] == (uint64_t)p->shape[d];
+        if (a.dtype != NPY_F32 || a.count != p->numel || !same) {
+            char want[96], got[96];
+            shape_str(want, sizeof want, p->ndim, NULL, p->shape);
+            shape_str(got, sizeof got, a.ndim, a.shape, NULL);
+            rc = es_fail(err, ES_EFORMAT,
+                         "%s: member '%s' has shape %s (%s), the network's parameter has shape "
+                         "%s (float32)",
+                         path, p->name, got, npy_dtype_descr(a.file_dtype), want);
+        } else
             memcpy(p->data, a.data, p->numel * sizeof(float));
         npy_array_free(&a);
     }
@@ -217,6 +238,16 @@ static int save_checkpoint(trainer *t, double host_now, es_err *err)
     return ckpt_commit(w, err);
 }
 
+/* The components' restore checks say "checkpoint: ..." without knowing the file: name it. */
+static void name_checkpoint(es_err *err, const char *path)
+{
+    static const char pfx[] = "checkpoint: ";
+    if (!err || strncmp(err->msg, pfx, sizeof pfx - 1)) return;
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg + sizeof pfx - 1);
+    es_fail(err, err->code, "%s: %.900s", path, why);
+}
+
 /* Restore the trainer from its checkpoint; the loaded checkpoint is handed back in *out (for
  * the hooks' state, restored once they have begun), or freed on failure. */
 static int load_checkpoint(trainer *t, ckpt **out, es_err *err)
@@ -235,8 +266,26 @@ static int load_checkpoint(trainer *t, ckpt **out, es_err *err)
     double dstate[3];
     if (rc == ES_OK) rc = ckpt_get_u64(c, "state", state, 4, err);
     if (rc == ES_OK) rc = ckpt_get_f64(c, "dstate", dstate, 3, err);
+    /* The CRC only says the bytes are as written: each value is checked against the
+     * configuration and the others before it is used. */
     if (rc == ES_OK && state[1] > (uint64_t)t->cfg->train.epochs)
         rc = es_fail(err, ES_EFORMAT, "%s: inconsistent epoch count", t->ckpt_path);
+    if (rc == ES_OK && (state[0] > t->total_iters || state[1] != state[0] / t->iters_per_epoch))
+        rc = es_fail(err, ES_EFORMAT,
+                     "%s: next iteration %llu and %llu epochs done do not fit this run (%llu "
+                     "iterations of %llu per epoch)",
+                     t->ckpt_path, (unsigned long long)state[0], (unsigned long long)state[1],
+                     (unsigned long long)t->total_iters, (unsigned long long)t->iters_per_epoch);
+    if (rc == ES_OK && (state[3] > t->ntrain || state[2] > state[3]))
+        rc = es_fail(err, ES_EFORMAT,
+                     "%s: %llu correct of %llu images seen this epoch (the epoch has %zu)",
+                     t->ckpt_path, (unsigned long long)state[2], (unsigned long long)state[3],
+                     t->ntrain);
+    if (rc == ES_OK && !(isfinite(dstate[0]) && dstate[0] >= 0 && dstate[1] >= 0 &&
+                         dstate[1] <= 1 && isfinite(dstate[2]) && dstate[2] >= 0))
+        rc = es_fail(err, ES_EFORMAT,
+                     "%s: loss sum %g, best accuracy %g or host seconds %g out of range",
+                     t->ckpt_path, dstate[0], dstate[1], dstate[2]);
     if (rc == ES_OK) {
         t->next_iter = state[0];
         t->epochs_done = (int)state[1];
@@ -246,6 +295,10 @@ static int load_checkpoint(trainer *t, ckpt **out, es_err *err)
         t->best_acc = dstate[1];
         t->host_seconds_before = dstate[2];
         rc = ckpt_get_f64(c, "epoch_rows", t->epoch_rows, (size_t)t->epochs_done * EC_COUNT, err);
+        for (size_t i = 0; rc == ES_OK && i < (size_t)t->epochs_done * EC_COUNT; i++)
+            if (!isfinite(t->epoch_rows[i]))
+                rc = es_fail(err, ES_EFORMAT, "%s: epoch %zu's row holds %g", t->ckpt_path,
+                             i / EC_COUNT + 1, t->epoch_rows[i]);
     }
     char name[256];
     for (int i = 0; rc == ES_OK && i < nn_net_num_params(t->net); i++) {
@@ -257,10 +310,15 @@ static int load_checkpoint(trainer *t, ckpt **out, es_err *err)
             snprintf(name, sizeof name, "velocity/%s", p->name);
             rc = ckpt_get_f32(c, name, v, p->numel, err);
         }
+        for (size_t k = 0; rc == ES_OK && k < p->numel; k++)
+            if (!isfinite(p->data[k]) || (v && !isfinite(v[k])))
+                rc = es_fail(err, ES_EFORMAT, "%s: parameter %s holds %g at %zu", t->ckpt_path,
+                             p->name, !isfinite(p->data[k]) ? (double)p->data[k] : (double)v[k], k);
     }
     if (rc == ES_OK) {
         get_ctx g = {c, err};
-        rc = wctl_restore(t->ws, t->next_iter, ckpt_get_adapter, &g);
+        rc = wctl_restore(t->ws, t->next_iter, ckpt_get_adapter, &g, err);
+        if (rc < 0) name_checkpoint(err, t->ckpt_path);
     }
     if (rc == ES_OK && t->pulse) rc = ckpt_get_u64(c, "pulses", &t->pulses, 1, err);
     if (rc == ES_OK)
@@ -516,6 +574,12 @@ static int setup(trainer *t, es_err *err)
         snprintf(t->ckpt_path, sizeof t->ckpt_path, "%s/checkpoint.ckpt", t->opt->out_dir);
     nn_gemm_set_threads((int)cfg->threads);
     ES_TRY(load_data(t, err));
+    /* A batch larger than the data would allocate for images that do not exist and charge
+     * the chip for computing them. */
+    if ((uint64_t)cfg->train.batch > (uint64_t)t->ntrain)
+        return es_fail(err, ES_ECONFIG,
+                       "train.batch = %lld is larger than the %zu training images: use at most %zu",
+                       (long long)cfg->train.batch, t->ntrain, t->ntrain);
     nn_shape in = {t->train->c, t->train->h, t->train->w};
     ES_TRY(netdesc_build(cfg->train.network, in, t->classes, (uint64_t)cfg->seed, &t->net, t->net_name,
                     sizeof t->net_name, err));
@@ -576,11 +640,19 @@ static int open_trace(trainer *t, es_err *err)
     size_t nl = wctl_num_layers(t->ws);
     t->tmasks = calloc(nl ? nl : 1, sizeof *t->tmasks);
     if (!t->tmasks) return es_fail(err, ES_ENOMEM, "out of memory");
+    /* Written in place (so a checkpointed run can resume it) but under TRACE.part, renamed
+     * over TRACE only when the run succeeds: a run that fails or stops never changes an
+     * existing trace. A resume continues TRACE.part (or, from an older ESSIM, TRACE). */
     trace_writer_options wo = {1, 0, 0, 0};
-    if (t->opt->resume)
-        return trace_writer_resume(t->opt->trace, &t->th.h, &wo,
+    snprintf(t->trace_file, sizeof t->trace_file, "%s.part", t->opt->trace);
+    if (t->opt->resume) {
+        struct stat st;
+        if (stat(t->trace_file, &st) != 0)
+            snprintf(t->trace_file, sizeof t->trace_file, "%s", t->opt->trace);
+        return trace_writer_resume(t->trace_file, &t->th.h, &wo,
                                    t->next_iter ? t->next_iter - 1 : TRACE_NO_COUNT, &t->tw, err);
-    return trace_writer_create(t->opt->trace, &t->th.h, &wo, &t->tw, err);
+    }
+    return trace_writer_create(t->trace_file, &t->th.h, &wo, &t->tw, err);
 }
 
 static int trace_iteration(trainer *t, uint64_t it, int epoch, double lr, double loss, es_err *err)
@@ -611,6 +683,9 @@ static int close_trace(trainer *t, es_err *err)
     t->trace_s += es_host_seconds() - t0;
     t->tw = NULL;
     free(mx);
+    if (rc == ES_OK && strcmp(t->trace_file, t->opt->trace) && rename(t->trace_file, t->opt->trace))
+        rc = es_fail(err, ES_EIO, "%s: cannot rename %s over it: %s", t->opt->trace,
+                     t->trace_file, strerror(errno));
     return rc;
 }
 
@@ -672,6 +747,7 @@ int train_run(const essim_config *cfg, const train_options *opt, train_result *r
     if (rc == ES_OK && resumed && opt->hooks && opt->hooks->restore) {
         get_ctx g = {resumed, err};
         rc = opt->hooks->restore(opt->hooks->ctx, ckpt_get_adapter, &g, err);
+        if (rc < 0) name_checkpoint(err, t.ckpt_path);
     }
     ckpt_free(resumed);
     if (rc < 0) {

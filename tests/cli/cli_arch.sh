@@ -7,7 +7,7 @@ CFG="$ES_SRCDIR/configs"
 PY=/usr/bin/python3
 
 # Every preset is a clean configuration and rolls up.
-for p in isaac isaac-train neurosim-v2; do
+for p in isaac isaac-train neurosim-v2 puma pipelayer; do
     run_essim config check "$CFG/$p.yaml"; expect_rc "check $p" 0
     run_essim config area-power "$CFG/$p.yaml"; expect_rc "area-power $p" 0
     expect_grep "$p: table header" "$TMP/out" "level component     count     area_mm2      power_w    leakage_w  spec"
@@ -32,6 +32,17 @@ ok "isaac: no training units" sh -c "! grep -qE '^tile  (gu|wdrv)|^chip  write' 
 expect_grep "isaac-train: gradient unit" "$TMP/isaac-train.txt" "tile  gu"
 expect_grep "isaac-train: write budget" "$TMP/isaac-train.txt" "chip  write            64"
 expect_grep "neurosim-v2: flash ADCs, 8 columns each" "$TMP/neurosim-v2.txt" "6-bit flash, 1 GS/s, 8 columns each"
+# Where each cost comes from: ISAAC's crossbar at its calibration point, the ADC by its FOM.
+expect_grep "isaac: crossbar calibrated" "$TMP/isaac.txt" "  ima   xbar       calibrated at 128x128, 30 pJ/read (k = 0.04364)"
+expect_grep "isaac: ADC by Walden FOM" "$TMP/isaac.txt" "  ima   adc        Walden: fom 5.493 fJ x 2^8 = 1.406 pJ/conversion x rate"
+expect_grep "isaac: registers at their size" "$TMP/isaac.txt" "  ima   in_reg     given at 2048 B"
+expect_grep "isaac: one MVM" "$TMP/isaac.txt" "one MVM on an IMA (8 crossbars, 16-bit inputs): 1700.78 ns"
+run_essim config area-power "$CFG/isaac.yaml" --set arch.xbar.rows=256 --set arch.ima.in_reg.size=8KiB
+expect_grep "a 256-row crossbar is scaled" "$TMP/out" "  ima   xbar       scaled from 128x128 calibration: 60 pJ/read (k = 0.04364), area x2"
+expect_grep "an 8 KiB register is scaled" "$TMP/out" "  ima   in_reg     scaled from 2048 B: energy x2, area x4"
+run_essim config area-power "$CFG/isaac.yaml" --set arch.adc.sample_rate=0.64GHz
+expect_grep "half the ADC rate: half its dynamic power" "$TMP/out" "ima   adc               8       0.0096       0.0088       0.0016"
+expect_grep "PUMA's MVM" "$TMP/puma.txt" "one MVM on an IMA (8 crossbars, 16-bit inputs): 2177 ns"
 
 # The defaults are isaac-train: same roll-up, same effective configuration.
 run_essim config area-power; expect_rc "area-power with the defaults" 0
@@ -104,4 +115,8 @@ run_essim config area-power a.yaml b.yaml; expect_rc "two files" 2
 run_essim config area-power /nonexistent.yaml; expect_rc "missing file" 1
 run_essim config area-power --help; expect_rc "--help" 0
 expect_grep "help mentions area-power" "$TMP/out" "essim config area-power [FILE] [--set KEY=VALUE]... [--json]"
+# A key replaced by a formula's key (issue 12) says what replaced it.
+printf 'version: 1\narch:\n  adc:\n    power: 2mW\n' >"$TMP/old.yaml"
+run_essim config area-power "$TMP/old.yaml"; expect_rc "a replaced key" 2
+expect_grep "a replaced key names its replacement" "$TMP/err" "old.yaml:4:5: error: 'arch.adc.power' was replaced (issue 12, component costs that follow the geometry): use arch.adc.fom"
 tap_done
