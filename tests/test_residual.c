@@ -19,7 +19,7 @@ static map_plan *make_plan(const essim_config *cfg)
     map_config mc;
     map_config_from(cfg, &mc);
     mc.require_fit = 0;
-    map_layer_spec spec = {"big", K, N};
+    map_layer_spec spec = {"big", K, N, 0};
     map_plan *plan = NULL;
     es_err err;
     if (map_create(&mc, &spec, 1, &plan, &err) < 0) return NULL;
