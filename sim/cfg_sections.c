@@ -135,10 +135,12 @@ static const cfg_key schema[] = {
      "or bit-exact (bit-serial inputs, weight slices of arch.xbar.bits_per_cell, column sums "
      "over arch.xbar.rows rows through an ADC of arch.adc.bits, shift-and-add; forward and "
      "backward)"},
-    {"accuracy.adc_shift", CFG_T_INT, 0, OFF(accuracy.adc_shift), RANGE(-1, 30), "-1", NULL,
-     "bit-exact: the ADC step is 2^adc_shift cell levels; -1 (auto) picks the smallest step "
-     "whose 2^arch.adc.bits codes cover the largest column sum (rounds, never clips); 0 is a "
-     "unit step (exact up to 2^bits - 1, clipped above)"},
+    {"accuracy.adc_shift", CFG_T_INT, 0, OFF(accuracy.adc_shift), RANGE(-1, 30), "0", NULL,
+     "bit-exact: the ADC step is 2^adc_shift cell levels; 0 is a unit step (exact up to "
+     "2^bits - 1, clipped above: ISAAC's design point); -1 (auto) picks the smallest step whose "
+     "2^arch.adc.bits codes cover the largest column sum (rounds, never clips; with the offset "
+     "encoding this rounds the top slice and training fails below the exact resolution, see "
+     "validation/accuracy)"},
     {"accuracy.flip", CFG_T_BOOL, 0, OFF(accuracy.flip), NOLIM, "true", NULL,
      "bit-exact, offset encoding: ISAAC's flipped weights (a column slice whose stored levels "
      "sum past half the maximum is stored complemented, so its sum needs one ADC bit less)"},

@@ -18,9 +18,9 @@ ok "ideal is the default: identical weights" cmp "$TMP/def/weights.npz" "$TMP/id
 ok "ideal adds no statistic" sh -c "! grep -q accuracy_model '$TMP/def/stats.json'"
 
 for m in quantized bit-exact; do
-    run_essim train $small --set accuracy.model=$m --set arch.adc.bits=5 -o "$TMP/$m-a"
+    run_essim train $small --set accuracy.model=$m --set arch.adc.bits=7 -o "$TMP/$m-a"
     expect_rc "$m runs" 0
-    run_essim train $small --set accuracy.model=$m --set arch.adc.bits=5 -o "$TMP/$m-b"
+    run_essim train $small --set accuracy.model=$m --set arch.adc.bits=7 -o "$TMP/$m-b"
     ok "$m: same seed, identical weights" cmp "$TMP/$m-a/weights.npz" "$TMP/$m-b/weights.npz"
     ok "$m: same seed, identical stats" same_stats "$TMP/$m-a" "$TMP/$m-b"
     expect_grep "$m named in stats.json" "$TMP/$m-a/stats.json" "\"accuracy_model\": \"$m\""
