@@ -81,7 +81,7 @@ int xmvm_adc_exact(const xmvm_config *c)
 static inline int64_t adc(int64_t s, int shift, int64_t maxcode)
 {
     int64_t code = (s + half_step(shift)) >> shift;
-    return (code > maxcode ? maxcode : code) << shift;
+    return (code > maxcode ? maxcode : code) * ((int64_t)1 << shift); /* s may be negative */
 }
 
 static int32_t clamp32(int64_t v, int64_t lo, int64_t hi)
@@ -234,7 +234,7 @@ XMVM_INLINE void chunk_bit_body(const xmvm_mat *w, int ch, int j, const uint64_t
             code = code > mc ? mc : code;
             int32_t v = code << shift;
             v = fl[r] ? full - v : v;
-            const int64_t d = (int64_t)v << sh;
+            const int64_t d = (int64_t)v * ((int64_t)1 << sh); /* v may be negative */
             acc[r] += neg ? -d : d;
         }
     }

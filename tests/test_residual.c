@@ -54,6 +54,7 @@ static uint64_t run(int residual, uint64_t seed, float *w, float *r, float *dens
     wctl *ws = NULL;
     if (!plan || wctl_create(&cfg, plan, &ws, &err) < 0) {
         map_destroy(plan);
+        cfg_free(&cfg);
         return 0;
     }
     rng_stream rs;
@@ -77,6 +78,7 @@ static uint64_t run(int residual, uint64_t seed, float *w, float *r, float *dens
     wctl_save(ws, grab_put, &g);
     wctl_destroy(ws);
     map_destroy(plan);
+    cfg_free(&cfg);
     return writes;
 }
 

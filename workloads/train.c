@@ -495,6 +495,8 @@ static void trainer_free(trainer *t)
     trace_writer_abort(t->tw); /* in-place mode: the complete chunks stay readable */
     trace_hdr_free(&t->th);
     free(t->tmasks);
+    /* the pulse devices are per layer of the controller: free them before it */
+    for (size_t l = 0; t->pulse && l < wctl_num_layers(t->ws); l++) cellpulse_destroy(t->pulse[l]);
     wctl_destroy(t->ws);
     map_destroy(t->plan);
     free(t->ubuf);
@@ -507,7 +509,6 @@ static void trainer_free(trainer *t)
     free(t->perm);
     free(t->eval_idx);
     free(t->epoch_rows);
-    for (size_t l = 0; t->pulse && l < wctl_num_layers(t->ws); l++) cellpulse_destroy(t->pulse[l]);
     free(t->pulse);
     free(t->pulse_range);
     free(t->wold);
