@@ -5,7 +5,10 @@
  * through bench/bench_train.sh, which runs the peer in the same invocation and prints ratios.
  *
  *   bench_train --model lenet|resnet20 [--threads 2] [--iters N] [--warmup 10]
- *               [--conv gemm|dnnl] (default: the build's default convolution backend) */
+ *               [--conv gemm|dnnl] (default: the build's default convolution backend)
+ *               [--profile] (then per layer: forward and backward milliseconds per iteration,
+ *               of the first slice in batch-parallel mode, on stderr; the timers cost a
+ *               little, so images/s of a profiled run is not the figure to quote) */
 #include "config.h"
 
 #include <stdio.h>
@@ -24,7 +27,7 @@
 int main(int argc, char **argv)
 {
     const char *model = "lenet";
-    int threads = 2, iters = -1, warmup = 10;
+    int threads = 2, iters = -1, warmup = 10, profile = 0;
     const nn_conv_backend *conv = nn_conv_backend_default();
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc)
@@ -35,11 +38,13 @@ int main(int argc, char **argv)
             iters = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
             warmup = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--profile"))
+            profile = 1;
         else if (!strcmp(argv[i], "--conv") && i + 1 < argc && nn_conv_backend_find(argv[i + 1]))
             conv = nn_conv_backend_find(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_train --model lenet|resnet20 [--threads N] [--iters N] "
-                            "[--warmup N] [--conv gemm|dnnl]\n");
+                            "[--warmup N] [--conv gemm|dnnl] [--profile]\n");
             return 2;
         }
     }
@@ -79,19 +84,45 @@ int main(int argc, char **argv)
     float *x = malloc((size_t)batch * 784 * sizeof *x);
     int32_t *labels = malloc((size_t)batch * sizeof *labels);
     ds_epoch_order(0, 0, perm, train->n);
-    double t0 = 0, loss = 0;
+    double t0 = 0, loss = 0, sgd_s = 0, fill_s = 0;
     for (int it = 0; it < warmup + iters; it++) {
-        if (it == warmup) t0 = es_host_seconds();
+        if (it == warmup) {
+            t0 = es_host_seconds();
+            nn_net_set_profile(net, profile);
+            sgd_s = fill_s = 0;
+        }
+        double ta = es_host_seconds();
         size_t start = ((size_t)it * (size_t)batch) % (train->n - (size_t)batch);
         if (ds_batch_fill(train, perm + start, (size_t)batch, NULL, NULL, x, labels, &err) < 0 ||
-            nn_net_forward(net, x, batch, labels, 1, &loss, &err) < 0 ||
+            (fill_s += es_host_seconds() - ta, 0) || nn_net_forward(net, x, batch, labels, 1, &loss, &err) < 0 ||
             nn_net_backward(net, &err) < 0) {
             fprintf(stderr, "bench_train: %s\n", err.msg);
             return 1;
         }
+        double tb = es_host_seconds();
         nn_sgd_step(sgd);
+        sgd_s += es_host_seconds() - tb;
     }
     double dt = es_host_seconds() - t0;
+    if (profile) {
+        double tf = 0, tbk = 0;
+        fprintf(stderr, "%-10s %-8s %9s %9s\n", "node", "op", "fwd_ms", "bwd_ms");
+        for (int i = 1; i < nn_net_num_nodes(net); i++) {
+            nn_node_info ni;
+            double f, b;
+            nn_net_node_info(net, i, &ni);
+            nn_net_profile(net, i, &f, &b);
+            tf += f;
+            tbk += b;
+            fprintf(stderr, "%-10s %-8s %9.3f %9.3f\n", ni.name, nn_op_name(ni.op),
+                    f / iters * 1e3, b / iters * 1e3);
+        }
+        fprintf(stderr, "%-10s %-8s %9.3f %9.3f\n", "layers", "", tf / iters * 1e3,
+                tbk / iters * 1e3);
+        fprintf(stderr, "%-10s %-8s %9.3f\n%-10s %-8s %9.3f\n%-10s %-8s %9.3f\n", "batch", "fill",
+                fill_s / iters * 1e3, "sgd", "step", sgd_s / iters * 1e3, "total", "",
+                dt / iters * 1e3);
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"model\": \"%s\", \"engine\": \"essim\", \"threads\": %d, \"batch\": %d, "

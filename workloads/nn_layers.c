@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nn_dnnl.h"
+#include "nn_direct.h"
 #include "nn_gemm.h"
 #include "nn_par.h"
 
@@ -252,6 +253,7 @@ static int gemm_chunk(const nn_conv_desc *d, int n)
 
 static size_t gemm_scratch_floats(const nn_conv_desc *d, int n)
 {
+    if (nn_direct_ok(d)) return nn_direct_scratch_floats(d, n);
     return n <= 0 ? 0 : gemm_floats_per_image(d) * (size_t)gemm_chunk(d, n);
 }
 
@@ -259,6 +261,10 @@ static int gemm_forward(void *state, const nn_conv_desc *d, int n, const float *
                          const float *b, float *y, float *scratch)
 {
     (void)state;
+    if (nn_direct_ok(d)) {
+        nn_direct_forward(d, n, x, w, b, y, scratch);
+        return ES_OK;
+    }
     const int K = d->cin * d->k * d->k, P = d->ho * d->wo, chunk = gemm_chunk(d, n);
     const size_t xs = (size_t)d->cin * d->h * d->w, ys = (size_t)d->cout * P;
     for (int n0 = 0; n0 < n; n0 += chunk) {
@@ -284,6 +290,10 @@ static int gemm_backward(void *state, const nn_conv_desc *d, int n, const float 
                           float *scratch)
 {
     (void)state;
+    if (nn_direct_ok(d)) {
+        nn_direct_backward(d, n, x, w, dy, dx, accum, dw, db, scratch);
+        return ES_OK;
+    }
     const int K = d->cin * d->k * d->k, P = d->ho * d->wo, chunk = gemm_chunk(d, n);
     const size_t xs = (size_t)d->cin * d->h * d->w, ys = (size_t)d->cout * P;
     if (db) memset(db, 0, (size_t)d->cout * sizeof *db);
@@ -606,14 +616,51 @@ static void window_range(int o, int k, int s, int pad, int in, int *lo, int *hi)
     *hi = b > in ? in : b;
 }
 
-NN_SIMD void nn_maxpool_forward(const float *x, int n, int c, int h, int w, int k, int stride, int pad,
-                        float *y, int32_t *argmax)
+/* 2 x 2 windows at stride 2 without padding (LeNet's and VGG's pooling): two input rows give
+ * one output row, no window clipping. The same first-maximum rule as the general path. */
+NN_SIMD static void maxpool_2x2(const float *xp, int h, int w, int ho, int wo, int relu, float *yp,
+                                int32_t *ap)
+{
+    for (int oy = 0; oy < ho; oy++) {
+        const float *r0 = xp + (size_t)(2 * oy) * w, *r1 = r0 + w;
+        float *yr = yp + (size_t)oy * wo;
+        int32_t *ar = ap + (size_t)oy * wo;
+        const int32_t base = 2 * oy * w;
+        /* branch-free selects, so the loop vectorizes */
+        for (int ox = 0; ox < wo; ox++) {
+            const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+            float best = a;
+            int32_t bi = 0;
+            bi = b > best ? 1 : bi;
+            best = b > best ? b : best;
+            bi = c > best ? w : bi;
+            best = c > best ? c : best;
+            bi = d > best ? w + 1 : bi;
+            best = d > best ? d : best;
+            const float r = best > 0.0f ? best : 0.0f;
+            yr[ox] = relu ? r : best;
+            ar[ox] = base + 2 * ox + bi;
+        }
+    }
+    (void)h;
+}
+
+void nn_maxpool_relu_forward(const float *x, int n, int c, int h, int w, int k, int stride,
+                             int pad, int relu, float *y, int32_t *argmax)
 {
     const int ho = nn_window_out(h, k, stride, pad), wo = nn_window_out(w, k, stride, pad);
+    const int quad = k == 2 && stride == 2 && pad == 0;
+    if (quad && h == 2 * ho && w == 2 * wo &&
+        nn_direct_maxpool2_forward(x, (size_t)n * c, h, w, relu, y, argmax))
+        return;
     for (size_t pl = 0; pl < (size_t)n * c; pl++) {
         const float *xp = x + pl * h * w;
         float *yp = y + pl * ho * wo;
         int32_t *ap = argmax + pl * ho * wo;
+        if (quad) {
+            maxpool_2x2(xp, h, w, ho, wo, relu, yp, ap);
+            continue;
+        }
         for (int oy = 0; oy < ho; oy++) {
             int y0, y1;
             window_range(oy, k, stride, pad, h, &y0, &y1);
@@ -631,24 +678,65 @@ NN_SIMD void nn_maxpool_forward(const float *x, int n, int c, int h, int w, int 
                             bi = iy * w + ix;
                         }
                     }
-                yp[oy * wo + ox] = best;
+                yp[oy * wo + ox] = relu ? (best > 0.0f ? best : 0.0f) : best;
                 ap[oy * wo + ox] = bi;
             }
         }
     }
 }
 
-void nn_maxpool_backward(const float *dy, const int32_t *argmax, int n, int c, int h, int w, int ho,
-                         int wo, float *dx, int accum)
+void nn_maxpool_forward(const float *x, int n, int c, int h, int w, int k, int stride, int pad,
+                        float *y, int32_t *argmax)
 {
+    nn_maxpool_relu_forward(x, n, c, h, w, k, stride, pad, 0, y, argmax);
+}
+
+/* One plane of the tiled case: each input cell gets its window's error if it is the winner
+ * (and, with y, the output is positive), else zero; branch-free, two output rows at a time. */
+NN_SIMD static void maxunpool_2x2(const float *dyp, const int32_t *ap, const float *yp, int w,
+                                  int ho, int wo, float *dxp)
+{
+    for (int oy = 0; oy < ho; oy++) {
+        float *d0 = dxp + (size_t)(2 * oy) * w, *d1 = d0 + w;
+        const int32_t base = 2 * oy * w;
+        for (int ox = 0; ox < wo; ox++) {
+            const int q = oy * wo + ox;
+            const float g = yp ? (yp[q] > 0.0f ? dyp[q] : 0.0f) : dyp[q];
+            const int32_t i = ap[q] - base - 2 * ox;
+            d0[2 * ox] = i == 0 ? g : 0.0f;
+            d0[2 * ox + 1] = i == 1 ? g : 0.0f;
+            d1[2 * ox] = i == w ? g : 0.0f;
+            d1[2 * ox + 1] = i == w + 1 ? g : 0.0f;
+        }
+    }
+}
+
+void nn_maxpool_relu_backward(const float *dy, const int32_t *argmax, const float *y, int n, int c,
+                              int h, int w, int ho, int wo, float *dx, int accum)
+{
+    /* non-overlapping windows that tile the plane (2 x 2 at stride 2, even sides): every input
+     * cell is written once, the winner with its error and the others with zero, no memset */
+    const int tiled = !accum && h == 2 * ho && w == 2 * wo;
+    if (tiled && nn_direct_maxpool2_backward(dy, argmax, y, (size_t)n * c, h, w, dx)) return;
     for (size_t pl = 0; pl < (size_t)n * c; pl++) {
         float *dxp = dx + pl * h * w;
         const float *dyp = dy + pl * ho * wo;
+        const float *yp = y ? y + pl * ho * wo : NULL;
         const int32_t *ap = argmax + pl * ho * wo;
+        if (tiled) {
+            maxunpool_2x2(dyp, ap, yp, w, ho, wo, dxp);
+            continue;
+        }
         if (!accum) memset(dxp, 0, (size_t)h * w * sizeof *dxp);
         for (int q = 0; q < ho * wo; q++)
-            dxp[ap[q]] += dyp[q];
+            dxp[ap[q]] += yp && !(yp[q] > 0.0f) ? 0.0f : dyp[q];
     }
+}
+
+void nn_maxpool_backward(const float *dy, const int32_t *argmax, int n, int c, int h, int w, int ho,
+                         int wo, float *dx, int accum)
+{
+    nn_maxpool_relu_backward(dy, argmax, NULL, n, c, h, w, ho, wo, dx, accum);
 }
 
 void nn_avgpool_forward(const float *x, int n, int c, int h, int w, int k, int stride, int pad,

@@ -188,6 +188,14 @@ void nn_maxpool_forward(const float *x, int n, int c, int h, int w, int k, int s
                         float *y, int32_t *argmax);
 void nn_maxpool_backward(const float *dy, const int32_t *argmax, int n, int c, int h, int w, int ho,
                          int wo, float *dx, int accum);
+/* The same with a ReLU on its input folded in (relu = 1): max and ReLU commute, so
+ * y = max(0, max of the window) and the argmax is the raw input's, which gives the same values
+ * and gradients, bit for bit, as a ReLU followed by the pooling. Backward with y (the pooled
+ * output): an output whose y is not positive passes no gradient. */
+void nn_maxpool_relu_forward(const float *x, int n, int c, int h, int w, int k, int stride,
+                             int pad, int relu, float *y, int32_t *argmax);
+void nn_maxpool_relu_backward(const float *dy, const int32_t *argmax, const float *y, int n, int c,
+                              int h, int w, int ho, int wo, float *dx, int accum);
 /* Average pooling; padded cells count as zeros in the k x k divisor (PyTorch's default
  * count_include_pad). */
 void nn_avgpool_forward(const float *x, int n, int c, int h, int w, int k, int stride, int pad,

@@ -43,6 +43,7 @@ typedef struct nn_node {
     int in_place;  /* ReLU writing over its producer's buffer */
     int relu_fused; /* BN or addition applying the in-place ReLU that follows it */
     int fused;      /* that ReLU: nothing left to do (its gradient slot is the producer's) */
+    int relu_in;    /* max pooling applying the fused ReLU before it (nn_maxpool_relu_*) */
     nn_layout lay;  /* layout of the activation and its gradient, from nn_net_reserve */
     int want_grad; /* dL/d(out) is needed: a parameter at or upstream of this node */
     int accum[2];  /* backward adds into input s's gradient (another consumer wrote it first) */
@@ -59,6 +60,7 @@ typedef struct nn_node {
     int32_t *wi;        /* bit-exact: the integers q */
     xmvm_mat *xf, *xt;  /* bit-exact: W and W^T on crossbars */
     nn_xcells *cells;   /* quantized with cell errors: the weights' cells */
+    double prof[2];     /* nn_net_set_profile: host seconds in forward, backward (slice 0) */
 } nn_node;
 
 struct nn_net {
@@ -105,6 +107,7 @@ struct nn_net {
     float *xs;        /* per-sample scales */
     uint8_t *xsg;     /* per-sample sign modes */
     uint64_t xreads;  /* crossbar read passes so far: the index of the cell streams */
+    int profile;      /* time every node (nn_net_set_profile) */
 };
 
 /* 64-byte aligned (whole cache lines, full-width vector loads), zeroed. */
@@ -721,6 +724,13 @@ static int plan_grad_slots(nn_net *net, es_err *err)
     return ES_OK;
 }
 
+static int pool_fusion = 1;
+
+void nn_net_set_pool_fusion(int on)
+{
+    pool_fusion = on ? 1 : 0;
+}
+
 int nn_net_finalize(nn_net *net, es_err *err)
 {
     if (net->finalized) return es_fail(err, ES_ESTATE, "the network is already finalized");
@@ -768,6 +778,15 @@ int nn_net_finalize(nn_net *net, es_err *err)
         /* ... and when that producer is a batch norm or an addition, the producer applies it
          * (one pass over the tensor instead of two, forward and backward) */
         d->fused = d->in_place && (p->op == NN_OP_BN || p->op == NN_OP_ADD) && p->want_grad;
+        /* ... and when its only consumer is a max pooling, the pooling applies it (max and
+         * ReLU commute: the same values and gradients, without a pass over the larger
+         * tensor each way) */
+        nn_node *c = d->nconsumers == 1 ? &net->nodes[d->last_consumer] : NULL;
+        if (pool_fusion && !d->fused && d->in_place && p->want_grad && c &&
+            c->op == NN_OP_MAXPOOL) {
+            d->fused = 1;
+            c->relu_in = 1;
+        }
         if (d->fused) net->nodes[d->in[0]].relu_fused = 1;
     }
     int *written = calloc((size_t)net->nnodes, sizeof *written);
@@ -1195,8 +1214,10 @@ static int xbar_backward(nn_net *net, nn_node *d, int t, int n0, int n, const fl
 static int forward_slice(nn_net *net, int n0, int n, float *scratch, const int32_t *labels,
                          double *loss_sum, es_err *err)
 {
+    const int prof = net->profile && n0 == 0;
     for (int j = 1; j < net->nnodes; j++) {
         nn_node *d = &net->nodes[j];
+        const double t0 = prof ? es_host_seconds() : 0.0;
         const float *in = sl_act(net, d->in[0], n0);
         float *out = d->act + (size_t)n0 * nn_shape_size(d->out);
         const nn_shape is = net->nodes[d->in[0]].out;
@@ -1228,7 +1249,8 @@ static int forward_slice(nn_net *net, int n0, int n, float *scratch, const int32
             if (!d->fused) nn_relu_forward(in, out, len);
             break;
         case NN_OP_MAXPOOL:
-            nn_maxpool_forward(in, n, is.c, is.h, is.w, d->k, d->stride, d->pad, out, d->argmax + (size_t)n0 * nn_shape_size(d->out));
+            nn_maxpool_relu_forward(in, n, is.c, is.h, is.w, d->k, d->stride, d->pad, d->relu_in,
+                                    out, d->argmax + (size_t)n0 * nn_shape_size(d->out));
             break;
         case NN_OP_AVGPOOL:
             nn_avgpool_forward(in, n, is.c, is.h, is.w, d->k, d->stride, d->pad, out);
@@ -1261,6 +1283,7 @@ static int forward_slice(nn_net *net, int n0, int n, float *scratch, const int32
             break;
         case NN_OP_INPUT: break;
         }
+        if (prof) d->prof[0] += es_host_seconds() - t0;
     }
     if (labels) {
         const nn_node *o = &net->nodes[net->nnodes - 1];
@@ -1342,9 +1365,11 @@ static int backward_slice(nn_net *net, int n0, int n, int ntot, int t, float *sc
             dl[(size_t)i * k + net->labels[n0 + i]] -= inv;
         }
     }
+    const int prof = net->profile && t == 0;
     for (int j = last; j >= 1; j--) {
         nn_node *d = &net->nodes[j];
         if (!d->want_grad) continue;
+        const double t0 = prof ? es_host_seconds() : 0.0;
         const int i0 = d->in[0];
         const nn_node *p0 = &net->nodes[i0];
         const nn_shape is = p0->out;
@@ -1375,7 +1400,8 @@ static int backward_slice(nn_net *net, int n0, int n, int ntot, int t, float *sc
             break;
         case NN_OP_MAXPOOL:
             if (dx)
-                nn_maxpool_backward(dy, d->argmax + oo, n, is.c, is.h, is.w, d->out.h, d->out.w, dx,
+                nn_maxpool_relu_backward(dy, d->argmax + oo, d->relu_in ? act : NULL, n, is.c,
+                                         is.h, is.w, d->out.h, d->out.w, dx,
                                     d->accum[0]);
             break;
         case NN_OP_AVGPOOL:
@@ -1422,8 +1448,24 @@ static int backward_slice(nn_net *net, int n0, int n, int ntot, int t, float *sc
             break;
         case NN_OP_INPUT: break;
         }
+        if (prof) d->prof[1] += es_host_seconds() - t0;
     }
     return ES_OK;
+}
+
+void nn_net_set_profile(nn_net *net, int on)
+{
+    net->profile = on ? 1 : 0;
+    for (int i = 0; i < net->nnodes; i++)
+        net->nodes[i].prof[0] = net->nodes[i].prof[1] = 0.0;
+}
+
+int nn_net_profile(const nn_net *net, int i, double *fwd_s, double *bwd_s)
+{
+    if (i < 0 || i >= net->nnodes) return -1;
+    *fwd_s = net->nodes[i].prof[0];
+    *bwd_s = net->nodes[i].prof[1];
+    return 0;
 }
 
 int nn_net_backward(nn_net *net, es_err *err)

@@ -146,6 +146,9 @@ nn_shape nn_net_node_shape(const nn_net *net, int node);
  * count) and every other node must feed a later one. Plans buffer reuse. ES_ECONFIG with a
  * message otherwise. After this, no more adds. */
 int nn_net_finalize(nn_net *net, es_err *err);
+/* Fold a ReLU into the max pooling that is its only consumer (on by default) in networks
+ * finalized from now on; off only to measure or test it: the results are the same bits. */
+void nn_net_set_pool_fusion(int on);
 
 /* Initialisation used by nn_net_init_params (presets set their own; see nn_presets.h). */
 void nn_net_set_init(nn_net *net, const nn_init_opts *opts);
@@ -181,6 +184,12 @@ int nn_net_forward(nn_net *net, const float *x, int n, const int32_t *labels, in
 /* Backward pass of the last forward (which had labels): fills every trainable parameter's
  * grad (overwritten, not accumulated). ES_ESTATE without such a forward. */
 int nn_net_backward(nn_net *net, es_err *err);
+
+/* Per-node host time (bench_train --profile): when on, every forward and backward pass adds
+ * each node's wall time (of the first slice, in batch-parallel mode) to its counters; turning
+ * it on or off resets them. nn_net_profile reads node i's seconds; -1 when i is out of range. */
+void nn_net_set_profile(nn_net *net, int on);
+int nn_net_profile(const nn_net *net, int i, double *fwd_s, double *bwd_s);
 
 /* Logits of the last forward (n x classes), valid until the next forward. */
 const float *nn_net_logits(const nn_net *net);
