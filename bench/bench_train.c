@@ -6,6 +6,7 @@
  *
  *   bench_train --model lenet|resnet20 [--threads 2] [--iters N] [--warmup 10]
  *               [--conv gemm|dnnl] (default: the build's default convolution backend)
+ *               [--without direct-conv|vector-pool|folds|nothing] (one speed-up off)
  *               [--profile] (then per layer: forward and backward milliseconds per iteration,
  *               of the first slice in batch-parallel mode, on stderr; the timers cost a
  *               little, so images/s of a profiled run is not the figure to quote) */
@@ -18,6 +19,7 @@
 
 #include "ds_dataset.h"
 #include "es_common.h"
+#include "nn_direct.h"
 #include "nn_gemm.h"
 #include "nn_layers.h"
 #include "nn_net.h"
@@ -28,6 +30,7 @@ int main(int argc, char **argv)
 {
     const char *model = "lenet";
     int threads = 2, iters = -1, warmup = 10, profile = 0;
+    int direct = NN_DIRECT_CONV | NN_DIRECT_POOL;
     const nn_conv_backend *conv = nn_conv_backend_default();
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc)
@@ -40,14 +43,30 @@ int main(int argc, char **argv)
             warmup = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--profile"))
             profile = 1;
+        else if (!strcmp(argv[i], "--without") && i + 1 < argc) {
+            /* switch one speed-up off, to measure what it contributes (bench_ablation.sh) */
+            const char *w = argv[++i];
+            if (!strcmp(w, "direct-conv"))
+                direct &= ~NN_DIRECT_CONV;
+            else if (!strcmp(w, "vector-pool"))
+                direct &= ~NN_DIRECT_POOL;
+            else if (!strcmp(w, "folds"))
+                nn_net_set_fusions(0);
+            else if (strcmp(w, "nothing")) {
+                fprintf(stderr, "bench_train: --without direct-conv|vector-pool|folds|nothing\n");
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "--conv") && i + 1 < argc && nn_conv_backend_find(argv[i + 1]))
             conv = nn_conv_backend_find(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_train --model lenet|resnet20 [--threads N] [--iters N] "
-                            "[--warmup N] [--conv gemm|dnnl] [--profile]\n");
+                            "[--warmup N] [--conv gemm|dnnl] [--profile] "
+                            "[--without direct-conv|vector-pool|folds|nothing]\n");
             return 2;
         }
     }
+    nn_direct_set_enabled(direct);
     int is_lenet = !strcmp(model, "lenet");
     const char *preset = is_lenet ? "lenet5" : "resnet20";
     int batch = is_lenet ? 64 : 128;

@@ -104,7 +104,7 @@ static void t_conv_shapes(void)
                                          1, NULL),
                        ES_OK))
             return;
-        nn_direct_set_enabled(1);
+        nn_direct_set_enabled(NN_DIRECT_CONV | NN_DIRECT_POOL);
         if (!nn_direct_ok(&d)) {
             tap_skip("the direct kernels do not run here (no AVX-512 or not such a layer)");
             continue;
@@ -169,7 +169,7 @@ static void t_conv_shapes(void)
         float *scr2 = fbuf(nn_conv_backend_gemm.scratch_floats(&d, n));
         nn_conv_backend_gemm.forward(NULL, &d, n, x, w, b, y2, scr2);
         nn_conv_backend_gemm.backward(NULL, &d, n, x, w, dy, dx2, 0, dw2, db2, scr2);
-        nn_direct_set_enabled(1);
+        nn_direct_set_enabled(NN_DIRECT_CONV | NN_DIRECT_POOL);
         bad = 0;
         for (size_t i = 0; i < ny; i++)
             bad += !close_to(y[i], y2[i], rym[i] + 1.0);
@@ -188,7 +188,7 @@ static void t_conv_shapes(void)
 static void t_conv_ok(void)
 {
     nn_conv_desc d;
-    nn_direct_set_enabled(1);
+    nn_direct_set_enabled(NN_DIRECT_CONV | NN_DIRECT_POOL);
     nn_conv_desc_init(&d, 6, 14, 14, 16, 5, 1, 0, 1, NULL);
     const int lenet2 = nn_direct_ok(&d);
     nn_conv_desc_init(&d, 6, 14, 14, 16, 5, 2, 0, 1, NULL);
@@ -203,7 +203,7 @@ static void t_conv_ok(void)
     if (lenet2) CHECK(nn_direct_ok(&d));
     nn_direct_set_enabled(0);
     CHECK(!nn_direct_ok(&d));
-    nn_direct_set_enabled(1);
+    nn_direct_set_enabled(NN_DIRECT_CONV | NN_DIRECT_POOL);
 }
 
 /* pooling: values from a small set so windows have ties, zeros and all-negative windows */
@@ -222,13 +222,13 @@ static void t_pool(void)
             x[i] = vals[(size_t)(urand() * ES_ARRAY_LEN(vals))];
         fill(dy, ny);
         for (int relu = 0; relu <= 1; relu++) {
-            nn_direct_set_enabled(1);
+            nn_direct_set_enabled(NN_DIRECT_CONV | NN_DIRECT_POOL);
             nn_maxpool_relu_forward(x, n, c, h, w, 2, 2, 0, relu, y1, a1);
             nn_maxpool_relu_backward(dy, a1, relu ? y1 : NULL, n, c, h, w, ho, wo, dx1, 0);
             nn_direct_set_enabled(0);
             nn_maxpool_relu_forward(x, n, c, h, w, 2, 2, 0, relu, y2, a2);
             nn_maxpool_relu_backward(dy, a2, relu ? y2 : NULL, n, c, h, w, ho, wo, dx2, 0);
-            nn_direct_set_enabled(1);
+            nn_direct_set_enabled(NN_DIRECT_CONV | NN_DIRECT_POOL);
             CHECK_MSG(!memcmp(y1, y2, ny * sizeof *y1) && !memcmp(a1, a2, ny * sizeof *a1) &&
                           !memcmp(dx1, dx2, nx * sizeof *dx1),
                       "%dx%d relu %d: vector and scalar pooling give the same bits", h, w, relu);
@@ -263,15 +263,16 @@ static void t_pool(void)
     }
 }
 
-/* LeNet-5 forward and backward with the ReLU folded into its poolings and without: the same
- * loss and parameter gradients, bit for bit */
-static void run_lenet(int fusion, double *loss, float **grads, int *np)
+/* LeNet-5 (ReLUs folded into its poolings) and ResNet-20 (its additions' gradients written
+ * once) forward and backward with the folds and without: the same loss and parameter
+ * gradients, bit for bit */
+static void run_net(const char *preset, int fusion, double *loss, float **grads, int *np)
 {
     nn_net *net = NULL;
     es_err err;
-    nn_net_set_pool_fusion(fusion);
-    int rc = nn_preset_create("lenet5", (nn_shape){1, 28, 28}, 10, &net, &err);
-    nn_net_set_pool_fusion(1);
+    nn_net_set_fusions(fusion);
+    int rc = nn_preset_create(preset, (nn_shape){1, 28, 28}, 10, &net, &err);
+    nn_net_set_fusions(1);
     if (!CHECK_INT(rc, ES_OK)) return;
     nn_net_init_params(net, 7);
     enum { N = 16 };
@@ -297,23 +298,33 @@ static void run_lenet(int fusion, double *loss, float **grads, int *np)
 
 static void t_fusion_same_bits(void)
 {
-    double l1 = 0, l2 = 0;
-    float *g1[32] = {0}, *g2[32] = {0};
-    int n1 = 0, n2 = 0;
-    run_lenet(1, &l1, g1, &n1);
-    run_lenet(0, &l2, g2, &n2);
-    CHECK_INT(n1, n2);
-    CHECK(l1 == l2);
-    CHECK(l1 > 0.5 && l1 < 10); /* a real loss, not an empty pass */
-    nn_net *net = NULL;
-    nn_preset_create("lenet5", (nn_shape){1, 28, 28}, 10, &net, NULL);
-    int same = 1;
-    for (int i = 0; i < n1 && i < n2 && net; i++)
-        same &= !memcmp(g1[i], g2[i], nn_net_param(net, i)->numel * sizeof(float));
-    CHECK_MSG(same, "parameter gradients with and without the folded ReLU: the same bits");
-    nn_net_destroy(net);
-    for (int i = 0; i < 32; i++)
-        free(g1[i]), free(g2[i]);
+    static const char *const nets[] = {"lenet5", "resnet20"};
+    for (size_t k = 0; k < ES_ARRAY_LEN(nets); k++) {
+        double l1 = 0, l2 = 0;
+        float *g1[128] = {0}, *g2[128] = {0};
+        int n1 = 0, n2 = 0;
+        run_net(nets[k], 1, &l1, g1, &n1);
+        run_net(nets[k], 0, &l2, g2, &n2);
+        CHECK_INT(n1, n2);
+        CHECK(n1 <= 128);
+        CHECK_MSG(l1 == l2, "%s: the same loss with and without the folds", nets[k]);
+        CHECK(l1 > 0.5 && l1 < 10); /* a real loss, not an empty pass */
+        nn_net *net = NULL;
+        nn_preset_create(nets[k], (nn_shape){1, 28, 28}, 10, &net, NULL);
+        int same = 1, nonzero = 0;
+        for (int i = 0; i < n1 && i < n2 && net; i++) {
+            const size_t ne = nn_net_param(net, i)->numel;
+            same &= !memcmp(g1[i], g2[i], ne * sizeof(float));
+            for (size_t e = 0; e < ne; e++)
+                nonzero += g1[i][e] != 0.0f;
+        }
+        CHECK_MSG(same, "%s: parameter gradients with and without the folds: the same bits",
+                  nets[k]);
+        CHECK(nonzero > 100);
+        nn_net_destroy(net);
+        for (int i = 0; i < 128; i++)
+            free(g1[i]), free(g2[i]);
+    }
 }
 
 int main(int argc, char **argv)

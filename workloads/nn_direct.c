@@ -67,11 +67,11 @@ static int padded_stride(int wpad, int k, int nv)
     return (s + 15) & ~15;
 }
 
-static int direct_enabled = 1;
+static int direct_enabled = NN_DIRECT_CONV | NN_DIRECT_POOL;
 
-void nn_direct_set_enabled(int on)
+void nn_direct_set_enabled(int mask)
 {
-    direct_enabled = on ? 1 : 0;
+    direct_enabled = mask;
 }
 
 static int nn_direct_cpu(void)
@@ -86,7 +86,7 @@ static int nn_direct_cpu(void)
 
 int nn_direct_ok(const nn_conv_desc *d)
 {
-    if (!nn_direct_cpu() || !direct_enabled) return 0;
+    if (!nn_direct_cpu() || !(direct_enabled & NN_DIRECT_CONV)) return 0;
     if (d->stride != 1 || d->src_layout != NN_LAYOUT_NCHW || d->dst_layout != NN_LAYOUT_NCHW)
         return 0;
     const int nv = row_vectors(d->wo), nvx = row_vectors(d->w);
@@ -502,7 +502,7 @@ DT static void pool_bwd_planes(const float *dy, const int32_t *argmax, const flo
 
 static int pool_ok(int h, int w, int ho, int wo)
 {
-    return nn_direct_cpu() && direct_enabled && h == 2 * ho && w == 2 * wo;
+    return nn_direct_cpu() && (direct_enabled & NN_DIRECT_POOL) && h == 2 * ho && w == 2 * wo;
 }
 
 int nn_direct_maxpool2_forward(const float *x, size_t planes, int h, int w, int relu, float *y,
@@ -537,9 +537,9 @@ int nn_direct_maxpool2_backward(const float *dy, const int32_t *argmax, const fl
     return 0;
 }
 
-void nn_direct_set_enabled(int on)
+void nn_direct_set_enabled(int mask)
 {
-    (void)on;
+    (void)mask;
 }
 
 int nn_direct_ok(const nn_conv_desc *d)

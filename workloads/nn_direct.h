@@ -13,10 +13,11 @@
 /* 1 when the direct kernels do this layer: stride 1, NCHW in and out, output and input rows of
  * at most 32 columns using at least 10 of each 16 vector lanes, cin k k <= 160, cout <= 32. */
 int nn_direct_ok(const nn_conv_desc *d);
-/* Turn the direct kernels off (0) or on (1, the default) for every layer from now on: for
- * benchmarks measuring them against im2col + gemm, and tests. Only where the CPU has AVX-512F
- * and FMA do they run at all. */
-void nn_direct_set_enabled(int on);
+/* Which of these kernels run, for every layer from now on: NN_DIRECT_CONV | NN_DIRECT_POOL
+ * (the default), or fewer, for benchmarks measuring them against the portable paths, and
+ * tests. Only where the CPU has AVX-512F and FMA do they run at all. */
+enum { NN_DIRECT_CONV = 1, NN_DIRECT_POOL = 2 };
+void nn_direct_set_enabled(int mask);
 size_t nn_direct_scratch_floats(const nn_conv_desc *d, int n);
 void nn_direct_forward(const nn_conv_desc *d, int n, const float *x, const float *w,
                        const float *b, float *y, float *scratch);

@@ -44,6 +44,8 @@ typedef struct nn_node {
     int relu_fused; /* BN or addition applying the in-place ReLU that follows it */
     int fused;      /* that ReLU: nothing left to do (its gradient slot is the producer's) */
     int relu_in;    /* max pooling applying the fused ReLU before it (nn_maxpool_relu_*) */
+    int grad_alias; /* >= 0: this node's gradient is that node's (an addition's two equal
+                       input gradients, written once: see nn_net_finalize) */
     nn_layout lay;  /* layout of the activation and its gradient, from nn_net_reserve */
     int want_grad; /* dL/d(out) is needed: a parameter at or upstream of this node */
     int accum[2];  /* backward adds into input s's gradient (another consumer wrote it first) */
@@ -724,11 +726,11 @@ static int plan_grad_slots(nn_net *net, es_err *err)
     return ES_OK;
 }
 
-static int pool_fusion = 1;
+static int fusions = 1;
 
-void nn_net_set_pool_fusion(int on)
+void nn_net_set_fusions(int on)
 {
-    pool_fusion = on ? 1 : 0;
+    fusions = on ? 1 : 0;
 }
 
 int nn_net_finalize(nn_net *net, es_err *err)
@@ -782,13 +784,15 @@ int nn_net_finalize(nn_net *net, es_err *err)
          * ReLU commute: the same values and gradients, without a pass over the larger
          * tensor each way) */
         nn_node *c = d->nconsumers == 1 ? &net->nodes[d->last_consumer] : NULL;
-        if (pool_fusion && !d->fused && d->in_place && p->want_grad && c &&
+        if (fusions && !d->fused && d->in_place && p->want_grad && c &&
             c->op == NN_OP_MAXPOOL) {
             d->fused = 1;
             c->relu_in = 1;
         }
         if (d->fused) net->nodes[d->in[0]].relu_fused = 1;
     }
+    for (int j = 1; j <= last; j++)
+        net->nodes[j].grad_alias = -1;
     int *written = calloc((size_t)net->nnodes, sizeof *written);
     if (!written) return es_fail(err, ES_ENOMEM, "out of memory planning the network");
     for (int j = last; j >= 1; j--) {
@@ -799,6 +803,24 @@ int nn_net_finalize(nn_net *net, es_err *err)
         }
     }
     free(written);
+    /* An addition y = a + b (+ ReLU) gives a and b the same gradient. When b's gradient slot
+     * is first written by this addition and stays untouched until a's backward has read it
+     * (b comes before a, and no node between a and the addition reads b), a reads it there:
+     * one tensor written instead of two. */
+    for (int j = 1; fusions && j <= last; j++) {
+        nn_node *d = &net->nodes[j];
+        if (d->op != NN_OP_ADD) continue;
+        const int ia = d->in[0], ib = d->in[1];
+        nn_node *pa = &net->nodes[ia], *pb = &net->nodes[ib];
+        if (ia == ib || ib >= ia || !pa->want_grad || !pb->want_grad || pa->nconsumers != 1 ||
+            d->accum[1] || pa->relu_fused || pa->fused || pb->op == NN_OP_INPUT)
+            continue;
+        int clear = 1;
+        for (int k = ia + 1; k < j && clear; k++)
+            for (int s2 = 0; s2 < net->nodes[k].nin; s2++)
+                clear &= net->nodes[k].in[s2] != ib;
+        if (clear) pa->grad_alias = ib;
+    }
     ES_TRY(plan_grad_slots(net, err));
     net->classes = o.c;
     net->finalized = 1;
@@ -1375,7 +1397,8 @@ static int backward_slice(nn_net *net, int n0, int n, int ntot, int t, float *sc
         const nn_shape is = p0->out;
         const size_t oo = (size_t)n0 * nn_shape_size(d->out);
         float *dx = p0->want_grad ? sl_grad(net, p0, t, n0) : NULL;
-        const float *in = sl_act(net, i0, n0), *dy = sl_grad(net, d, t, n0);
+        const float *in = sl_act(net, i0, n0),
+                    *dy = sl_grad(net, d->grad_alias >= 0 ? &net->nodes[d->grad_alias] : d, t, n0);
         const float *act = d->act + oo;
         const size_t len = (size_t)n * nn_shape_size(d->out);
         switch (d->op) {
@@ -1428,7 +1451,7 @@ static int backward_slice(nn_net *net, int n0, int n, int ntot, int t, float *sc
             break;
         case NN_OP_ADD: {
             const nn_node *pa = &net->nodes[d->in[0]], *pb = &net->nodes[d->in[1]];
-            float *da = pa->want_grad ? sl_grad(net, pa, t, n0) : NULL,
+            float *da = pa->want_grad && pa->grad_alias < 0 ? sl_grad(net, pa, t, n0) : NULL,
                   *db = pb->want_grad ? sl_grad(net, pb, t, n0) : NULL;
             if (d->relu_fused)
                 nn_add_relu_backward(act, dy, da, d->accum[0], db, d->accum[1], len);

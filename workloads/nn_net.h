@@ -146,9 +146,10 @@ nn_shape nn_net_node_shape(const nn_net *net, int node);
  * count) and every other node must feed a later one. Plans buffer reuse. ES_ECONFIG with a
  * message otherwise. After this, no more adds. */
 int nn_net_finalize(nn_net *net, es_err *err);
-/* Fold a ReLU into the max pooling that is its only consumer (on by default) in networks
- * finalized from now on; off only to measure or test it: the results are the same bits. */
-void nn_net_set_pool_fusion(int on);
+/* Plan folds that change no result bit (on by default) for networks finalized from now on: a
+ * ReLU folded into the max pooling that is its only consumer, and an addition's two equal
+ * input gradients written once. Off only to measure or test them. */
+void nn_net_set_fusions(int on);
 
 /* Initialisation used by nn_net_init_params (presets set their own; see nn_presets.h). */
 void nn_net_set_init(nn_net *net, const nn_init_opts *opts);
