@@ -289,8 +289,8 @@ static void run_net(const char *preset, int fusion, double *loss, float **grads,
     *np = nn_net_num_params(net);
     for (int i = 0; i < *np; i++) {
         const nn_param *p = nn_net_param(net, i);
-        grads[i] = malloc(p->numel * sizeof(float));
-        memcpy(grads[i], p->grad, p->numel * sizeof(float));
+        grads[i] = calloc(p->numel, sizeof(float));
+        if (p->grad) memcpy(grads[i], p->grad, p->numel * sizeof(float)); /* BN statistics: none */
     }
     free(x);
     nn_net_destroy(net);

@@ -62,8 +62,10 @@ expect_rc "import weights" 0
 ok "lr 0 keeps imported weights exactly" cmp "$TMP/a/weights.npz" "$TMP/d/weights.npz"
 run_essim train $small --import-weights "$TMP/nothere.npz" -o "$TMP/e"; expect_rc "missing import file" 1
 
-# Kill -9 at a random moment, resume, compare with an uninterrupted run.
-long="--dataset synthetic --set train.synthetic_train=2048 --set train.synthetic_test=128 --batch 16 --epochs 4 -q --checkpoint-every 7"
+# Kill -9 at a random moment, resume, compare with an uninterrupted run. (lr 0.02: at the
+# default 0.05 this small-batch synthetic run is on the edge of divergence, and whether it
+# diverges depends on the kernels' float rounding, not on what is tested here.)
+long="--dataset synthetic --set train.synthetic_train=2048 --set train.synthetic_test=128 --batch 16 --epochs 4 --lr 0.02 -q --checkpoint-every 7"
 run_essim train $long --policy essence -o "$TMP/full" --trace "$TMP/full.trc"; expect_rc "uninterrupted long run" 0
 expect_grep "summary names the trace and its writer's share" "$TMP/out" "trace: $TMP/full.trc, "
 expect_grep "stats.json has the writer's time" "$TMP/full/stats.json" '"trace_write_seconds"'
