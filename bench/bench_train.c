@@ -146,7 +146,7 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"model\": \"%s\", \"engine\": \"essim\", \"threads\": %d, \"batch\": %d, "
            "\"iters\": %d, \"train_img_s\": %.1f, \"train_ms_per_iter\": %.3f, "
-           "\"loss\": %.4f, \"gemm\": \"%s\", \"conv\": \"%s\", \"maxrss_kb\": %ld}\n",
+           "\"loss\": %.9g, \"gemm\": \"%s\", \"conv\": \"%s\", \"maxrss_kb\": %ld}\n",
            model, threads, batch, iters, (double)iters * batch / dt, dt / iters * 1e3, loss,
            nn_gemm_backend_name(), conv->name, ru.ru_maxrss);
     free(perm);

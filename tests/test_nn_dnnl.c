@@ -291,7 +291,7 @@ static void t_bn_ex(void)
                     else
                         nn_bn_forward_infer_ex(xl, n, c, hw, lay, g, be, 1e-5f, rm2, rv2, yl, sm2,
                                                si2, relu);
-                    nn_bn_backward_ex(xl, dyl, relu ? yl : NULL, n, c, hw, lay, g, sm2, si2,
+                    nn_bn_backward_ex(xl, dyl, relu ? be : NULL, n, c, hw, lay, g, sm2, si2,
                                       training, dxl, relu, dg2, db2, work);
                     from_layout(yl, n, c, hw, lay);
                     from_layout(dxl, n, c, hw, lay);

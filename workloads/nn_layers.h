@@ -148,7 +148,7 @@ void nn_bn_backward(const float *x, const float *dy, int n, int c, int hw, const
  * normalisation (y = max(bn(x), 0)); in the backward pass relu_y (non-NULL) is that fused
  * ReLU's output, dy is then the gradient of the ReLU's output and flows only where relu_y > 0.
  * work: NN_BN_WORK_DOUBLES(n, c) doubles of caller scratch. */
-#define NN_BN_WORK_DOUBLES(n, c) (2 * (size_t)(n) * (size_t)(c) + 2 * (size_t)(c))
+#define NN_BN_WORK_DOUBLES(n, c) (2 * (size_t)(n) * (size_t)(c) + 3 * (size_t)(c))
 void nn_bn_forward_train_ex(const float *x, int n, int c, int hw, nn_layout lay,
                             const float *gamma, const float *beta, float momentum, float eps,
                             float *running_mean, float *running_var, float *y, float *save_mean,
@@ -157,8 +157,10 @@ void nn_bn_forward_infer_ex(const float *x, int n, int c, int hw, nn_layout lay,
                             const float *gamma, const float *beta, float eps,
                             const float *running_mean, const float *running_var, float *y,
                             float *save_mean, float *save_invstd, int relu);
-void nn_bn_backward_ex(const float *x, const float *dy, const float *relu_y, int n, int c, int hw,
-                       nn_layout lay, const float *gamma, const float *save_mean,
+/* relu_beta: NULL, or beta when a ReLU followed the batch norm (relu = 1 in the forward); its
+ * mask is recomputed from x as the forward computed the output, bit for bit. */
+void nn_bn_backward_ex(const float *x, const float *dy, const float *relu_beta, int n, int c,
+                       int hw, nn_layout lay, const float *gamma, const float *save_mean,
                        const float *save_invstd, int training, float *dx, int accum,
                        float *dgamma, float *dbeta, double *work);
 

@@ -123,9 +123,11 @@ NN_SIMD static void plane_sqdev(const float *p, int hw, int lanes, const float *
 }
 
 /* sdy[l] = sum g, sdyx[l] = sum g (x - m[l]) with g = dy, or 0 where the fused ReLU's output
- * ry is not positive (ry NULL: no ReLU). */
-NN_SIMD static void plane_dstats(const float *dy, const float *x, const float *ry, int hw, int lanes,
-                                 const float *m, double *sdy, double *sdyx)
+ * was not positive: where x ra[l] + rb[l], the forward's affine computed with the same
+ * operations, is not (ra NULL: no ReLU). Recomputing the mask from x, which is read anyway,
+ * saves reading the output. */
+NN_SIMD static void plane_dstats(const float *dy, const float *x, const float *ra, const float *rb,
+                                 int hw, int lanes, const float *m, double *sdy, double *sdyx)
 {
     if (lanes == L16) {
         float a[L16] = {0}, a2[L16] = {0};
@@ -134,9 +136,9 @@ NN_SIMD static void plane_dstats(const float *dy, const float *x, const float *r
             float g[L16], v[L16];
             for (int l = 0; l < L16; l++)
                 g[l] = dy[o + l];
-            if (ry)
+            if (ra)
                 for (int l = 0; l < L16; l++)
-                    g[l] = ry[o + l] > 0.0f ? g[l] : 0.0f;
+                    g[l] = x[o + l] * ra[l] + rb[l] > 0.0f ? g[l] : 0.0f;
             for (int l = 0; l < L16; l++)
                 v[l] = x[o + l] - m[l];
             for (int l = 0; l < L16; l++) {
@@ -150,15 +152,15 @@ NN_SIMD static void plane_dstats(const float *dy, const float *x, const float *r
         }
     } else {
         float a[8] = {0}, a2[8] = {0};
-        const float m0 = m[0];
+        const float m0 = m[0], ra0 = ra ? ra[0] : 0.0f, rb0 = ra ? rb[0] : 0.0f;
         int q = 0;
         for (; q + 8 <= hw; q += 8) {
             float g[8], v[8];
             for (int j = 0; j < 8; j++)
                 g[j] = dy[q + j];
-            if (ry)
+            if (ra)
                 for (int j = 0; j < 8; j++)
-                    g[j] = ry[q + j] > 0.0f ? g[j] : 0.0f;
+                    g[j] = x[q + j] * ra0 + rb0 > 0.0f ? g[j] : 0.0f;
             for (int j = 0; j < 8; j++)
                 v[j] = x[q + j] - m0;
             for (int j = 0; j < 8; j++) {
@@ -169,7 +171,7 @@ NN_SIMD static void plane_dstats(const float *dy, const float *x, const float *r
         double s = 0.0, t = 0.0;
         for (; q < hw; q++) {
             float g = dy[q];
-            if (ry && !(ry[q] > 0.0f)) g = 0.0f;
+            if (ra && !(x[q] * ra0 + rb0 > 0.0f)) g = 0.0f;
             s += g;
             t += (double)g * ((double)x[q] - m0);
         }
@@ -219,9 +221,10 @@ NN_SIMD static void plane_affine(const float *x, int hw, int lanes, const float 
     }
 }
 
-/* dx (+)= a g + b x + c0 per lane, g masked by the fused ReLU's output as in plane_dstats. */
-NN_SIMD static void plane_dx(const float *dy, const float *x, const float *ry, int hw, int lanes,
-                     const float *a, const float *b, const float *c0, int accum, float *dx)
+/* dx (+)= a g + b x + c0 per lane, g masked by the fused ReLU as in plane_dstats. */
+NN_SIMD static void plane_dx(const float *dy, const float *x, const float *ra, const float *rb,
+                             int hw, int lanes, const float *a, const float *b, const float *c0,
+                             int accum, float *dx)
 {
     const size_t len = (size_t)hw * lanes;
     if (lanes == L16) {
@@ -229,9 +232,9 @@ NN_SIMD static void plane_dx(const float *dy, const float *x, const float *ry, i
             float g[L16], v[L16], o[L16];
             for (int l = 0; l < L16; l++)
                 g[l] = dy[q + l];
-            if (ry)
+            if (ra)
                 for (int l = 0; l < L16; l++)
-                    g[l] = ry[q + l] > 0.0f ? g[l] : 0.0f;
+                    g[l] = x[q + l] * ra[l] + rb[l] > 0.0f ? g[l] : 0.0f;
             for (int l = 0; l < L16; l++)
                 v[l] = x[q + l];
             for (int l = 0; l < L16; l++)
@@ -240,15 +243,16 @@ NN_SIMD static void plane_dx(const float *dy, const float *x, const float *ry, i
                 dx[q + l] = o[l] + (a[l] * g[l] + b[l] * v[l] + c0[l]);
         }
     } else {
-        const float a0 = a[0], b0 = b[0], k0 = c0[0];
+        const float a0 = a[0], b0 = b[0], k0 = c0[0], ra0 = ra ? ra[0] : 0.0f,
+                    rb0 = ra ? rb[0] : 0.0f;
         size_t q = 0;
         for (; q + 8 <= len; q += 8) {
             float g[8], v[8], o[8];
             for (int j = 0; j < 8; j++)
                 g[j] = dy[q + j];
-            if (ry)
+            if (ra)
                 for (int j = 0; j < 8; j++)
-                    g[j] = ry[q + j] > 0.0f ? g[j] : 0.0f;
+                    g[j] = x[q + j] * ra0 + rb0 > 0.0f ? g[j] : 0.0f;
             for (int j = 0; j < 8; j++)
                 v[j] = x[q + j];
             for (int j = 0; j < 8; j++)
@@ -258,7 +262,7 @@ NN_SIMD static void plane_dx(const float *dy, const float *x, const float *ry, i
         }
         for (; q < len; q++) {
             float g = dy[q];
-            if (ry && !(ry[q] > 0.0f)) g = 0.0f;
+            if (ra && !(x[q] * ra0 + rb0 > 0.0f)) g = 0.0f;
             dx[q] = (accum ? dx[q] : 0.0f) + (a0 * g + b0 * x[q] + k0);
         }
     }
@@ -350,23 +354,29 @@ void nn_bn_forward_infer_ex(const float *x, int n, int c, int hw, nn_layout lay,
     }
 }
 
-void nn_bn_backward_ex(const float *x, const float *dy, const float *relu_y, int n, int c, int hw,
-                       nn_layout lay, const float *gamma, const float *save_mean,
+void nn_bn_backward_ex(const float *x, const float *dy, const float *relu_beta, int n, int c,
+                       int hw, nn_layout lay, const float *gamma, const float *save_mean,
                        const float *save_invstd, int training, float *dx, int accum,
                        float *dgamma, float *dbeta, double *work)
 {
     const int L = lanes_of(lay), P = c / L;
     const size_t planes = (size_t)n * P, plen = (size_t)hw * L, nc = (size_t)n * c;
     double *psdy = work, *psdyx = work + nc;
+    /* per channel coefficients of dx = a g + b x + c0, after the partials in work, then the
+     * forward's affine (ra, rb) for the fused ReLU's mask */
+    float *coef = (float *)(work + 2 * nc), *ra = relu_beta ? coef + 3 * c : NULL,
+          *rb = relu_beta ? coef + 4 * c : NULL;
+    for (int ch = 0; relu_beta && ch < c; ch++) {
+        ra[ch] = gamma[ch] * save_invstd[ch];
+        rb[ch] = relu_beta[ch] - save_mean[ch] * ra[ch];
+    }
     NN_PAR_FOR_IF(planes * plen >= NN_PAR_MIN_ELEMS)
     for (size_t pl = 0; pl < planes; pl++) {
         const size_t i = pl / (size_t)P, p = pl % (size_t)P;
-        plane_dstats(dy + pl * plen, x + pl * plen, relu_y ? relu_y + pl * plen : NULL, hw, L,
-                     save_mean + p * L, psdy + i * c + p * L, psdyx + i * c + p * L);
+        plane_dstats(dy + pl * plen, x + pl * plen, ra ? ra + p * L : NULL, rb ? rb + p * L : NULL,
+                     hw, L, save_mean + p * L, psdy + i * c + p * L, psdyx + i * c + p * L);
     }
     const double m = (double)n * hw;
-    /* per channel coefficients of dx = a g + b x + c0, after the partials in work */
-    float *coef = (float *)(work + 2 * nc);
     for (int ch = 0; ch < c; ch++) {
         double sdy = 0.0, sdyx = 0.0;
         for (int i = 0; i < n; i++) {
@@ -391,36 +401,47 @@ void nn_bn_backward_ex(const float *x, const float *dy, const float *relu_y, int
         NN_PAR_FOR_IF(planes * plen >= NN_PAR_MIN_ELEMS)
         for (size_t pl = 0; pl < planes; pl++) {
             const size_t p = pl % (size_t)P;
-            plane_dx(dy + pl * plen, x + pl * plen, relu_y ? relu_y + pl * plen : NULL, hw, L,
-                     coef + p * L, coef + c + p * L, coef + 2 * c + p * L, accum, dx + pl * plen);
+            plane_dx(dy + pl * plen, x + pl * plen, ra ? ra + p * L : NULL, rb ? rb + p * L : NULL,
+                     hw, L, coef + p * L, coef + c + p * L, coef + 2 * c + p * L, accum,
+                     dx + pl * plen);
         }
     }
 }
 
 /* ---- option-A shortcut, blocked ----------------------------------------------------------- */
 
+/* Option-A shortcut in nChw16c: output channel co is input channel co - before (zero outside
+ * [0, cin)), sampled at the stride. Each output block's 16 lanes come from at most two input
+ * blocks: per lane, the offset of its source within an image (or -1), computed once per block,
+ * then one gather per output pixel. */
 void nn_shortcut_a_forward_b16(const float *x, int n, int cin, int h, int w, int cout, int stride,
                                float *y)
 {
     const int ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1, before = (cout - cin) / 2;
     const int cbi = cin / L16, cbo = cout / L16;
+    const size_t xplane = (size_t)h * w * L16, yplane = (size_t)ho * wo * L16;
     NN_PAR_FOR_IF((size_t)n * cout * ho * wo >= NN_PAR_MIN_ELEMS)
     for (int i = 0; i < n; i++)
         for (int b = 0; b < cbo; b++) {
-            float *yb = y + ((size_t)i * cbo + b) * ho * wo * L16;
+            float *yb = y + ((size_t)i * cbo + b) * yplane;
+            const float *xi = x + (size_t)i * cbi * xplane;
+            long off[L16];
+            int any = 0;
+            for (int l = 0; l < L16; l++) {
+                const int ci = b * L16 + l - before;
+                off[l] = ci < 0 || ci >= cin ? -1 : (long)(ci / L16) * (long)xplane + ci % L16;
+                any |= off[l] >= 0;
+            }
+            if (!any) {
+                memset(yb, 0, yplane * sizeof *yb);
+                continue;
+            }
             for (int oy = 0; oy < ho; oy++)
                 for (int ox = 0; ox < wo; ox++) {
                     float *o = yb + ((size_t)oy * wo + ox) * L16;
-                    for (int l = 0; l < L16; l++) {
-                        const int ci = b * L16 + l - before;
-                        o[l] = ci < 0 || ci >= cin
-                                   ? 0.0f
-                                   : x[((((size_t)i * cbi + ci / L16) * h + (size_t)oy * stride) *
-                                            w +
-                                        (size_t)ox * stride) *
-                                           L16 +
-                                       ci % L16];
-                    }
+                    const float *src = xi + ((size_t)oy * stride * w + (size_t)ox * stride) * L16;
+                    for (int l = 0; l < L16; l++)
+                        o[l] = off[l] < 0 ? 0.0f : src[off[l]];
                 }
         }
 }
@@ -430,22 +451,27 @@ void nn_shortcut_a_backward_b16(const float *dy, int n, int cin, int h, int w, i
 {
     const int ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1, before = (cout - cin) / 2;
     const int cbi = cin / L16, cbo = cout / L16;
+    const size_t xplane = (size_t)h * w * L16, yplane = (size_t)ho * wo * L16;
     NN_PAR_FOR_IF((size_t)n * cin * h * w >= NN_PAR_MIN_ELEMS)
     for (int i = 0; i < n; i++) {
         float *dxi = dx + (size_t)i * cin * h * w;
+        const float *dyi = dy + (size_t)i * cbo * yplane;
         if (!accum) memset(dxi, 0, (size_t)cin * h * w * sizeof *dxi);
-        for (int b = 0; b < cbi; b++)
+        for (int b = 0; b < cbi; b++) {
+            long off[L16]; /* every input channel has its output channel */
+            for (int l = 0; l < L16; l++) {
+                const int co = b * L16 + l + before;
+                off[l] = (long)(co / L16) * (long)yplane + co % L16;
+            }
             for (int oy = 0; oy < ho; oy++)
                 for (int ox = 0; ox < wo; ox++) {
-                    float *o = dxi + (((size_t)b * h + (size_t)oy * stride) * w +
-                                      (size_t)ox * stride) *
-                                         L16;
-                    for (int l = 0; l < L16; l++) {
-                        const int co = b * L16 + l + before;
-                        o[l] += dy[((((size_t)i * cbo + co / L16) * ho + oy) * wo + ox) * L16 +
-                                   co % L16];
-                    }
+                    float *o = dxi + (size_t)b * xplane +
+                               ((size_t)oy * stride * w + (size_t)ox * stride) * L16;
+                    const float *src = dyi + ((size_t)oy * wo + ox) * L16;
+                    for (int l = 0; l < L16; l++)
+                        o[l] += src[off[l]];
                 }
+        }
     }
 }
 

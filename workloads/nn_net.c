@@ -1414,7 +1414,8 @@ static int backward_slice(nn_net *net, int n0, int n, int ntot, int t, float *sc
                                d->name, net->backend->name);
             break;
         case NN_OP_BN:
-            nn_bn_backward_ex(in, dy, d->relu_fused ? act : NULL, n, is.c, is.h * is.w, d->lay,
+            nn_bn_backward_ex(in, dy, d->relu_fused ? pdata(net, d->pb) : NULL, n, is.c,
+                              is.h * is.w, d->lay,
                               pdata(net, d->pw), d->save_mean, d->save_invstd, net->training, dx,
                               d->accum[0], pgrad_t(net, t, d->pw), pgrad_t(net, t, d->pb), net->bn_work);
             break;
