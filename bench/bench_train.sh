@@ -36,6 +36,12 @@ timed() {
     awk '{print $2 + $3}' "$tmp/t" >>"$tmp/own"
     awk '{print $4}' "$tmp/t" >"$tmp/rss"
 }
+# wait (up to 3 minutes) for the 1-minute load average to settle below 0.5: it decays slowly
+# after a build or a previous benchmark
+for _ in $(seq 36); do
+    awk '{exit !($1 > 0.5)}' /proc/loadavg || break
+    sleep 5
+done
 load0=$(cut -d' ' -f1 /proc/loadavg)
 b0=$(busy)
 w0=$(date +%s.%N)

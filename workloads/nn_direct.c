@@ -128,13 +128,36 @@ size_t nn_direct_scratch_floats(const nn_conv_desc *d, int n)
 
 /* Copy one image's c planes of h x w into a zero-filled buffer of planes hp x ws, each plane
  * offset by p rows and p columns. */
-static void pad_planes(const float *x, int c, int h, int w, int p, int hp, int ws, float *xp)
+/* dst[0..ws) = zeros with src[0..w) at dst + p (ws a multiple of VL, p + w <= ws): vector
+ * stores and masked loads, instead of a memset and a memcpy call per short row. */
+DI void pad_row(float *dst, const float *src, int w, int p, int ws)
 {
-    memset(xp, 0, (size_t)c * hp * ws * sizeof *xp);
-    for (int ci = 0; ci < c; ci++)
-        for (int y = 0; y < h; y++)
-            memcpy(xp + ((size_t)ci * hp + y + p) * ws + p, x + ((size_t)ci * h + y) * w,
-                   (size_t)w * sizeof *x);
+    for (int j = 0; j < ws; j += VL)
+        _mm512_storeu_ps(dst + j, zero());
+    for (int j = 0; j < w; j += VL) {
+        const __mmask16 m = w - j >= VL ? (__mmask16)0xFFFF : (__mmask16)((1u << (w - j)) - 1u);
+        _mm512_mask_storeu_ps(dst + p + j, m, _mm512_maskz_loadu_ps(m, src + j));
+    }
+}
+
+DT static void pad_planes(const float *x, int c, int h, int w, int p, int hp, int ws, float *xp)
+{
+    for (int ci = 0; ci < c; ci++) {
+        float *pl = xp + (size_t)ci * hp * ws;
+        for (int y = 0; y < hp; y++)
+            if (y < p || y >= p + h)
+                for (int j = 0; j < ws; j += VL)
+                    _mm512_storeu_ps(pl + (size_t)y * ws + j, zero());
+            else
+                pad_row(pl + (size_t)y * ws, x + ((size_t)ci * h + y - p) * w, w, p, ws);
+    }
+}
+
+/* One image's error, lane-padded: rows of nv VL floats, zeros past wo. */
+DT static void lane_rows(const float *dy, int c, int ho, int wo, int nv, float *dl)
+{
+    for (int r = 0; r < c * ho; r++)
+        pad_row(dl + (size_t)r * nv * VL, dy + (size_t)r * wo, wo, 0, nv * VL);
 }
 
 /* y[co][oy][0..wo) (+)= bias[co] + sum over taps (ci, ky, kx) of w[co][ci][ky][kx]
@@ -360,12 +383,7 @@ void nn_direct_backward(const nn_conv_desc *d, int n, const float *x, const floa
     /* weight gradient */
     for (int i = 0; i < n; i++) {
         pad_planes(x + i * xs, d->cin, d->h, d->w, d->pad, hp, ws, xp + i * xpf);
-        float *dli = dyl + i * dys;
-        memset(dli, 0, dys * sizeof *dli);
-        for (int c = 0; c < d->cout; c++)
-            for (int oy = 0; oy < d->ho; oy++)
-                memcpy(dli + ((size_t)c * d->ho + oy) * nv * VL, dy + i * ys + c * P + (size_t)oy * d->wo,
-                       (size_t)d->wo * sizeof *dli);
+        lane_rows(dy + i * ys, d->cout, d->ho, d->wo, nv, dyl + i * dys);
     }
     tap_offsets(d->cin, k, hp, ws, off);
     conv_dw(n, xp, xpf, ws, off, taps, dyl, dys, d->cout, d->ho, nv, dw);

@@ -1492,6 +1492,24 @@ int nn_net_profile(const nn_net *net, int i, double *fwd_s, double *bwd_s)
     return 0;
 }
 
+/* Slice 0's parameter gradients plus the other slices', in slice order, for the elements
+ * [lo, hi) of the parameters laid end to end (par_off); each element's sum is the same
+ * whichever thread does it. */
+static void reduce_slices(nn_net *net, int T, size_t lo, size_t hi)
+{
+    for (int i = 0; i < net->nparams; i++) {
+        nn_param *p = &net->params[i].pub;
+        const size_t a = net->par_off[i], b = a + p->numel;
+        if (!p->trainable || b <= lo || a >= hi) continue;
+        const size_t e0 = (lo > a ? lo : a) - a, e1 = (hi < b ? hi : b) - a;
+        for (int sl = 1; sl < T; sl++) {
+            const float *q = net->par_grad[sl - 1] + a;
+            for (size_t e = e0; e < e1; e++)
+                p->grad[e] += q[e];
+        }
+    }
+}
+
 int nn_net_backward(nn_net *net, es_err *err)
 {
     if (!net->can_backward)
@@ -1500,6 +1518,9 @@ int nn_net_backward(nn_net *net, es_err *err)
     if (T <= 1) return backward_slice(net, 0, n, n, 0, net->scratch, err);
     int rcs[NN_MAX_SLICES] = {0};
     es_err errs[NN_MAX_SLICES];
+    size_t total = 0;
+    for (int i = 0; i < net->nparams; i++)
+        total = ES_MAX(total, net->par_off[i] + net->params[i].pub.numel);
     const int saved = nn_gemm_serial_begin();
 #ifdef _OPENMP
 #pragma omp parallel num_threads(T)
@@ -1510,6 +1531,18 @@ int nn_net_backward(nn_net *net, es_err *err)
             rcs[t] = backward_slice(net, slice_start(n, T, t),
                                     slice_start(n, T, t + 1) - slice_start(n, T, t), n, t,
                                     slice_scratch(net, t), &errs[t]);
+        /* then the parameter gradients, each thread summing its share of the elements (in
+         * parallel: half the cross-core traffic each, instead of one thread pulling every
+         * other slice's gradients) */
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+        int ok = 1;
+        for (int u = 0; u < T; u++)
+            ok &= rcs[u] >= 0;
+        if (ok && t < T)
+            reduce_slices(net, T, total * (size_t)t / (size_t)T,
+                          total * (size_t)(t + 1) / (size_t)T);
     }
     nn_gemm_serial_end(saved);
     for (int t = 0; t < T; t++)
@@ -1517,17 +1550,6 @@ int nn_net_backward(nn_net *net, es_err *err)
             if (err) *err = errs[t];
             return rcs[t];
         }
-    /* parameter gradients: slice 0's, plus the others' in slice order (fixed, so the sum is
-     * the same every run with this thread count) */
-    for (int i = 0; i < net->nparams; i++) {
-        nn_param *p = &net->params[i].pub;
-        if (!p->trainable) continue;
-        for (int s = 1; s < T; s++) {
-            const float *q = net->par_grad[s - 1] + net->par_off[i];
-            for (size_t e = 0; e < p->numel; e++)
-                p->grad[e] += q[e];
-        }
-    }
     return ES_OK;
 }
 

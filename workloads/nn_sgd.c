@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_par.h"
+
 struct nn_sgd {
     nn_sgd_config cfg;
     nn_net *net;
@@ -111,30 +113,64 @@ void nn_sgd_apply_update(float *w, const float *update, size_t n, float scale)
             w[i] -= scale * update[i];
 }
 
-void nn_sgd_step(nn_sgd *opt)
+/* The step for elements [e0, e1) of parameter k. */
+static void step_range(nn_sgd *opt, int k, size_t e0, size_t e1)
 {
     const float lr = opt->cfg.lr, m = opt->cfg.momentum;
-    for (int k = 0; k < opt->nparams; k++) {
-        const nn_param *p = nn_net_param(opt->net, k);
-        if (!p->trainable) continue;
-        const float wd = decay_of(opt, p);
-        float *w = p->data, *v = opt->vel[k];
-        const float *g = p->grad;
-        /* same arithmetic, in the same order, as compute_update + apply_update, so a policy
-         * that writes everything reproduces the dense step bit for bit */
-        if (opt->cfg.nesterov) {
-            for (size_t i = 0; i < p->numel; i++) {
-                float gi = g[i] + wd * w[i];
-                v[i] = m * v[i] + gi;
-                w[i] -= lr * (gi + m * v[i]);
-            }
-        } else {
-            for (size_t i = 0; i < p->numel; i++) {
-                v[i] = m * v[i] + (g[i] + wd * w[i]);
-                w[i] -= lr * v[i];
-            }
+    const nn_param *p = nn_net_param(opt->net, k);
+    const float wd = decay_of(opt, p);
+    float *w = p->data, *v = opt->vel[k];
+    const float *g = p->grad;
+    /* same arithmetic, in the same order, as compute_update + apply_update, so a policy
+     * that writes everything reproduces the dense step bit for bit */
+    if (opt->cfg.nesterov) {
+        for (size_t i = e0; i < e1; i++) {
+            float gi = g[i] + wd * w[i];
+            v[i] = m * v[i] + gi;
+            w[i] -= lr * (gi + m * v[i]);
+        }
+    } else {
+        for (size_t i = e0; i < e1; i++) {
+            v[i] = m * v[i] + (g[i] + wd * w[i]);
+            w[i] -= lr * v[i];
         }
     }
+}
+
+/* Elements [lo, hi) of the trainable parameters laid end to end. */
+static void step_span(nn_sgd *opt, size_t lo, size_t hi)
+{
+    size_t a = 0;
+    for (int k = 0; k < opt->nparams && a < hi; k++) {
+        const nn_param *p = nn_net_param(opt->net, k);
+        if (!p->trainable) continue;
+        const size_t b = a + p->numel;
+        if (b > lo) step_range(opt, k, (lo > a ? lo : a) - a, (hi < b ? hi : b) - a);
+        a = b;
+    }
+}
+
+void nn_sgd_step(nn_sgd *opt)
+{
+    size_t total = 0;
+    for (int k = 0; k < opt->nparams; k++) {
+        const nn_param *p = nn_net_param(opt->net, k);
+        if (p->trainable) total += p->numel;
+    }
+    /* every element's update is independent: the threads take equal spans (the same bits
+     * for any thread count) */
+    const int T = nn_par_threads();
+    if (T > 1 && total >= NN_PAR_MIN_ELEMS) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(T)
+        {
+            const size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+            step_span(opt, total * t / nt, total * (t + 1) / nt);
+        }
+        return;
+#endif
+    }
+    step_span(opt, 0, total);
 }
 
 float *nn_sgd_velocity(nn_sgd *opt, int param)
