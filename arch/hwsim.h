@@ -134,6 +134,9 @@ enum {
     HW_NC
 };
 
+/* NoC traffic by kind (hw.noc.bytes_*). */
+enum { HW_NOC_ACT, HW_NOC_BCAST, HW_NOC_PSUM, HW_NOC_NKIND };
+
 const char *hw_energy_name(int e);
 const char *hw_cause_name(int c);
 
@@ -174,6 +177,7 @@ typedef struct hw_totals {
     uint64_t wakeups;     /* tiles and routers woken from gating */
     double stall_s_by_cause[HW_NC];
     double write_busy_s;       /* sum of write-session durations */
+    double noc_port_wait_s;    /* messages waiting for router output ports (hwsim_noc.c) */
     uint64_t row_writes, cells_written;
     uint64_t events;           /* events executed */
     double compute_time_s;     /* one iteration's compute phases (forward to last gradient) */
