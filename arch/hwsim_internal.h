@@ -199,6 +199,10 @@ sim_time hw_noc_send(hw_sim *h, const hw_op *o, uint64_t a, uint64_t b, uint64_t
  * without contention, for the pipeline bound. */
 double hw_noc_bcast_latency_ps(const hw_sim *h, const hw_op *o);
 double hw_noc_psum_latency_ps(const hw_sim *h, const hw_op *o, uint64_t n);
+/* The most one image of op o holds any one router port with its broadcast, partial sums and
+ * hand-over to the next op (broadcast and hand-over by their first port, partial sums by the
+ * summing tile's ejection port). */
+double hw_noc_port_occupancy_ps(const hw_sim *h, const hw_op *o);
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 

@@ -171,6 +171,58 @@ sim_time hw_noc_send(hw_sim *h, const hw_op *o, uint64_t a, uint64_t b, uint64_t
     }
 }
 
+/* The port a message from tile a to tile b takes out of router r (hw_noc_send's rule). */
+static uint64_t port_key(const hw_sim *h, uint64_t a, uint64_t b, int at_dst)
+{
+    const noc_model *nm = &h->chip->noc;
+    uint64_t c = (uint64_t)nm->cfg.tiles_per_router, X = nm->grid_x;
+    uint64_t ra = a / c, rb = b / c, x = ra % X, y = ra / X, tx = rb % X, ty = rb / X, port;
+    if (at_dst || ra == rb)
+        return rb * h->nports + 4 + b % c;
+    port = x < tx ? 0 : x > tx ? 1 : y < ty ? 2 : 3;
+    return ra * h->nports + port;
+}
+
+double hw_noc_port_occupancy_ps(const hw_sim *h, const hw_op *o)
+{
+    int n = o->nbcast + o->npsum + (o->xfer != 0);
+    if (!n) return 0;
+    uint64_t *key = malloc((size_t)n * sizeof *key);
+    double *occ = calloc((size_t)n, sizeof *occ);
+    if (!key || !occ) {
+        free(key), free(occ);
+        return 0;
+    }
+    const noc_model *nm = &h->chip->noc;
+    double flit_ps = (double)nm->cfg.link.flit_bits / 8.0 / nm->link.bandwidth_bps * 1e12;
+    uint64_t lastn = o->vpi - (uint64_t)(o->nchunks - 1) * o->chunk;
+    int m = 0;
+    double best = 0;
+    for (int i = 0; i < n; i++) {
+        hw_flow xf = {o->tile, o->xfer_dst, (double)o->xfer_bytes};
+        const hw_flow *f = i < o->nbcast                ? &o->bcast[i]
+                           : i < o->nbcast + o->npsum ? &o->psum[i - o->nbcast]
+                                                        : &xf;
+        /* a broadcast and the hand-over leave through their source router's ports, partial
+           sums converge on the summing tile's ejection port */
+        int ps = i >= o->nbcast && i < o->nbcast + o->npsum;
+        uint64_t k = port_key(h, f->src, f->dst, ps);
+        double v = !ps ? (double)noc_flits(nm, (uint64_t)f->bytes) * flit_ps
+                       : ((double)(o->nchunks - 1) *
+                              (double)noc_flits(nm, psum_bytes(f->bytes, o->chunk)) +
+                          (double)noc_flits(nm, psum_bytes(f->bytes, lastn))) *
+                             flit_ps;
+        int j = 0;
+        while (j < m && key[j] != k)
+            j++;
+        if (j == m) key[m++] = k;
+        occ[j] += v;
+        if (occ[j] > best) best = occ[j];
+    }
+    free(key), free(occ);
+    return best;
+}
+
 double hw_noc_bcast_latency_ps(const hw_sim *h, const hw_op *o)
 {
     double m = 0;

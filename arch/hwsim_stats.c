@@ -122,6 +122,8 @@ static double op_image_latency(const hw_sim *h, const hw_op *o, double *occ_img)
         if (im > img) img = im;
     }
     path += hw_noc_psum_latency_ps(h, o, o->chunk);
+    double ports = hw_noc_port_occupancy_ps(h, o);
+    if (ports > img) img = ports;
     double lat = hw_noc_bcast_latency_ps(h, o) + path + (double)(o->nchunks - 1) * big;
     if (o->xfer)
         lat += (double)noc_transfer_latency_ps(&h->chip->noc, o->tile, o->xfer_dst, o->xfer_bytes);
