@@ -27,6 +27,7 @@ void cli_spill_warn(const essim_config *cfg, const char *cmd)
     map_config mc;
     map_config_from(cfg, &mc);
     size_t n = 0;
+    if (!cfg->arch.training) return; /* an inference chip keeps nothing for a backward pass */
     if (lop_dataset_shape(cfg->train.dataset, &in, &classes) < 0 ||
         netdesc_build(cfg->train.network, in, classes, (uint64_t)cfg->seed, &net, name,
                       sizeof name, &err) < 0 ||
