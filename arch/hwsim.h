@@ -127,6 +127,9 @@ enum {
     HW_NE
 };
 
+/* NoC traffic by kind (hw.noc.bytes_*). */
+enum { HW_NOC_ACT, HW_NOC_BCAST, HW_NOC_PSUM, HW_NOC_NKIND };
+
 /* Stall causes (hw.stall_s_by_cause.*). */
 enum {
     HW_C_EDRAM,
@@ -144,9 +147,6 @@ enum {
     HW_C_WRITE_WAIT,
     HW_NC
 };
-
-/* NoC traffic by kind (hw.noc.bytes_*). */
-enum { HW_NOC_ACT, HW_NOC_BCAST, HW_NOC_PSUM, HW_NOC_NKIND };
 
 const char *hw_energy_name(int e);
 const char *hw_cause_name(int c);
@@ -192,6 +192,10 @@ typedef struct hw_totals {
     uint64_t row_writes, cells_written;
     uint64_t events;           /* events executed */
     double compute_time_s;     /* one iteration's compute phases (forward to last gradient) */
+    /* derived by hw_get_totals from the plan of the op stream (spill.h, hwsim_noc.c): */
+    uint64_t spill_kept_bytes, spill_bytes; /* per iteration: activations kept, spilled */
+    double spill_time_s;                    /* the spills' link time, every iteration */
+    double noc_bytes[HW_NOC_NKIND];         /* NoC bytes by kind, every iteration */
 } hw_totals;
 void hw_get_totals(const hw_sim *h, hw_totals *t);
 /* Start the totals afresh (a new training run on the same chip); block counts and the

@@ -18,6 +18,12 @@ void hw_reset_totals(hw_sim *h)
 void hw_get_totals(const hw_sim *h, hw_totals *t)
 {
     *t = h->tot;
+    double it = (double)t->iterations;
+    t->spill_kept_bytes = h->spill->kept;
+    t->spill_bytes = h->spill->spilled;
+    t->spill_time_s = h->spill_ps * it * 1e-12;
+    for (int k = 0; k < HW_NOC_NKIND; k++)
+        t->noc_bytes[k] = h->noc_bytes[k] * it;
 }
 
 /* The fixed-size part of the state: totals and the cached compute, in this order. */
