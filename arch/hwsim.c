@@ -74,28 +74,36 @@ static void ev_release(sim_kernel *k, void *arg, uint64_t data);
 static void ev_session_done(sim_kernel *k, void *arg, uint64_t data);
 static void ev_psum(sim_kernel *k, void *arg, uint64_t data);
 
-static void try_issue(hw_sim *h, size_t oi)
+/* Broadcast image img of op o to the copies on other tiles (hwsim_noc.c) now; it can issue
+ * when the last share has arrived. ready[img]: 0 waiting for its input, 1 input here, 2 sent. */
+static void send_input(hw_sim *h, hw_op *o, uint32_t img)
 {
-    hw_op *o = &h->ops[oi];
-    if (o->issuing || o->next_img >= (uint32_t)h->batch || !o->ready[o->next_img]) return;
-    o->issuing = 1;
-    sim_time now = sim_now(h->k), at = o->ready_at[o->next_img];
-    sched(h, at > now ? at : now, ev_stage, job(oi, o->next_img, 0, 0));
-}
-
-/* Image img of op oi has its input now: broadcast it to the copies on other tiles
- * (hwsim_noc.c); the image can issue when the last share has arrived. */
-static void set_ready(hw_sim *h, size_t oi, uint32_t img)
-{
-    hw_op *o = &h->ops[oi];
     sim_time now = sim_now(h->k), t = now;
     for (int f = 0; f < o->nbcast; f++) {
         sim_time a = hw_noc_send(h, o, o->bcast[f].src, o->bcast[f].dst,
                                  (uint64_t)o->bcast[f].bytes, now);
         if (a > t) t = a;
     }
-    o->ready[img] = 1;
+    o->ready[img] = 2;
     o->ready_at[img] = t;
+}
+
+/* Issue op oi's next image if its input is here. The broadcast runs one image ahead (the
+ * copies' input buffers are double-buffered): image b + 1's is sent when b can issue. */
+static void try_issue(hw_sim *h, size_t oi)
+{
+    hw_op *o = &h->ops[oi];
+    for (uint32_t b = o->next_img; b < o->next_img + 2 && b < (uint32_t)h->batch; b++)
+        if (o->ready[b] == 1) send_input(h, o, b);
+    if (o->issuing || o->next_img >= (uint32_t)h->batch || !o->ready[o->next_img]) return;
+    o->issuing = 1;
+    sim_time now = sim_now(h->k), at = o->ready_at[o->next_img];
+    sched(h, at > now ? at : now, ev_stage, job(oi, o->next_img, 0, 0));
+}
+
+static void set_ready(hw_sim *h, size_t oi, uint32_t img)
+{
+    h->ops[oi].ready[img] = 1;
 }
 
 static void set_all_ready(hw_sim *h, size_t oi)

@@ -195,13 +195,12 @@ int hw_noc_build(hw_sim *h, const lop_op *src, es_err *err);
  * each router output port (the ejection port at the end); returns the tail's arrival. */
 sim_time hw_noc_send(hw_sim *h, const hw_op *o, uint64_t a, uint64_t b, uint64_t bytes,
                      sim_time now);
-/* Latency of op o's broadcast (one image) and of its partial sums (one chunk of n vectors)
- * without contention, for the pipeline bound. */
+/* Latency of op o's broadcast (one image) and of its partial sums (one chunk of n vectors),
+ * the messages contending only with each other, for the pipeline bound. */
 double hw_noc_bcast_latency_ps(const hw_sim *h, const hw_op *o);
 double hw_noc_psum_latency_ps(const hw_sim *h, const hw_op *o, uint64_t n);
 /* The most one image of op o holds any one router port with its broadcast, partial sums and
- * hand-over to the next op (broadcast and hand-over by their first port, partial sums by the
- * summing tile's ejection port). */
+ * hand-over to the next op (every port of every route counted). */
 double hw_noc_port_occupancy_ps(const hw_sim *h, const hw_op *o);
 
 /* ---- helpers ---------------------------------------------------------------------------- */

@@ -4,12 +4,16 @@
  * itself with contention for every router's output ports. hwsim_lower.c builds the ops,
  * hwsim.c schedules the transfers these functions time.
  *
- * Broadcast (mvm and mvm_transposed of a layer with r > 1 copies): the input vectors are split
- * over the copies, so copy c needs its share of the image's input map, act_in_bytes / (B r)
- * (the first act_in % r copies one byte more; the halo rows a convolution window shares with
- * the neighbouring share are not counted). The map arrives at the layer's first tile (copy 0's,
- * where the op runs); every other tile holding copies gets its copies' shares, one message per
- * tile, when the image becomes ready; the image issues when the last one has arrived.
+ * Broadcast (mvm and mvm_transposed of a layer on more than one tile): the input vectors are
+ * split over the r copies, so copy c needs its share of the image's input map,
+ * act_in_bytes / (B r) (the first act_in % r copies one byte more; the halo rows a
+ * convolution window shares with the neighbouring share are not counted), and a tile holding
+ * part of a copy's crossbars needs the part of that share its crossbars read: the fraction
+ * of the K rows (forward; of the N columns backward) of the positions it holds, rounded up.
+ * The map arrives at the layer's first tile (copy 0's, where the op runs); every other tile
+ * gets its parts in one message. An image's messages are sent one image ahead (when the image
+ * before it can issue: the tiles double-buffer their input), and the image issues when the
+ * last one has arrived.
  *
  * Partial sums (per copy; a vector goes to one copy, so a flow carries 1/r of them): forward,
  * the row tiles of a column tile are added on the tile of row tile 0; every other tile holding
@@ -30,6 +34,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t slot_tile(const hw_sim *h, const map_layer *L, uint64_t c, uint64_t rt,
                           uint64_t ct)
@@ -60,20 +65,58 @@ static uint64_t psum_bytes(double bpv, uint64_t n)
     return (uint64_t)ceil(bpv * (double)n - 1e-9);
 }
 
+/* Rows (forward) or columns (backward) of W the marked row (column) tiles hold. */
+static uint64_t marked_units(const map_layer *L, const uint8_t *mark, uint64_t n, int fwd)
+{
+    uint64_t w = fwd ? L->rows : L->weights_per_row, hi = fwd ? L->k : L->n, u = 0;
+    for (uint64_t i = 0; i < n; i++)
+        if (mark[i]) u += (i + 1) * w <= hi ? w : hi - i * w;
+    return u;
+}
+
+/* The input flows of op o: copy c's share of the image's input map goes to the tiles that
+ * hold its crossbars, each the part its crossbars read (its rows forward, its columns
+ * backward, of K or N). */
+static int build_input(hw_sim *h, hw_op *o, const map_layer *L, uint64_t img, int fwd,
+                       uint8_t *mark)
+{
+    const uint64_t r = L->copies, nm = fwd ? L->row_tiles : L->col_tiles, all = fwd ? L->k : L->n;
+    for (uint64_t c = 0; c < r; c++) {
+        uint64_t share = img / r + (c < img % r), cur = slot_tile(h, L, c, 0, 0);
+        memset(mark, 0, nm);
+        for (uint64_t ct = 0; ct <= L->col_tiles; ct++)
+            for (uint64_t rt = 0; rt < L->row_tiles; rt++) {
+                int end = ct == L->col_tiles;
+                uint64_t t = end ? UINT64_MAX : slot_tile(h, L, c, rt, ct);
+                if (t != cur) { /* the positions of tile cur are complete */
+                    uint64_t b = (share * marked_units(L, mark, nm, fwd) + all - 1) / all;
+                    if (cur != o->tile && b &&
+                        flow_add(&o->bcast, &o->nbcast, o->tile, cur, (double)b) < 0)
+                        return ES_ENOMEM;
+                    memset(mark, 0, nm);
+                    cur = t;
+                }
+                if (end) break;
+                mark[fwd ? rt : ct] = 1;
+            }
+    }
+    return ES_OK;
+}
+
 static int build_op(hw_sim *h, hw_op *o, const lop_op *p)
 {
     const map_layer *L = h->layers[o->layer].L;
     const uint64_t r = L->copies, B = (uint64_t)h->batch;
     const double ob = (double)h->chip->tile.ima.out_bytes;
-    if (r > 1) {
-        uint64_t img = p->n[LOP_C_ACT_IN_BYTES] / B;
-        for (uint64_t c = 0; c < r; c++) {
-            uint64_t t = slot_tile(h, L, c, 0, 0), b = img / r + (c < img % r);
-            if (t != o->tile && b && flow_add(&o->bcast, &o->nbcast, o->tile, t, (double)b) < 0)
-                return ES_ENOMEM;
-        }
-    }
     const int fwd = o->kind == LOP_MVM;
+    if (L->tiles > 1) {
+        uint64_t nm = L->row_tiles > L->col_tiles ? L->row_tiles : L->col_tiles;
+        uint8_t *mark = malloc(nm);
+        if (!mark) return ES_ENOMEM;
+        int rc = build_input(h, o, L, p->n[LOP_C_ACT_IN_BYTES] / B, fwd, mark);
+        free(mark);
+        if (rc < 0) return rc;
+    }
     const uint64_t outer = fwd ? L->col_tiles : L->row_tiles;
     const uint64_t inner = fwd ? L->row_tiles : L->col_tiles;
     for (uint64_t c = 0; c < r; c++)
@@ -132,11 +175,44 @@ int hw_noc_build(hw_sim *h, const lop_op *src, es_err *err)
     return ES_OK;
 }
 
-sim_time hw_noc_send(hw_sim *h, const hw_op *o, uint64_t a, uint64_t b, uint64_t bytes,
-                     sim_time now)
+/* Ports by index (router x nports + port): the chip's, or a private table of the ports one
+ * op's messages touch (for the pipeline bound, which times an op alone). */
+typedef struct port_table {
+    hw_sim *h; /* the chip's ports when non-NULL */
+    uint64_t *key;
+    hw_res *res;
+    size_t n, cap;
+} port_table;
+
+static hw_res *port_at(port_table *pt, uint64_t k)
 {
-    uint32_t me = (uint32_t)(o - h->ops) + 1;
-    const noc_model *nm = &h->chip->noc;
+    if (pt->h) return &pt->h->ports[k];
+    for (size_t i = 0; i < pt->n; i++)
+        if (pt->key[i] == k) return &pt->res[i];
+    if (pt->n == pt->cap) {
+        size_t nc = pt->cap ? 2 * pt->cap : 16;
+        uint64_t *nk = realloc(pt->key, nc * sizeof *nk);
+        if (!nk) return NULL;
+        pt->key = nk;
+        hw_res *nr = realloc(pt->res, nc * sizeof *nr);
+        if (!nr) return NULL;
+        pt->res = nr;
+        pt->cap = nc;
+    }
+    pt->key[pt->n] = k;
+    pt->res[pt->n] = (hw_res){0, 0, 0};
+    return &pt->res[pt->n++];
+}
+
+/* Walk the XY route from tile a to tile b starting at now, reserving every output port on it
+ * in pt; returns the tail's arrival. With the chip's ports, waits count as port waits and
+ * (behind other ops) stalls, and the timeline records the hops. */
+static sim_time route(const hw_sim *hc, port_table *pt, const hw_op *o, uint64_t a, uint64_t b,
+                      uint64_t bytes, sim_time now)
+{
+    hw_sim *h = pt->h;
+    uint32_t me = (uint32_t)(o - hc->ops) + 1;
+    const noc_model *nm = &hc->chip->noc;
     uint64_t c = (uint64_t)nm->cfg.tiles_per_router;
     uint64_t ra = a / c, rb = b / c, X = nm->grid_x;
     uint64_t flits = noc_flits(nm, bytes);
@@ -156,91 +232,77 @@ sim_time hw_noc_send(hw_sim *h, const hw_op *o, uint64_t a, uint64_t b, uint64_t
             port = 3;
         else
             port = 4 + b % c; /* ejection to the destination tile */
-        hw_res *p = &h->ports[r * h->nports + port];
         sim_time arrive = head + nm->router.latency_ps, start = arrive;
-        if (p->free > start) start = p->free;
-        h->it_port_wait += (double)(start - arrive);
-        if (p->owner != me) h->it_stall[HW_C_NOC] += (double)(start - arrive);
-        p->owner = me;
-        p->free = start + fl;
-        p->busy += fl;
-        if (h->tl_on) hw_tl_event(h, o->name, "noc", h->tiles, 10 + r * h->nports + port, start, fl);
+        hw_res *p = port_at(pt, r * hc->nports + port);
+        if (p) {
+            if (p->free > start) start = p->free;
+            if (h) {
+                h->it_port_wait += (double)(start - arrive);
+                if (p->owner != me) h->it_stall[HW_C_NOC] += (double)(start - arrive);
+            }
+            p->owner = me;
+            p->free = start + fl;
+            p->busy += fl;
+        }
+        if (h && h->tl_on)
+            hw_tl_event(h, o->name, "noc", h->tiles, 10 + r * h->nports + port, start, fl);
         if (port >= 4) return start + (flits ? (flits - 1) * fl1 : 0);
         x += port == 0, x -= port == 1, y += port == 2, y -= port == 3;
         head = start + nm->link.latency_ps;
     }
 }
 
-/* The port a message from tile a to tile b takes out of router r (hw_noc_send's rule). */
-static uint64_t port_key(const hw_sim *h, uint64_t a, uint64_t b, int at_dst)
+sim_time hw_noc_send(hw_sim *h, const hw_op *o, uint64_t a, uint64_t b, uint64_t bytes,
+                     sim_time now)
 {
-    const noc_model *nm = &h->chip->noc;
-    uint64_t c = (uint64_t)nm->cfg.tiles_per_router, X = nm->grid_x;
-    uint64_t ra = a / c, rb = b / c, x = ra % X, y = ra / X, tx = rb % X, ty = rb / X, port;
-    if (at_dst || ra == rb)
-        return rb * h->nports + 4 + b % c;
-    port = x < tx ? 0 : x > tx ? 1 : y < ty ? 2 : 3;
-    return ra * h->nports + port;
+    port_table pt = {h, NULL, NULL, 0, 0};
+    return route(h, &pt, o, a, b, bytes, now);
 }
 
 double hw_noc_port_occupancy_ps(const hw_sim *h, const hw_op *o)
 {
-    int n = o->nbcast + o->npsum + (o->xfer != 0);
-    if (!n) return 0;
-    uint64_t *key = malloc((size_t)n * sizeof *key);
-    double *occ = calloc((size_t)n, sizeof *occ);
-    if (!key || !occ) {
-        free(key), free(occ);
-        return 0;
-    }
-    const noc_model *nm = &h->chip->noc;
-    double flit_ps = (double)nm->cfg.link.flit_bits / 8.0 / nm->link.bandwidth_bps * 1e12;
+    /* one image's messages on a private table: each port's busy time is its load */
+    port_table pt = {NULL, NULL, NULL, 0, 0};
     uint64_t lastn = o->vpi - (uint64_t)(o->nchunks - 1) * o->chunk;
-    int m = 0;
+    for (int f = 0; f < o->nbcast; f++)
+        route(h, &pt, o, o->bcast[f].src, o->bcast[f].dst, (uint64_t)o->bcast[f].bytes, 0);
+    for (uint32_t c = 0; c < o->nchunks; c++)
+        for (int f = 0; f < o->npsum; f++)
+            route(h, &pt, o, o->psum[f].src, o->psum[f].dst,
+                  psum_bytes(o->psum[f].bytes, c + 1 < o->nchunks ? o->chunk : lastn), 0);
+    if (o->xfer) route(h, &pt, o, o->tile, o->xfer_dst, o->xfer_bytes, 0);
     double best = 0;
-    for (int i = 0; i < n; i++) {
-        hw_flow xf = {o->tile, o->xfer_dst, (double)o->xfer_bytes};
-        const hw_flow *f = i < o->nbcast                ? &o->bcast[i]
-                           : i < o->nbcast + o->npsum ? &o->psum[i - o->nbcast]
-                                                        : &xf;
-        /* a broadcast and the hand-over leave through their source router's ports, partial
-           sums converge on the summing tile's ejection port */
-        int ps = i >= o->nbcast && i < o->nbcast + o->npsum;
-        uint64_t k = port_key(h, f->src, f->dst, ps);
-        double v = !ps ? (double)noc_flits(nm, (uint64_t)f->bytes) * flit_ps
-                       : ((double)(o->nchunks - 1) *
-                              (double)noc_flits(nm, psum_bytes(f->bytes, o->chunk)) +
-                          (double)noc_flits(nm, psum_bytes(f->bytes, lastn))) *
-                             flit_ps;
-        int j = 0;
-        while (j < m && key[j] != k)
-            j++;
-        if (j == m) key[m++] = k;
-        occ[j] += v;
-        if (occ[j] > best) best = occ[j];
-    }
-    free(key), free(occ);
+    for (size_t i = 0; i < pt.n; i++)
+        if ((double)pt.res[i].busy > best) best = (double)pt.res[i].busy;
+    free(pt.key);
+    free(pt.res);
     return best;
+}
+
+/* When the last of op o's messages (broadcast, or the partial sums of a chunk of n vectors)
+ * arrives, sent together at time 0 with only each other to contend with. */
+static double alone_ps(const hw_sim *h, const hw_op *o, int psum, uint64_t n)
+{
+    port_table pt = {NULL, NULL, NULL, 0, 0};
+    sim_time end = 0;
+    int nf = psum ? o->npsum : o->nbcast;
+    for (int f = 0; f < nf; f++) {
+        const hw_flow *fl = psum ? &o->psum[f] : &o->bcast[f];
+        uint64_t b = psum ? psum_bytes(fl->bytes, n) : (uint64_t)fl->bytes;
+        sim_time t = route(h, &pt, o, fl->src, fl->dst, b, 0);
+        if (t > end) end = t;
+    }
+    free(pt.key);
+    free(pt.res);
+    return (double)end;
 }
 
 double hw_noc_bcast_latency_ps(const hw_sim *h, const hw_op *o)
 {
-    double m = 0;
-    for (int f = 0; f < o->nbcast; f++) {
-        double l = (double)noc_transfer_latency_ps(&h->chip->noc, o->bcast[f].src, o->bcast[f].dst,
-                                                   (uint64_t)o->bcast[f].bytes);
-        if (l > m) m = l;
-    }
-    return m;
+    return alone_ps(h, o, 0, 0);
 }
 
 double hw_noc_psum_latency_ps(const hw_sim *h, const hw_op *o, uint64_t n)
 {
-    double m = 0;
-    for (int f = 0; f < o->npsum; f++) {
-        double l = (double)noc_transfer_latency_ps(&h->chip->noc, o->psum[f].src, o->psum[f].dst,
-                                                   psum_bytes(o->psum[f].bytes, n));
-        if (l > m) m = l;
-    }
-    return m;
+    return alone_ps(h, o, 1, n);
 }

