@@ -279,12 +279,20 @@ static void test_fast_vs_full(void)
                                      "arch.wdrv.per_tile=1", "arch.map.replication=none"};
     static const char *fast_bal[] = {"sim.detail=fast", "sim.chunk=32"};
     static const char *full_bal[] = {"sim.detail=full"};
+    /* activations that overflow a small eDRAM: off-chip stages per chunk or per vector */
+    static const char *fast_sp[] = {"sim.detail=fast", "sim.chunk=32", "arch.map.replication=none",
+                                    "arch.edram.size=2KiB"};
+    static const char *full_sp[] = {"sim.detail=full", "arch.map.replication=none",
+                                    "arch.edram.size=2KiB"};
     struct {
         const char *const *a, *const *b;
         int na, nb;
         double events_ratio; /* full's events over fast's, at least */
     } cases[] = {
-        {fast, full, 3, 2, 20}, {fast_ser, full_ser, 5, 4, 20}, {fast_bal, full_bal, 2, 1, 3}};
+        {fast, full, 3, 2, 20},
+        {fast_ser, full_ser, 5, 4, 20},
+        {fast_bal, full_bal, 2, 1, 3},
+        {fast_sp, full_sp, 4, 3, 20}};
     for (size_t c = 0; c < ES_ARRAY_LEN(cases); c++) {
         fixture a, b;
         if (fx_make(&a, "lenet5", 8, cases[c].a, cases[c].na, NULL) < 0) return;
