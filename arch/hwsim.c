@@ -141,7 +141,8 @@ static sim_time reserve(hw_sim *h, hw_op *o, const hw_stage *s, uint64_t n, sim_
         r->owner = me;
         if (h->tl_on && occ) {
             if (s->kind == SK_IMA)
-                hw_tl_event(h, o->name, lop_phase_name(o->phase), o->tile, 100 + s->layer, start, occ);
+                hw_tl_event(h, o->name, lop_phase_name(o->phase), o->tile, 100 + s->layer, start,
+                            occ);
             else
                 hw_tl_event(h, o->name, "offchip", h->tiles, 1, start, occ);
         }

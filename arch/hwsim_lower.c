@@ -157,7 +157,8 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
     uint64_t *readback = calloc(h->nops ? h->nops : 1, sizeof *readback);
     if (!readback) return es_fail(err, ES_ENOMEM, "out of memory");
     for (size_t i = 0; i < h->nops; i++)
-        if (sp->op_spilled[i] && sp->op_reader[i] >= 0) readback[sp->op_reader[i]] += sp->op_spilled[i];
+        if (sp->op_spilled[i] && sp->op_reader[i] >= 0)
+            readback[sp->op_reader[i]] += sp->op_spilled[i];
     if (sp->spilled && !(off_bw > 0)) {
         free(readback);
         return es_fail(err, ES_ECONFIG,

@@ -44,8 +44,8 @@ int spill_plan_create(const map_plan *plan, const lop_op *ops, size_t nops, uint
     }
     uint64_t *free_b = calloc(tiles ? tiles : 1, sizeof *free_b);
     if (!s || !free_b || !(s->op_kept = calloc(n1, sizeof(uint64_t))) ||
-        !(s->op_spilled = calloc(n1, sizeof(uint64_t))) || !(s->op_layer = malloc(n1 * sizeof(int))) ||
-        !(s->op_reader = malloc(n1 * sizeof(int))) ||
+        !(s->op_spilled = calloc(n1, sizeof(uint64_t))) ||
+        !(s->op_layer = malloc(n1 * sizeof(int))) || !(s->op_reader = malloc(n1 * sizeof(int))) ||
         !(s->layer_kept = calloc(l1, sizeof(uint64_t))) ||
         !(s->layer_spilled = calloc(l1, sizeof(uint64_t)))) {
         free(free_b);

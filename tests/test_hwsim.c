@@ -692,7 +692,8 @@ static void test_spill_lenet(void)
     }
     a.h = fa.hw, b.h = fb.hw;
     hw_totals ta, tb;
-    double sp = hand_stat(&a, "hw.spill_bytes", &ta), kept = hand_stat(&a, "hw.spill_kept_bytes", NULL);
+    double sp = hand_stat(&a, "hw.spill_bytes", &ta);
+    double kept = hand_stat(&a, "hw.spill_kept_bytes", NULL);
     double cap = hand_stat(&a, "hw.spill_capacity_bytes", NULL);
     CHECK(sp >= kept - cap && sp <= kept && sp > 0);
     double sum = 0;
