@@ -617,15 +617,18 @@ static void test_spill_by_hand(void)
 }
 
 /* A 384 x 16 layer on tiles of one IMA: its three row tiles (8 slices each) sit on tiles 0, 1
- * and 2, all on router 0. Row tiles 1 and 2 send their partial sums, 16 outputs x 2 bytes =
- * 32 bytes = 8 flits each, to tile 0 at the same time: both want router 0's ejection port to
- * tile 0, so the second waits exactly one message, 8 flit times. */
+ * and 2, all on router 0. Its 768-byte input arrives at tile 0, which sends tiles 1 and 2 the
+ * third each of it their rows read (256 bytes, to two different ejection ports: no wait).
+ * Row tiles 1 and 2 send their partial sums, 16 outputs x 2 bytes = 32 bytes = 8 flits each,
+ * to tile 0 at the same time: both want router 0's ejection port to tile 0, so the second
+ * waits exactly one message, 8 flit times. */
 static void test_psum_and_ports(void)
 {
     lop_op op;
     memset(&op, 0, sizeof op);
     op.phase = LOP_FORWARD, op.kind = LOP_MVM;
     op.n[LOP_C_VECTORS] = 1, op.n[LOP_C_VECTOR_LEN] = 384, op.n[LOP_C_OUTPUT_LEN] = 16;
+    op.n[LOP_C_ACT_IN_BYTES] = 768;
     map_layer_spec spec = {"fc", 384, 16, 0};
     static const char *sets[] = {"arch.tile.imas=1", "arch.map.replication=none"};
     hand x;
@@ -636,6 +639,7 @@ static void test_psum_and_ports(void)
     CHECK_UINT(x.chip.tile.ima.out_bytes, 2);
     hw_totals t;
     CHECK_REL(hand_stat(&x, "hw.noc.bytes_psum", &t), 64, 1e-12);
+    CHECK_REL(hand_stat(&x, "hw.noc.bytes_broadcast", NULL), 512, 1e-12);
     const noc_model *nm = &x.chip.noc;
     double flit_s = (double)nm->cfg.link.flit_bits / 8.0 / nm->link.bandwidth_bps;
     CHECK_UINT(noc_flits(nm, 32), 8);
@@ -644,7 +648,8 @@ static void test_psum_and_ports(void)
     /* one op's own messages: serial work, not a stall */
     CHECK(t.stall_s_by_cause[HW_C_NOC] == 0);
     CHECK_REL(t.energy_j_by_component[HW_E_NOC],
-              2 * noc_transfer_energy_pj(nm, 1, 0, 32) * 1e-12, 1e-9);
+              2e-12 * (noc_transfer_energy_pj(nm, 1, 0, 32) + noc_transfer_energy_pj(nm, 0, 1, 256)),
+              1e-9);
     hand_free(&x);
 }
 
