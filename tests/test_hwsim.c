@@ -647,9 +647,8 @@ static void test_psum_and_ports(void)
     CHECK_REL(hand_stat(&x, "hw.noc.port_wait_s", NULL), 8 * flit_s, 1e-6);
     /* one op's own messages: serial work, not a stall */
     CHECK(t.stall_s_by_cause[HW_C_NOC] == 0);
-    CHECK_REL(t.energy_j_by_component[HW_E_NOC],
-              2e-12 * (noc_transfer_energy_pj(nm, 1, 0, 32) + noc_transfer_energy_pj(nm, 0, 1, 256)),
-              1e-9);
+    double e_pj = noc_transfer_energy_pj(nm, 1, 0, 32) + noc_transfer_energy_pj(nm, 0, 1, 256);
+    CHECK_REL(t.energy_j_by_component[HW_E_NOC], 2e-12 * e_pj, 1e-9);
     hand_free(&x);
 }
 
