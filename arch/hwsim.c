@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +40,7 @@ void hw_options_from(const essim_config *cfg, hw_options *o)
     o->timeline_iterations = (uint64_t)cfg->sim.timeline_iterations;
 }
 
-static void tl_event(hw_sim *h, const char *name, const char *cat, uint64_t pid, uint64_t tid,
+void hw_tl_event(hw_sim *h, const char *name, const char *cat, uint64_t pid, uint64_t tid,
                      sim_time start, sim_time dur)
 {
     if (!h->tl_on || !h->tl) return;
@@ -71,13 +72,44 @@ static void ev_img_done(sim_kernel *k, void *arg, uint64_t data);
 static void ev_issue_next(sim_kernel *k, void *arg, uint64_t data);
 static void ev_release(sim_kernel *k, void *arg, uint64_t data);
 static void ev_session_done(sim_kernel *k, void *arg, uint64_t data);
+static void ev_psum(sim_kernel *k, void *arg, uint64_t data);
 
+/* Broadcast image img of op o to the copies on other tiles (hwsim_noc.c) now; it can issue
+ * when the last share has arrived. ready[img]: 0 waiting for its input, 1 input here, 2 sent. */
+static void send_input(hw_sim *h, hw_op *o, uint32_t img)
+{
+    sim_time now = sim_now(h->k), t = now;
+    for (int f = 0; f < o->nbcast; f++) {
+        sim_time a = hw_noc_send(h, o, o->bcast[f].src, o->bcast[f].dst,
+                                 (uint64_t)o->bcast[f].bytes, now);
+        if (a > t) t = a;
+    }
+    o->ready[img] = 2;
+    o->ready_at[img] = t;
+}
+
+/* Issue op oi's next image if its input is here. The broadcast runs one image ahead (the
+ * copies' input buffers are double-buffered): image b + 1's is sent when b can issue. */
 static void try_issue(hw_sim *h, size_t oi)
 {
     hw_op *o = &h->ops[oi];
+    for (uint32_t b = o->next_img; b < o->next_img + 2 && b < (uint32_t)h->batch; b++)
+        if (o->ready[b] == 1) send_input(h, o, b);
     if (o->issuing || o->next_img >= (uint32_t)h->batch || !o->ready[o->next_img]) return;
     o->issuing = 1;
-    sched(h, sim_now(h->k), ev_stage, job(oi, o->next_img, 0, 0));
+    sim_time now = sim_now(h->k), at = o->ready_at[o->next_img];
+    sched(h, at > now ? at : now, ev_stage, job(oi, o->next_img, 0, 0));
+}
+
+static void set_ready(hw_sim *h, size_t oi, uint32_t img)
+{
+    h->ops[oi].ready[img] = 1;
+}
+
+static void set_all_ready(hw_sim *h, size_t oi)
+{
+    for (uint32_t b = 0; b < (uint32_t)h->batch; b++)
+        set_ready(h, oi, b);
 }
 
 /* Reserve stage s of op o for a chunk of n items arriving now; returns when it leaves. */
@@ -99,7 +131,7 @@ static sim_time reserve(hw_sim *h, hw_op *o, const hw_stage *s, uint64_t n, sim_
             r->busy += occ;
             r->owner = me;
             if (h->tl_on && occ)
-                tl_event(h, o->name, lop_phase_name(o->phase), s->t0 + i, s->rk, start, occ);
+                hw_tl_event(h, o->name, lop_phase_name(o->phase), s->t0 + i, s->rk, start, occ);
         }
     } else {
         hw_res *r = s->kind == SK_IMA ? &h->layers[s->layer].ima : &h->offchip;
@@ -109,9 +141,10 @@ static sim_time reserve(hw_sim *h, hw_op *o, const hw_stage *s, uint64_t n, sim_
         r->owner = me;
         if (h->tl_on && occ) {
             if (s->kind == SK_IMA)
-                tl_event(h, o->name, lop_phase_name(o->phase), o->tile, 100 + s->layer, start, occ);
+                hw_tl_event(h, o->name, lop_phase_name(o->phase), o->tile, 100 + s->layer, start,
+                            occ);
             else
-                tl_event(h, o->name, "offchip", h->tiles, 1, start, occ);
+                hw_tl_event(h, o->name, "offchip", h->tiles, 1, start, occ);
         }
     }
     if (foreign) h->it_stall[s->cause] += (double)(start - now);
@@ -142,10 +175,33 @@ static void ev_stage(sim_kernel *k, void *arg, uint64_t data)
         else
             sched(h, hold, ev_issue_next, oi);
     }
-    if ((int)st + 1 < o->nst)
+    if (o->st[st].kind == SK_IMA && o->npsum)
+        sched(h, out, ev_psum, data);
+    else if ((int)st + 1 < o->nst)
         sched(h, out, ev_stage, job(oi, img, c, st + 1));
     else
         sched(h, out, ev_chunk_done, job(oi, img, c, st));
+}
+
+/* A chunk's crossbar reads are done: its partial sums travel to the tiles that add them
+ * (hwsim_noc.c), then it goes on. */
+static void ev_psum(sim_kernel *k, void *arg, uint64_t data)
+{
+    hw_sim *h = arg;
+    uint64_t oi = data >> 44, img = (data >> 24) & 0xFFFFF, c = (data >> 4) & 0xFFFFF,
+             st = data & 0xF;
+    hw_op *o = &h->ops[oi];
+    sim_time now = sim_now(k), t = now;
+    uint64_t n = chunk_items(o, c);
+    for (int f = 0; f < o->npsum; f++) {
+        uint64_t b = (uint64_t)ceil(o->psum[f].bytes * (double)n - 1e-9);
+        sim_time a = hw_noc_send(h, o, o->psum[f].src, o->psum[f].dst, b, now);
+        if (a > t) t = a;
+    }
+    if ((int)st + 1 < o->nst)
+        sched(h, t, ev_stage, job(oi, img, c, st + 1));
+    else
+        sched(h, t, ev_chunk_done, job(oi, img, c, st));
 }
 
 static void ev_issue_next(sim_kernel *k, void *arg, uint64_t data)
@@ -158,41 +214,6 @@ static void ev_issue_next(sim_kernel *k, void *arg, uint64_t data)
     try_issue(h, data);
 }
 
-/* Wormhole transfer of `bytes` from tile a to tile b starting now; returns the tail's arrival. */
-static sim_time noc_send(hw_sim *h, const char *name, uint64_t a, uint64_t b, uint64_t bytes,
-                         sim_time now)
-{
-    const noc_model *nm = &h->chip->noc;
-    uint64_t c = (uint64_t)nm->cfg.tiles_per_router;
-    uint64_t ra = a / c, rb = b / c, X = nm->grid_x;
-    uint64_t flits = noc_flits(nm, bytes);
-    double flit_ps = (double)nm->cfg.link.flit_bits / 8.0 / nm->link.bandwidth_bps * 1e12;
-    sim_time fl = ps_round(flit_ps * (double)flits), fl1 = ps_round(flit_ps);
-    sim_time head = now;
-    uint64_t x = ra % X, y = ra / X, tx = rb % X, ty = rb / X;
-    while (x != tx || y != ty) {
-        int dir;
-        uint64_t r = y * X + x;
-        if (x < tx)
-            dir = 0, x++;
-        else if (x > tx)
-            dir = 1, x--;
-        else if (y < ty)
-            dir = 2, y++;
-        else
-            dir = 3, y--;
-        hw_res *l = &h->links[r * 4 + (uint64_t)dir];
-        sim_time arrive = head + nm->router.latency_ps, start = arrive;
-        if (l->free > start) start = l->free;
-        h->it_stall[HW_C_NOC] += (double)(start - arrive);
-        l->free = start + fl;
-        l->busy += fl;
-        if (h->tl_on) tl_event(h, name, "noc", h->tiles, 10 + r * 4 + (uint64_t)dir, start, fl);
-        head = start + nm->link.latency_ps;
-    }
-    return head + nm->router.latency_ps + (flits ? (flits - 1) * fl1 : 0);
-}
-
 static void ev_chunk_done(sim_kernel *k, void *arg, uint64_t data)
 {
     hw_sim *h = arg;
@@ -201,7 +222,7 @@ static void ev_chunk_done(sim_kernel *k, void *arg, uint64_t data)
     if (++o->done_chunks[img] < o->nchunks) return;
     sim_time now = sim_now(k);
     if (o->xfer) {
-        sim_time t = noc_send(h, o->name, o->tile, o->xfer_dst, o->xfer_bytes, now);
+        sim_time t = hw_noc_send(h, o, o->tile, o->xfer_dst, o->xfer_bytes, now);
         sched(h, t, ev_img_done, job(oi, img, 0, 0));
     } else {
         ev_img_done(k, arg, job(oi, img, 0, 0));
@@ -218,8 +239,7 @@ static void ev_img_done(sim_kernel *k, void *arg, uint64_t data)
     sim_time now = sim_now(k);
     o->imgs_done++;
     for (int i = 0; i < o->nsucc; i++) {
-        hw_op *s = &h->ops[o->succ[i]];
-        s->ready[img] = 1;
+        set_ready(h, (size_t)o->succ[i], (uint32_t)img);
         try_issue(h, (size_t)o->succ[i]);
     }
     h->comp_jobs_done++;
@@ -227,8 +247,7 @@ static void ev_img_done(sim_kernel *k, void *arg, uint64_t data)
         if (++h->fwd_jobs_done == h->fwd_jobs) {
             h->fwd_end = now;
             for (int i = 0; i < h->nbarrier; i++) {
-                hw_op *b = &h->ops[h->barrier_ops[i]];
-                memset(b->ready, 1, (size_t)h->batch);
+                set_all_ready(h, (size_t)h->barrier_ops[i]);
                 try_issue(h, (size_t)h->barrier_ops[i]);
             }
         }
@@ -305,7 +324,7 @@ static void start_sessions(hw_sim *h, size_t si, uint32_t k, int cause, sim_time
     if (rounds > 1) h->it_stall[cause] += waits * (double)one;
     h->it_write_busy += (double)n * (double)one;
     sim_time dur = (sim_time)rounds * one;
-    if (h->tl_on) tl_event(h, h->layers[s->layer].L->name, "write", s->tile, 50, now, dur);
+    if (h->tl_on) hw_tl_event(h, h->layers[s->layer].L->name, "write", s->tile, 50, now, dur);
     sched(h, now + dur, ev_session_done, ((uint64_t)si << BATCH_BITS) | k);
 }
 
@@ -466,6 +485,7 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
     h->tl_on = h->tl && h->tot.iterations < h->tl_iters;
     memset(h->it_stall, 0, sizeof h->it_stall);
     h->it_write_busy = 0;
+    h->it_port_wait = 0;
     h->sess_done = 0;
     h->writes_end = t0;
     for (uint64_t t = 0; t < h->tiles; t++) {
@@ -485,13 +505,13 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
         for (size_t i = 0; i < h->nops; i++) {
             hw_op *o = &h->ops[i];
             if (o->phase == LOP_FORWARD && o->dep < 0 && !o->barrier) {
-                memset(o->ready, 1, (size_t)h->batch);
+                set_all_ready(h, i);
                 try_issue(h, i);
             }
         }
         if (h->fwd_jobs == 0)
             for (int i = 0; i < h->nbarrier; i++) {
-                memset(h->ops[h->barrier_ops[i]].ready, 1, (size_t)h->batch);
+                set_all_ready(h, (size_t)h->barrier_ops[i]);
                 try_issue(h, (size_t)h->barrier_ops[i]);
             }
         if (h->compute_done)
@@ -530,11 +550,13 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
             for (int c = 0; c < HW_NC; c++)
                 if (c != HW_C_WDRV_TILE && c != HW_C_WDRV_CHIP) h->c_stall[c] = h->it_stall[c];
             h->tot.compute_time_s = (double)comp * 1e-12;
+            h->c_port_wait = h->it_port_wait;
         }
     } else {
         fwd = h->c_fwd, bwd = h->c_bwd, grad = h->c_grad, comp = h->c_comp;
         for (int c = 0; c < HW_NC; c++)
             h->it_stall[c] += h->c_stall[c];
+        h->it_port_wait += h->c_port_wait;
     }
     sim_time end = t0 + comp;
     if (h->writes_end > end) {
@@ -629,6 +651,7 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
     for (int c = 0; c < HW_NC; c++)
         T->stall_s_by_cause[c] += h->it_stall[c] * 1e-12;
     T->write_busy_s += h->it_write_busy * 1e-12;
+    T->noc_port_wait_s += h->it_port_wait * 1e-12;
     T->cells_written += cells;
     T->time_s += (double)dt * 1e-12;
     T->iterations++;

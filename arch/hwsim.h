@@ -16,6 +16,8 @@
  *                             in lockstep, each on its own positions)
  *                          -> tile shift-and-add (psum_adds, when the layer has row tiles
  *                             to add)  -> eDRAM write (buffer_write_bytes)
+ *                          (a layer whose copies span tiles: after the IMAs, the chunk's
+ *                          partial sums cross the NoC to the summing tiles first, hwsim_noc.c)
  *   gradient:              eDRAM read -> the gradient units of the layer's tiles (macs)
  *   activation / norm:     eDRAM read -> activation units (elements) -> eDRAM write
  *   pool:                  eDRAM read -> max-pool units -> eDRAM write
@@ -25,7 +27,16 @@
  * mapped op before them in their phase (the producer's tile). When an image's last chunk of
  * an op is done and the next op of the phase sits on another tile, the image's output
  * (act_out_bytes / B) crosses the NoC: wormhole, XY routes over the concentrated mesh, each
- * link reserved for the message's flits from the head's arrival (noc.h figures).
+ * router output port on the route (the link it drives; the ejection port at the end)
+ * reserved for the message's flits from the head's arrival (noc.h figures). A replicated
+ * layer's image first goes from its first tile to its copies' tiles (broadcast; the image
+ * issues when the last share has arrived). hwsim_noc.c has the traffic model.
+ *
+ * Buffer capacity (spill.h): the activations the backward pass needs are kept in the eDRAM
+ * of their layer's tiles; what does not fit costs an off-chip stage at the end of the
+ * forward op that keeps it (written out) and one at the start of the op that needs it
+ * (gradient, or the digital op's backward: read back), on the off-chip links with their
+ * bandwidth, latency and energy per byte.
  *
  * Dependencies. Within a phase the ops form a chain per image in stream order (the
  * compiler's dependency order; branches of a residual block are serialised per image, while
@@ -116,6 +127,9 @@ enum {
     HW_NE
 };
 
+/* NoC traffic by kind (hw.noc.bytes_*). */
+enum { HW_NOC_ACT, HW_NOC_BCAST, HW_NOC_PSUM, HW_NOC_NKIND };
+
 /* Stall causes (hw.stall_s_by_cause.*). */
 enum {
     HW_C_EDRAM,
@@ -174,9 +188,14 @@ typedef struct hw_totals {
     uint64_t wakeups;     /* tiles and routers woken from gating */
     double stall_s_by_cause[HW_NC];
     double write_busy_s;       /* sum of write-session durations */
+    double noc_port_wait_s;    /* messages waiting for router output ports (hwsim_noc.c) */
     uint64_t row_writes, cells_written;
     uint64_t events;           /* events executed */
     double compute_time_s;     /* one iteration's compute phases (forward to last gradient) */
+    /* derived by hw_get_totals from the plan of the op stream (spill.h, hwsim_noc.c): */
+    uint64_t spill_kept_bytes, spill_bytes; /* per iteration: activations kept, spilled */
+    double spill_time_s;                    /* the spills' link time, every iteration */
+    double noc_bytes[HW_NOC_NKIND];         /* NoC bytes by kind, every iteration */
 } hw_totals;
 void hw_get_totals(const hw_sim *h, hw_totals *t);
 /* Start the totals afresh (a new training run on the same chip); block counts and the
@@ -194,8 +213,9 @@ int hw_restore(hw_sim *h, es_get_fn get, void *ctx, es_err *err);
 const uint64_t *hw_block_counts(const hw_sim *h, size_t l);
 
 /* The analytic pipeline bound of one iteration's compute phases, in s: per phase chain, op k
- * takes D_k for one image alone (its chunks behind its busiest stage, the last chunk's path,
- * the NoC transfer) and occupies its busiest resource S_k per image, so image b leaves op k
+ * takes D_k for one image alone (its broadcast, its chunks behind its busiest stage, the last
+ * chunk's path with its partial sums, the NoC transfer) and occupies its busiest resource S_k
+ * per image (a stage's, or a router port's with its own messages), so image b leaves op k
  * at max(leave(k-1, B-1) + D_k, leave(k-1, 0) + D_k + (B-1) max_{j<=k} S_j); backward starts
  * at the forward's end, gradient ops hang off their backward op. Equal to the simulated
  * compute time when no two ops contend for a resource (validation/README.md). */
@@ -204,7 +224,9 @@ double hw_pipeline_bound_s(const hw_sim *h);
 /* Register hw.* statistics: hw.time_s, hw.energy_j, hw.area_mm2, hw.power_w_avg,
  * hw.peak_tops, hw.energy_j_by_component.*, hw.energy_j_by_phase.*, hw.time_s_by_phase.*,
  * hw.stall_s_by_cause.*, hw.iterations, hw.time_s_per_iteration, hw.write_busy_s,
- * hw.row_writes, hw.cells_written, hw.events, hw.detail, hw.chunk. */
+ * hw.row_writes, hw.cells_written, hw.events, hw.detail, hw.chunk, hw.spill_* and
+ * hw.spill.LAYER.bytes (spill.h), hw.noc.bytes_activation|broadcast|psum and
+ * hw.noc.port_wait_s. */
 int hw_stats(const hw_sim *h, stat_registry *r, es_err *err);
 
 /* Write the heat maps: one CSV per layer in dir ("heatmap-<layer>.csv"), a matrix with one

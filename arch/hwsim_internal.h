@@ -10,6 +10,7 @@
 #include "arch_util.h"
 #include "hwsim.h"
 #include "sim_kernel.h"
+#include "spill.h"
 
 /* Per-tile resources. */
 enum { RK_EDRAM, RK_BUS, RK_TSA, RK_ACT, RK_POOL, RK_GU, RK_NTILE };
@@ -25,6 +26,7 @@ typedef struct hw_res {
 
 typedef struct hw_stage {
     uint8_t kind, rk, cause;
+    uint8_t spill;        /* SK_OFFCHIP moving kept activations (spill.h) */
     uint32_t t0, nt;      /* tiles (SK_TILE) */
     uint32_t layer;       /* SK_IMA */
     double occ_per_vec;   /* ps of one vector, on each reserved resource */
@@ -32,7 +34,14 @@ typedef struct hw_stage {
     sim_time lat;         /* after the stage, not holding the resource */
 } hw_stage;
 
-#define HW_MAX_STAGES 6
+#define HW_MAX_STAGES 8
+
+/* NoC traffic other than the hand-over between ops (hwsim_noc.c): a flow from tile src to
+ * tile dst of `bytes` per image (broadcast) or per vector (partial sums). */
+typedef struct hw_flow {
+    uint32_t src, dst;
+    double bytes;
+} hw_flow;
 
 typedef struct hw_op {
     int phase, kind, layer, node;
@@ -45,6 +54,9 @@ typedef struct hw_op {
     int xfer; /* NoC transfer after each image */
     uint32_t xfer_dst;
     uint64_t xfer_bytes;
+    hw_flow *bcast; /* the image's input to the copies on other tiles, before it issues */
+    hw_flow *psum;  /* partial sums to the summing tile, after each chunk's crossbar reads */
+    int nbcast, npsum;
     int dep;     /* op of the same image this waits for, -1 none */
     int barrier; /* waits for the forward barrier */
     int *succ;
@@ -54,6 +66,7 @@ typedef struct hw_op {
     /* run state */
     uint32_t *done_chunks; /* per image */
     uint8_t *ready;        /* per image */
+    sim_time *ready_at;    /* per image: when its broadcast has arrived */
     uint32_t next_img;
     int issuing;
     uint32_t imgs_done;
@@ -110,7 +123,11 @@ struct hw_sim {
     size_t nlayers;
     hw_res *tres; /* tiles x RK_NTILE */
     hw_res offchip;
-    hw_res *links; /* routers x 4 */
+    hw_res *ports;       /* routers x nports: router output ports (hwsim_noc.c) */
+    uint64_t nports;     /* per router: 4 mesh directions, then one ejection port per tile */
+    spill_plan *spill;   /* kept activations and what overflows the eDRAM (spill.h) */
+    double spill_ps;     /* one iteration's spill transfers: link time plus latency */
+    double noc_bytes[HW_NOC_NKIND]; /* one iteration's NoC bytes by kind */
     sim_kernel *k;
     /* Leakage (hwsim.h, "Leakage"): per unit, and which units are on in each interval of the
      * iteration (indexed by phase: forward; backward with gradient; gradient; update) */
@@ -153,6 +170,7 @@ struct hw_sim {
     /* per-iteration scratch results */
     double it_stall[HW_NC];
     double it_write_busy;
+    double it_port_wait, c_port_wait; /* NoC port waits: this iteration's, the cached compute's */
     /* totals */
     hw_totals tot;
     double e_phase_dyn[LOP_NPHASE][HW_NE]; /* pJ per iteration, compute */
@@ -164,6 +182,26 @@ struct hw_sim {
     int tl_on; /* recording this iteration */
     int fail;  /* ES_* from inside a handler */
 };
+
+/* A timeline event (hwsim.c), when this iteration is recorded. */
+void hw_tl_event(hw_sim *h, const char *name, const char *cat, uint64_t pid, uint64_t tid,
+                 sim_time start, sim_time dur);
+
+/* ---- NoC traffic (hwsim_noc.c) ---- */
+
+/* The broadcast and partial-sum flows of the crossbar ops, their energy and bytes. */
+int hw_noc_build(hw_sim *h, const lop_op *src, es_err *err);
+/* Wormhole transfer of `bytes` from tile a to tile b starting at now, XY route, waiting for
+ * each router output port (the ejection port at the end); returns the tail's arrival. */
+sim_time hw_noc_send(hw_sim *h, const hw_op *o, uint64_t a, uint64_t b, uint64_t bytes,
+                     sim_time now);
+/* Latency of op o's broadcast (one image) and of its partial sums (one chunk of n vectors),
+ * the messages contending only with each other, for the pipeline bound. */
+double hw_noc_bcast_latency_ps(const hw_sim *h, const hw_op *o);
+double hw_noc_psum_latency_ps(const hw_sim *h, const hw_op *o, uint64_t n);
+/* The most one image of op o holds any one router port with its broadcast, partial sums and
+ * hand-over to the next op (every port of every route counted). */
+double hw_noc_port_occupancy_ps(const hw_sim *h, const hw_op *o);
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 

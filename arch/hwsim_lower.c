@@ -30,6 +30,34 @@ static void add_tile_stage(hw_op *o, int rk, int cause, uint32_t t0, uint32_t nt
     s->lat = lat;
 }
 
+/* An off-chip transfer of spilled activations (spill.h), ps per vector on the link. */
+static void add_spill_stage(hw_sim *h, hw_op *o, double occ_per_vec)
+{
+    hw_stage *s = &o->st[o->nst++];
+    s->kind = SK_OFFCHIP;
+    s->cause = HW_C_OFFCHIP;
+    s->spill = 1;
+    s->occ_per_vec = occ_per_vec;
+    s->lat = arch_ps(h->chip->offchip.cfg.latency_ps);
+}
+
+/* One iteration's spill transfers: per chunk, its link time and the latency. */
+static void spill_time(hw_sim *h)
+{
+    for (size_t i = 0; i < h->nops; i++) {
+        const hw_op *o = &h->ops[i];
+        for (int k = 0; k < o->nst; k++) {
+            const hw_stage *s = &o->st[k];
+            if (!s->spill) continue;
+            uint64_t lastn = o->vpi - (uint64_t)(o->nchunks - 1) * o->chunk;
+            double img = (double)(o->nchunks - 1) *
+                             (double)(ps_round(s->occ_per_vec * (double)o->chunk) + s->lat) +
+                         (double)(ps_round(s->occ_per_vec * (double)lastn) + s->lat);
+            h->spill_ps += img * (double)h->batch;
+        }
+    }
+}
+
 static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
 {
     const chip_model *c = h->chip;
@@ -123,6 +151,21 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
             }
         }
     }
+    /* Kept activations that overflow the eDRAM (spill.h): the forward op writes them off chip
+       after its work (its last stage), the op that needs them reads them back first. */
+    const spill_plan *sp = h->spill;
+    uint64_t *readback = calloc(h->nops ? h->nops : 1, sizeof *readback);
+    if (!readback) return es_fail(err, ES_ENOMEM, "out of memory");
+    for (size_t i = 0; i < h->nops; i++)
+        if (sp->op_spilled[i] && sp->op_reader[i] >= 0)
+            readback[sp->op_reader[i]] += sp->op_spilled[i];
+    if (sp->spilled && !(off_bw > 0)) {
+        free(readback);
+        return es_fail(err, ES_ECONFIG,
+                       "%" PRIu64 " bytes of kept activations do not fit the eDRAM and the chip "
+                       "has no off-chip link: raise arch.edram.size or arch.offchip.links",
+                       sp->spilled);
+    }
     /* Stages and energies. */
     for (size_t i = 0; i < h->nops; i++) {
         const lop_op *p = &src[i];
@@ -134,6 +177,10 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
         double rd_v = per_vec((uint64_t)rd, V) * 1e12, wr_v = per_vec((uint64_t)wr, V) * 1e12;
         uint32_t t0 = o->tile, nt = o->ntiles;
         if (p->phase == LOP_UPDATE) continue; /* writes are sessions, not jobs */
+        if (readback[i]) {
+            add_spill_stage(h, o, (double)readback[i] / (double)V / off_bw * 1e12);
+            e[HW_E_OFFCHIP] += (double)readback[i] * c->offchip.byte_energy_pj;
+        }
         if (p->phase == LOP_FORWARD && first_fwd) {
             first_fwd = 0;
             double in = (double)n[LOP_C_ACT_IN_BYTES];
@@ -220,6 +267,10 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
             break;
         }
         }
+        if (sp->op_spilled[i]) {
+            add_spill_stage(h, o, (double)sp->op_spilled[i] / (double)V / off_bw * 1e12);
+            e[HW_E_OFFCHIP] += (double)sp->op_spilled[i] * c->offchip.byte_energy_pj;
+        }
         if (o->nst == 0) { /* nothing to do costs one eDRAM touch of zero length */
             hw_stage *s = &o->st[o->nst++];
             s->kind = SK_TILE;
@@ -229,6 +280,7 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
             s->nt = 1;
         }
     }
+    free(readback);
     /* Chains, transfers, the barrier, gradient dependencies. */
     int prev[LOP_NPHASE] = {-1, -1, -1, -1};
     int last_bwd = -1;
@@ -279,7 +331,8 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
         o->nsucc = 0;
         if (o->phase != LOP_UPDATE) {
             if (!(o->done_chunks = calloc((size_t)h->batch, sizeof(uint32_t))) ||
-                !(o->ready = calloc((size_t)h->batch, 1)))
+                !(o->ready = calloc((size_t)h->batch, 1)) ||
+                !(o->ready_at = calloc((size_t)h->batch, sizeof(sim_time))))
                 return es_fail(err, ES_ENOMEM, "out of memory");
         }
     }
@@ -438,6 +491,11 @@ static int build_gating(hw_sim *h, es_err *err)
                 mark_route(h, (uint64_t)last[iv[k]], o->tile, h->router_on[iv[k]]);
             last[iv[k]] = (int)o->tile;
         }
+        /* the routers a broadcast or partial sums cross */
+        for (int f = 0; f < o->nbcast; f++)
+            mark_route(h, o->bcast[f].src, o->bcast[f].dst, h->router_on[o->phase]);
+        for (int f = 0; f < o->npsum; f++)
+            mark_route(h, o->psum[f].src, o->psum[f].dst, h->router_on[o->phase]);
         /* reading crossbars: every IMA of the layer, for its share of the vectors */
         if ((o->kind == LOP_MVM || o->kind == LOP_MVM_T) && o->layer >= 0) {
             const map_layer *L = h->layers[o->layer].L;
@@ -481,25 +539,28 @@ int hw_create(const chip_model *chip, const map_plan *plan, const lop_op *ops, s
                      chip->cfg.tile.imas);
         goto fail;
     }
-    const noc_model *nm = &chip->noc;
     h->ops = calloc(nops ? nops : 1, sizeof *h->ops);
     h->layers = calloc(h->nlayers ? h->nlayers : 1, sizeof *h->layers);
     h->tres = calloc(h->tiles * RK_NTILE, sizeof *h->tres);
-    h->links = calloc(nm->grid_x * nm->grid_y * 4, sizeof *h->links);
     h->tq = calloc(h->tiles, sizeof *h->tq);
     h->tq_head = calloc(h->tiles, sizeof *h->tq_head);
     h->tq_len = calloc(h->tiles, sizeof *h->tq_len);
     h->tq_cap = calloc(h->tiles, sizeof *h->tq_cap);
     h->wfree_tile = calloc(h->tiles, sizeof *h->wfree_tile);
     h->act = calloc(h->tiles, sizeof *h->act);
-    if (!h->act || !h->ops || !h->layers || !h->tres || !h->links || !h->tq || !h->tq_head ||
+    if (!h->act || !h->ops || !h->layers || !h->tres || !h->tq || !h->tq_head ||
         !h->tq_len || !h->tq_cap || !h->wfree_tile) {
         rc = es_fail(err, ES_ENOMEM, "out of memory");
         goto fail;
     }
     if ((rc = build_layers(h, err)) < 0) goto fail;
     (void)mt;
+    if ((rc = spill_plan_create(plan, ops, nops, (uint64_t)chip->tile.edram.cfg.size, &h->spill,
+                                err)) < 0)
+        goto fail;
     if ((rc = build_ops(h, ops, err)) < 0) goto fail;
+    if ((rc = hw_noc_build(h, ops, err)) < 0) goto fail;
+    spill_time(h);
     if ((rc = build_gating(h, err)) < 0) goto fail;
     if ((rc = sim_kernel_create(NULL, &h->k)) < 0) {
         rc = es_fail(err, rc, "cannot create the event kernel");
@@ -544,6 +605,9 @@ void hw_destroy(hw_sim *h)
         free(h->ops[i].succ);
         free(h->ops[i].done_chunks);
         free(h->ops[i].ready);
+        free(h->ops[i].ready_at);
+        free(h->ops[i].bcast);
+        free(h->ops[i].psum);
     }
     free(h->ops);
     for (size_t l = 0; h->layers && l < h->nlayers; l++) {
@@ -563,7 +627,8 @@ void hw_destroy(hw_sim *h)
     free(h->gu_on);
     free(h->layers);
     free(h->tres);
-    free(h->links);
+    free(h->ports);
+    spill_plan_destroy(h->spill);
     for (uint64_t t = 0; h->tq && t < h->tiles; t++)
         free(h->tq[t]);
     free(h->tq);

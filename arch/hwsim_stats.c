@@ -18,10 +18,16 @@ void hw_reset_totals(hw_sim *h)
 void hw_get_totals(const hw_sim *h, hw_totals *t)
 {
     *t = h->tot;
+    double it = (double)t->iterations;
+    t->spill_kept_bytes = h->spill->kept;
+    t->spill_bytes = h->spill->spilled;
+    t->spill_time_s = h->spill_ps * it * 1e-12;
+    for (int k = 0; k < HW_NOC_NKIND; k++)
+        t->noc_bytes[k] = h->noc_bytes[k] * it;
 }
 
 /* The fixed-size part of the state: totals and the cached compute, in this order. */
-enum { HWS_U64 = 10, HWS_F64 = 3 + 2 * LOP_NPHASE + HW_NE + 2 * HW_NC + 2 };
+enum { HWS_U64 = 10, HWS_F64 = 3 + 2 * LOP_NPHASE + HW_NE + 2 * HW_NC + 4 };
 
 static void state_pack(const hw_sim *h, uint64_t *u, double *f)
 {
@@ -42,6 +48,7 @@ static void state_pack(const hw_sim *h, uint64_t *u, double *f)
     for (int c = 0; c < HW_NC; c++)
         f[j++] = h->c_stall[c];
     f[j++] = T->write_busy_s, f[j++] = T->compute_time_s;
+    f[j++] = T->noc_port_wait_s, f[j++] = h->c_port_wait;
 }
 
 static void state_unpack(hw_sim *h, const uint64_t *u, const double *f)
@@ -63,6 +70,7 @@ static void state_unpack(hw_sim *h, const uint64_t *u, const double *f)
     for (int c = 0; c < HW_NC; c++)
         h->c_stall[c] = f[j++];
     T->write_busy_s = f[j++], T->compute_time_s = f[j++];
+    T->noc_port_wait_s = f[j++], h->c_port_wait = f[j++];
 }
 
 void hw_save(const hw_sim *h, es_put_fn put, void *ctx)
@@ -119,7 +127,10 @@ static double op_image_latency(const hw_sim *h, const hw_op *o, double *occ_img)
         double im = o->st[s].occ_per_vec * (double)o->vpi;
         if (im > img) img = im;
     }
-    double lat = path + (double)(o->nchunks - 1) * big;
+    path += hw_noc_psum_latency_ps(h, o, o->chunk);
+    double ports = hw_noc_port_occupancy_ps(h, o);
+    if (ports > img) img = ports;
+    double lat = hw_noc_bcast_latency_ps(h, o) + path + (double)(o->nchunks - 1) * big;
     if (o->xfer)
         lat += (double)noc_transfer_latency_ps(&h->chip->noc, o->tile, o->xfer_dst, o->xfer_bytes);
     *occ_img = img;
@@ -199,6 +210,42 @@ int hw_stats(const hw_sim *h, stat_registry *r, es_err *err)
         ES_TRY(put(r, "hw.map.imas", "", "IMAs holding weights, every copy counted",
                    (double)mt->imas, err));
         ES_TRY(put(r, "hw.map.tiles", "", "tiles holding weights", (double)mt->tiles, err));
+    }
+    {
+        const spill_plan *sp = h->spill;
+        ES_TRY(put(r, "hw.spill_kept_bytes", "B",
+                   "activations one iteration keeps for the backward pass (arch/spill.h)",
+                   (double)sp->kept, err));
+        ES_TRY(put(r, "hw.spill_capacity_bytes", "B",
+                   "eDRAM of the tiles holding weights (arch.edram.size each)",
+                   (double)sp->capacity, err));
+        ES_TRY(put(r, "hw.spill_bytes", "B",
+                   "kept activations of one iteration that do not fit their tiles' eDRAM: "
+                   "written off chip in the forward pass, read back in the backward pass",
+                   (double)sp->spilled, err));
+        ES_TRY(put(r, "hw.spill_time_s", "s",
+                   "off-chip link time of the spill transfers of every iteration (per transfer: "
+                   "bytes / bandwidth + latency; hw.stall_s_by_cause.offchip has the waits)",
+                   h->spill_ps * (double)T->iterations * 1e-12, err));
+        for (size_t l = 0; l < h->nlayers; l++) {
+            snprintf(name, sizeof name, "hw.spill.%s.bytes", h->layers[l].L->name);
+            ES_TRY(put(r, name, "B",
+                       "one iteration's kept activations of the layer (its input, its digital "
+                       "ops' masks) that spill off chip",
+                       (double)sp->layer_spilled[l], err));
+        }
+        static const char *const kinds[HW_NOC_NKIND][2] = {
+            {"activation", "feature and error maps handed from one op's tiles to the next's"},
+            {"broadcast", "input vectors sent to a layer's weight copies on other tiles"},
+            {"psum", "partial sums sent to the tile that adds a layer's row (column) tiles"}};
+        for (int k = 0; k < HW_NOC_NKIND; k++) {
+            snprintf(name, sizeof name, "hw.noc.bytes_%s", kinds[k][0]);
+            ES_TRY(put(r, name, "B", kinds[k][1], h->noc_bytes[k] * (double)T->iterations, err));
+        }
+        ES_TRY(put(r, "hw.noc.port_wait_s", "s",
+                   "job-seconds messages waited for a router output port held by another "
+                   "message (hw.stall_s_by_cause.noc: the part behind other ops' messages)",
+                   T->noc_port_wait_s, err));
     }
     ES_TRY(put(r, "hw.energy_j_idle", "J",
                "static energy: the leakage of the units that are on, and their wake-ups "

@@ -55,6 +55,11 @@ void cli_hw_summary(FILE *fp, const struct hw_totals *t, double area_mm2);
 /* The placement in one line: crossbars, IMAs, tiles, the copies of replicated layers. */
 struct map_plan;
 void cli_map_summary(FILE *fp, const struct map_plan *plan);
+/* Warn on stderr ("essim CMD: warning: ...", with the numbers) when one training iteration of
+ * cfg's network and batch keeps more activations than the eDRAM of the tiles holding them
+ * (arch/spill.h). Quiet when there is no spill, for a chip without training units, or when
+ * the network, mapping or op stream cannot be built (the caller reports those itself). */
+void cli_spill_warn(const essim_config *cfg, const char *cmd);
 int cmd_simulate(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);

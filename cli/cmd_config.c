@@ -322,6 +322,7 @@ int cmd_config(int argc, char **argv)
             char hash[17];
             cfg_hash(&cfg, hash);
             printf("%s: ok (config hash %s)\n", file, hash);
+            cli_spill_warn(&cfg, "config check");
         }
     } else if (output) {
         if (cfg_dump_file(&cfg, output, &err) < 0) rc = cli_report(&err);

@@ -350,6 +350,7 @@ int cmd_map(int argc, char **argv)
         else
             print_text(&v);
         if (fflush(stdout) != 0) rc = CLI_EXIT_FAIL;
+        cli_spill_warn(&cfg, "map");
     }
     lop_destroy(ops);
     map_destroy(plan);

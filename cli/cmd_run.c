@@ -272,6 +272,14 @@ void cli_hw_summary(FILE *fp, const hw_totals *t, double area_mm2)
     if (sc >= 0 && t->stall_s_by_cause[sc] > 0)
         fprintf(fp, "\n  stalls      most: %s (%.4g job-s)", hw_cause_name(sc),
                 t->stall_s_by_cause[sc]);
+    double it = t->iterations ? (double)t->iterations : 1.0;
+    fprintf(fp,
+            "\n  buffers     %.4g MB kept per iteration, %.4g MB of it spilled off chip "
+            "(%.4g s link time); NoC %.4g MB per iteration (broadcast %.4g, partial sums %.4g)",
+            1e-6 * (double)t->spill_kept_bytes, 1e-6 * (double)t->spill_bytes, t->spill_time_s,
+            1e-6 * (t->noc_bytes[HW_NOC_ACT] + t->noc_bytes[HW_NOC_BCAST] +
+                    t->noc_bytes[HW_NOC_PSUM]) / it,
+            1e-6 * t->noc_bytes[HW_NOC_BCAST] / it, 1e-6 * t->noc_bytes[HW_NOC_PSUM] / it);
     fputc('\n', fp);
 }
 

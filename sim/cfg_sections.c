@@ -215,7 +215,9 @@ static const cfg_key schema[] = {
     {"arch.offchip.links", CFG_T_INT, 0, OFF(arch.offchip.links), RANGE(0, 1024), "4", NULL,
      "off-chip links (ISAAC: 4 HyperTransport links at 1.6GHz)"},
     {"arch.offchip.bandwidth", CFG_T_QTY, CFG_DIM_BANDWIDTH, OFF(arch.offchip.bandwidth_bps),
-     RANGE(1, 1e15), "6.4GB/s", NULL, "bandwidth of one link (ISAAC: 6.4GB/s)"},
+     RANGE(1, 1e15), "6.4GB/s", NULL,
+     "bandwidth of one link (ISAAC: 6.4GB/s); the links together carry the network input and "
+     "the activations that spill from the eDRAM"},
     {"arch.offchip.power", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.offchip.power_w), MIN(0), "2.6W",
      NULL, "power of one link at full bandwidth (ISAAC: 10.4W for 4)"},
     {"arch.offchip.leakage", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.offchip.leakage_w), MIN(0), "0W",
@@ -240,7 +242,9 @@ static const cfg_key schema[] = {
      "data memories 2.2 to 1.9um2 per byte)"},
 
     {"arch.edram.size", CFG_T_QTY, CFG_DIM_SIZE, OFF(arch.edram.size),
-     RANGE(1, 1099511627776.0), "64KiB", NULL, "eDRAM buffer per tile (ISAAC: 64KB)"},
+     RANGE(1, 1099511627776.0), "64KiB", NULL,
+     "eDRAM buffer per tile (ISAAC: 64KB); it holds the activations training keeps for the "
+     "backward pass, and what does not fit spills to off-chip memory (arch/spill.h)"},
     {"arch.edram.cal_size", CFG_T_QTY, CFG_DIM_SIZE, OFF(arch.edram.cal_size),
      RANGE(1, 1099511627776.0), "64KiB", NULL,
      "the size at which arch.edram.power, leakage and area are given (ISAAC Table I: 64KB); "

@@ -40,6 +40,13 @@ ok "dump is a fixed point" cmp "$TMP/out" "$TMP/dump.yaml"
 run_essim config check "$TMP/dump.yaml"; expect_rc "check ok" 0
 expect_grep "check prints ok" "$TMP/out" ": ok (config hash "
 run_essim config check; expect_rc "check without file" 2
+# Buffer capacity: activations that overflow the eDRAM are a warning with the numbers, not an
+# error (LeNet-5, batch 64: 430,688 bytes kept; 1KiB on each of the 83 weight tiles).
+run_essim config check "${ES_SRCDIR:-.}/configs/isaac-train.yaml" --set arch.edram.size=1KiB; expect_rc "check with a small eDRAM is ok" 0
+expect_grep "small eDRAM warns" "$TMP/err" "keeps 430688 bytes of activations for the backward pass; the eDRAM of its 83 weight tiles holds 84992 bytes"
+expect_grep "cannot fit at all" "$TMP/err" "they cannot fit on chip at all: 345696 bytes spill to off-chip memory"
+run_essim map --set arch.edram.size=1KiB; expect_rc "map with a small eDRAM is ok" 0
+expect_grep "map warns too" "$TMP/err" "essim map: warning: training lenet5 with batch 64"
 printf 'version: 1\narch:\n  adc:\n    cols_per_adc: 100\n' >"$TMP/badchip.yaml"
 run_essim config check "$TMP/badchip.yaml"; expect_rc "check rejects an impossible chip" 2
 expect_grep "impossible chip named at its key" "$TMP/err" "badchip.yaml:4:19: error: arch.adc.cols_per_adc = 100 does not divide arch.xbar.cols = 128"
