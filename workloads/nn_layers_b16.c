@@ -221,26 +221,39 @@ NN_SIMD static void plane_affine(const float *x, int hw, int lanes, const float 
     }
 }
 
-/* dx (+)= a g + b x + c0 per lane, g masked by the fused ReLU as in plane_dstats. */
+/* dx (+)= a g + b x + c0 per lane, g masked by the fused ReLU as in plane_dstats. The
+ * coefficients are copied to locals first: dx could alias them as far as the compiler knows,
+ * which kept the blocked loop scalar. */
 NN_SIMD static void plane_dx(const float *dy, const float *x, const float *ra, const float *rb,
                              int hw, int lanes, const float *a, const float *b, const float *c0,
                              int accum, float *dx)
 {
     const size_t len = (size_t)hw * lanes;
     if (lanes == L16) {
+        float al[L16], bl[L16], cl[L16], ral[L16], rbl[L16];
+        for (int l = 0; l < L16; l++) {
+            al[l] = a[l];
+            bl[l] = b[l];
+            cl[l] = c0[l];
+            ral[l] = ra ? ra[l] : 0.0f;
+            rbl[l] = ra ? rb[l] : 0.0f;
+        }
+        const int relu = ra != NULL;
         for (size_t q = 0; q < len; q += L16) {
-            float g[L16], v[L16], o[L16];
+            float g[L16], o[L16];
             for (int l = 0; l < L16; l++)
                 g[l] = dy[q + l];
-            if (ra)
+            if (relu)
                 for (int l = 0; l < L16; l++)
-                    g[l] = x[q + l] * ra[l] + rb[l] > 0.0f ? g[l] : 0.0f;
+                    g[l] = x[q + l] * ral[l] + rbl[l] > 0.0f ? g[l] : 0.0f;
             for (int l = 0; l < L16; l++)
-                v[l] = x[q + l];
-            for (int l = 0; l < L16; l++)
-                o[l] = accum ? dx[q + l] : 0.0f;
-            for (int l = 0; l < L16; l++)
-                dx[q + l] = o[l] + (a[l] * g[l] + b[l] * v[l] + c0[l]);
+                o[l] = al[l] * g[l] + bl[l] * x[q + l] + cl[l];
+            if (accum)
+                for (int l = 0; l < L16; l++)
+                    dx[q + l] += o[l];
+            else /* 0 + o, as the accumulating form with dx = 0: -0 becomes +0, same bits */
+                for (int l = 0; l < L16; l++)
+                    dx[q + l] = 0.0f + o[l];
         }
     } else {
         const float a0 = a[0], b0 = b[0], k0 = c0[0], ra0 = ra ? ra[0] : 0.0f,
