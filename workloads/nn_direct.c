@@ -425,9 +425,10 @@ DI void interleave(vf e, vf o, vf *lo, vf *hi)
     *hi = _mm512_permutex2var_ps(e, ih, o);
 }
 
+/* the first n of 16 lanes (none for n <= 0) */
 DI __mmask16 mask_of(int n)
 {
-    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+    return n <= 0 ? (__mmask16)0 : n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 }
 
 DT static void pool_fwd_planes(const float *x, size_t planes, int w, int ho, int wo, int relu,
@@ -445,9 +446,9 @@ DT static void pool_fwd_planes(const float *x, size_t planes, int w, int ho, int
                 const __mmask16 ml = mask_of(2 * m), mh = mask_of(2 * m - 16), mo = mask_of(m);
                 vf a, b, c, d;
                 deinterleave(_mm512_maskz_loadu_ps(ml, r0 + 2 * ox),
-                             _mm512_maskz_loadu_ps(2 * m > 16 ? mh : 0, r0 + 2 * ox + 16), &a, &b);
+                             _mm512_maskz_loadu_ps(mh, r0 + 2 * ox + 16), &a, &b);
                 deinterleave(_mm512_maskz_loadu_ps(ml, r1 + 2 * ox),
-                             _mm512_maskz_loadu_ps(2 * m > 16 ? mh : 0, r1 + 2 * ox + 16), &c, &d);
+                             _mm512_maskz_loadu_ps(mh, r1 + 2 * ox + 16), &c, &d);
                 /* first maximum wins: a later cell only when strictly greater */
                 vf best = a;
                 __m512i bi = _mm512_setzero_si512();
@@ -486,8 +487,7 @@ DT static void pool_bwd_planes(const float *dy, const int32_t *argmax, const flo
             const size_t q = pl * pw + (size_t)oy * wo;
             for (int ox = 0; ox < wo; ox += 16) {
                 const int m = ES_MIN(16, wo - ox);
-                const __mmask16 mo = mask_of(m), ml = mask_of(2 * m),
-                                mh = 2 * m > 16 ? mask_of(2 * m - 16) : 0;
+                const __mmask16 mo = mask_of(m), ml = mask_of(2 * m), mh = mask_of(2 * m - 16);
                 vf gv = _mm512_maskz_loadu_ps(mo, dy + q + ox);
                 if (y) {
                     const __mmask16 pos =
