@@ -153,6 +153,22 @@ DT static void pad_planes(const float *x, int c, int h, int w, int p, int hp, in
     }
 }
 
+/* The same into a buffer that already holds a padded image of this shape: only the data
+ * moves (the zeros around it are already there). */
+DT static void repad_planes(const float *x, int c, int h, int w, int p, int hp, int ws, float *xp)
+{
+    for (int ci = 0; ci < c; ci++)
+        for (int y = 0; y < h; y++) {
+            float *dst = xp + ((size_t)ci * hp + y + p) * ws + p;
+            const float *src = x + ((size_t)ci * h + y) * w;
+            for (int j = 0; j < w; j += VL) {
+                const __mmask16 m =
+                    w - j >= VL ? (__mmask16)0xFFFF : (__mmask16)((1u << (w - j)) - 1u);
+                _mm512_mask_storeu_ps(dst + j, m, _mm512_maskz_loadu_ps(m, src + j));
+            }
+        }
+}
+
 /* One image's error, lane-padded: rows of nv VL floats, zeros past wo. */
 DT static void lane_rows(const float *dy, int c, int ho, int wo, int nv, float *dl)
 {
@@ -257,7 +273,7 @@ void nn_direct_forward(const nn_conv_desc *d, int n, const float *x, const float
     float *xp = scratch + offset_floats(d);
     const size_t xs = (size_t)d->cin * d->h * d->w, ys = (size_t)d->cout * d->ho * d->wo;
     for (int i = 0; i < n; i++) {
-        pad_planes(x + i * xs, d->cin, d->h, d->w, d->pad, hp, ws, xp);
+        (i ? repad_planes : pad_planes)(x + i * xs, d->cin, d->h, d->w, d->pad, hp, ws, xp);
         conv_rows(xp, ws, d->cin, d->k, d->pad, d->h, hp, d->cout, w, d->bias ? b : NULL, d->ho,
                   d->wo, y + i * ys, 0);
     }
@@ -399,7 +415,7 @@ void nn_direct_backward(const nn_conv_desc *d, int n, const float *x, const floa
                     wt[(((size_t)ci * d->cout + co) * k + ky) * k + kx] =
                         w[(((size_t)co * d->cin + ci) * k + (k - 1 - ky)) * k + (k - 1 - kx)];
     for (int i = 0; i < n; i++) {
-        pad_planes(dy + i * ys, d->cout, d->ho, d->wo, q, hq, wq, xp);
+        (i ? repad_planes : pad_planes)(dy + i * ys, d->cout, d->ho, d->wo, q, hq, wq, xp);
         conv_rows(xp, wq, d->cout, k, q, d->ho, hq, d->cin, wt, NULL, d->h, d->w, dx + i * xs,
                   accum);
     }
