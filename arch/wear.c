@@ -493,13 +493,23 @@ double wear_cell_window_top(const wear_model *w, size_t l, uint64_t cell)
 
 typedef struct sel_pass {
     double lo, hi;     /* values considered: lo <= T <= hi */
-    int log_bins;      /* bins even in log T (wide ranges) or in T */
-    double org, scale; /* bin = (f(T) - org) x scale, f = log or identity */
+    int log_bins;      /* bins even in ~log T (wide ranges) or in T */
+    double org, scale; /* bin = (f(T) - org) x scale, f = the bits of T or identity */
     uint64_t *cnt;
     double *bmin, *bmax;
     double *buf; /* gather mode (cnt == NULL) */
     size_t nbuf;
 } sel_pass;
+
+/* A monotone stand-in for log T of a positive double: its bit pattern as an integer (the
+ * exponent and mantissa, i.e. log2 T piecewise linearly, times 2^52). The selection only needs
+ * bins that keep the order; the values themselves come out exact (bmin, bmax, the gather). */
+static double log_bits(double t)
+{
+    uint64_t u;
+    memcpy(&u, &t, sizeof u);
+    return (double)u;
+}
 
 static void sel_visit(sel_pass *sp, double t)
 {
@@ -508,7 +518,7 @@ static void sel_visit(sel_pass *sp, double t)
         sp->buf[sp->nbuf++] = t;
         return;
     }
-    double x = ((sp->log_bins ? log(t) : t) - sp->org) * sp->scale;
+    double x = ((sp->log_bins ? log_bits(t) : t) - sp->org) * sp->scale;
     size_t b = !(x > 0) ? 0 : x >= SEL_BINS - 1 ? SEL_BINS - 1 : (size_t)x;
     if (!sp->cnt[b]++)
         sp->bmin[b] = sp->bmax[b] = t;
@@ -580,8 +590,8 @@ static int select_kth(const wear_model *w, double runs, double lo, double hi, ui
         /* lo falls in bin 0 and hi in the last, so every round drops at least one distinct
          * value: the loop ends. */
         sp.log_bins = lo > 0 && hi > 2 * lo;
-        sp.org = sp.log_bins ? log(lo) : lo;
-        sp.scale = SEL_BINS / ((sp.log_bins ? log(hi) : hi) - sp.org);
+        sp.org = sp.log_bins ? log_bits(lo) : lo;
+        sp.scale = SEL_BINS / ((sp.log_bins ? log_bits(hi) : hi) - sp.org);
         sel_sweep(w, runs, &sp);
         size_t b = 0;
         while (k > sp.cnt[b])
