@@ -95,10 +95,37 @@ static void conv_ref(const nn_conv_desc *d, int n, const float *x, const float *
                 }
 }
 
+/* the table above, then random shapes that the direct kernels take (drawn with the test's
+ * fixed-seed generator, so the same ones every run) */
+#define NRANDOM 8
+
+static shape shape_at(size_t s)
+{
+    if (s < ES_ARRAY_LEN(shapes)) return shapes[s];
+    for (;;) {
+        shape r;
+        r.k = 1 + 2 * (int)(urand() * 3);          /* 1, 3, 5 */
+        r.pad = (int)(urand() * r.k);              /* 0 .. k - 1 */
+        r.h = 10 + (int)(urand() * 23);            /* 10 .. 32 */
+        r.w = 10 + (int)(urand() * 23);
+        r.cin = 1 + (int)(urand() * 6);
+        r.cout = 1 + (int)(urand() * 20);
+        r.n = 1 + (int)(urand() * 3);
+        nn_conv_desc d;
+        if (nn_conv_desc_init(&d, r.cin, r.h, r.w, r.cout, r.k, 1, r.pad, 1, NULL) != ES_OK)
+            continue;
+        nn_direct_set_enabled(NN_DIRECT_CONV | NN_DIRECT_POOL);
+        if (nn_direct_ok(&d)) return r;
+        if (!nn_direct_ok(&(nn_conv_desc){.cin = 1, .h = 28, .w = 28, .cout = 6, .k = 5,
+                                           .stride = 1, .pad = 2, .ho = 28, .wo = 28}))
+            return r; /* no AVX-512 here: the caller skips */
+    }
+}
+
 static void t_conv_shapes(void)
 {
-    for (size_t s = 0; s < ES_ARRAY_LEN(shapes); s++) {
-        const shape *sh = &shapes[s];
+    for (size_t s = 0; s < ES_ARRAY_LEN(shapes) + NRANDOM; s++) {
+        const shape shv = shape_at(s), *sh = &shv;
         nn_conv_desc d;
         if (!CHECK_INT(nn_conv_desc_init(&d, sh->cin, sh->h, sh->w, sh->cout, sh->k, 1, sh->pad,
                                          1, NULL),
