@@ -595,30 +595,6 @@ void nn_direct_forward(const nn_conv_desc *d, int n, const float *x, const float
     (void)d, (void)n, (void)x, (void)w, (void)b, (void)y, (void)scratch;
 }
 
-/* db[c]: the sum of dy over every image's plane c (P values), in double: 8 lanes over the
- * plane in images' order, then the lanes pairwise. */
-DT static void bias_grad(const float *dy, int n, int cout, size_t P, float *db)
-{
-    for (int c = 0; c < cout; c++) {
-        __m512d acc = _mm512_setzero_pd();
-        double tail = 0.0;
-        for (int i = 0; i < n; i++) {
-            const float *p = dy + ((size_t)i * cout + c) * P;
-            size_t e = 0;
-            for (; e + 8 <= P; e += 8)
-                acc = _mm512_add_pd(acc, _mm512_cvtps_pd(_mm256_loadu_ps(p + e)));
-            for (; e < P; e++)
-                tail += p[e];
-        }
-        double l[8];
-        _mm512_storeu_pd(l, acc);
-        for (int s = 4; s > 0; s /= 2)
-            for (int q = 0; q < s; q++)
-                l[q] += l[q + s];
-        db[c] = (float)(l[0] + tail);
-    }
-}
-
 void nn_direct_backward(const nn_conv_desc *d, int n, const float *x, const float *w,
                         const float *dy, float *dx, int accum, float *dw, float *db,
                         float *scratch)
