@@ -626,7 +626,7 @@ NN_SIMD static void maxpool_2x2(const float *xp, int h, int w, int ho, int wo, i
         float *yr = yp + (size_t)oy * wo;
         int32_t *ar = ap + (size_t)oy * wo;
         const int32_t base = 2 * oy * w;
-        /* branch-free selects, so the loop vectorizes */
+        /* the portable path (nn_direct_maxpool2_forward runs where the CPU has AVX-512) */
         for (int ox = 0; ox < wo; ox++) {
             const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
             float best = a;
@@ -692,7 +692,8 @@ void nn_maxpool_forward(const float *x, int n, int c, int h, int w, int k, int s
 }
 
 /* One plane of the tiled case: each input cell gets its window's error if it is the winner
- * (and, with y, the output is positive), else zero; branch-free, two output rows at a time. */
+ * (and, with y, the output is positive), else zero; two input rows per output row. The
+ * portable path: nn_direct_maxpool2_backward runs where the CPU has AVX-512. */
 NN_SIMD static void maxunpool_2x2(const float *dyp, const int32_t *ap, const float *yp, int w,
                                   int ho, int wo, float *dxp)
 {
