@@ -10,6 +10,13 @@
 #include "rng.h"
 #include "wear.h"
 
+/* The smaller of two endurances (never NaN): a compare, where fminf is a library call that
+ * also orders NaNs. */
+static inline float min_f(float a, float b)
+{
+    return b < a ? b : a;
+}
+
 enum { CELL_FAILED = 1, CELL_STUCK_HIGH = 2 };
 
 typedef struct wear_layer {
@@ -112,7 +119,7 @@ static int layer_init(wear_model *w, const cell_model *cm, uint64_t seed, double
             for (uint64_t rr = 0; rr < b.nrows; rr++) {
                 uint64_t c0 = (b.data0 + i * b.stride + rr) * per_weight;
                 for (uint64_t j = 0; j < per_weight; j++)
-                    m = fminf(m, wl->endur[c0 + j]);
+                    m = min_f(m, wl->endur[c0 + j]);
             }
         wl->min_healthy[g] = m;
     }
@@ -200,7 +207,7 @@ static uint64_t fail_block(const wear_model *w, wear_layer *wl, uint64_t g)
                     wl->state[c] |= CELL_FAILED;
                     failed++;
                 } else {
-                    m = fminf(m, wl->endur[c]);
+                    m = min_f(m, wl->endur[c]);
                 }
             }
         }
@@ -263,7 +270,7 @@ void wear_set_counts(wear_model *w, size_t l, const uint64_t *counts)
             for (uint64_t r = 0; r < b.nrows; r++) {
                 uint64_t c0 = (b.data0 + i * b.stride + r) * per_weight;
                 for (uint64_t j = 0; j < per_weight; j++)
-                    m = fminf(m, wl->endur[c0 + j]);
+                    m = min_f(m, wl->endur[c0 + j]);
             }
         wl->min_healthy[g] = m;
         if ((double)counts[g] > (double)m) fail_block(w, wl, g);
@@ -654,7 +661,7 @@ int wear_stats(const wear_model *w, uint64_t runs, stat_registry *r, es_err *err
                         float e = wl->endur[c0 + j];
                         if (!isfinite(e)) continue; /* float overflow at extreme sigma */
                         finite++;
-                        emin = fminf(emin, e);
+                        emin = min_f(emin, e);
                         emax = fmaxf(emax, e);
                     }
                 }
