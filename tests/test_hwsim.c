@@ -573,6 +573,16 @@ static double hand_stat(hand *x, const char *name, hw_totals *t)
     return v;
 }
 
+/* A forward mvm op of layer 0: `vectors` input vectors of `len` per image, `out` outputs,
+ * `bytes` of input map. */
+static void fwd_mvm(lop_op *op, uint64_t vectors, uint64_t len, uint64_t out, uint64_t bytes)
+{
+    memset(op, 0, sizeof *op);
+    op->phase = LOP_FORWARD, op->kind = LOP_MVM;
+    op->n[LOP_C_VECTORS] = vectors, op->n[LOP_C_VECTOR_LEN] = len, op->n[LOP_C_OUTPUT_LEN] = out;
+    op->n[LOP_C_ACT_IN_BYTES] = bytes;
+}
+
 /* One 256 x 16 fully-connected layer on tile 0, batch 1: its forward op receives a 4,096-byte
  * input, which its gradient op needs in the backward pass. With 1KiB of eDRAM per tile,
  * 3,072 bytes spill: written off chip after the forward op, read back before the gradient,
@@ -581,10 +591,7 @@ static void test_spill_by_hand(void)
 {
     lop_op ops[2];
     memset(ops, 0, sizeof ops);
-    ops[0].layer = ops[1].layer = 0;
-    ops[0].phase = LOP_FORWARD, ops[0].kind = LOP_MVM;
-    ops[0].n[LOP_C_VECTORS] = 1, ops[0].n[LOP_C_VECTOR_LEN] = 256, ops[0].n[LOP_C_OUTPUT_LEN] = 16;
-    ops[0].n[LOP_C_ACT_IN_BYTES] = 4096;
+    fwd_mvm(&ops[0], 1, 256, 16, 4096);
     ops[1].phase = LOP_GRADIENT, ops[1].kind = LOP_GRAD;
     ops[1].n[LOP_C_VECTORS] = 1, ops[1].n[LOP_C_MACS] = 256 * 16;
     map_layer_spec spec = {"fc", 256, 16, 0};
@@ -625,10 +632,7 @@ static void test_spill_by_hand(void)
 static void test_psum_and_ports(void)
 {
     lop_op op;
-    memset(&op, 0, sizeof op);
-    op.phase = LOP_FORWARD, op.kind = LOP_MVM;
-    op.n[LOP_C_VECTORS] = 1, op.n[LOP_C_VECTOR_LEN] = 384, op.n[LOP_C_OUTPUT_LEN] = 16;
-    op.n[LOP_C_ACT_IN_BYTES] = 768;
+    fwd_mvm(&op, 1, 384, 16, 768);
     map_layer_spec spec = {"fc", 384, 16, 0};
     static const char *sets[] = {"arch.tile.imas=1", "arch.map.replication=none"};
     hand x;
@@ -658,10 +662,7 @@ static void test_psum_and_ports(void)
 static void test_broadcast(void)
 {
     lop_op op;
-    memset(&op, 0, sizeof op);
-    op.phase = LOP_FORWARD, op.kind = LOP_MVM;
-    op.n[LOP_C_VECTORS] = 4, op.n[LOP_C_VECTOR_LEN] = 128, op.n[LOP_C_OUTPUT_LEN] = 16;
-    op.n[LOP_C_ACT_IN_BYTES] = 300;
+    fwd_mvm(&op, 4, 128, 16, 300);
     map_layer_spec spec = {"c", 128, 16, 4};
     static const char *sets[] = {"arch.tile.imas=1", "arch.map.replication=list",
                                  "arch.map.copies={c: 3}"};
