@@ -16,7 +16,8 @@ static const char *const energy_names[HW_NE] = {
     "xbar",        "dac",          "sh",          "adc",          "ima_sa",
     "ima_reg",     "tile_sa",      "activation",  "maxpool",      "edram",
     "bus",         "gu",           "noc",         "offchip",      "write",
-    "leakage_ima", "leakage_tile", "leakage_noc", "leakage_chip", "wakeup"};
+    "leakage_ima", "leakage_tile", "leakage_gu",  "leakage_noc",  "leakage_chip",
+    "wakeup"};
 static const char *const cause_names[HW_NC] = {
     "edram", "bus", "crossbar", "adc",       "tile_sa",   "activation", "maxpool",
     "gu",    "noc", "offchip",  "wdrv_tile", "wdrv_chip", "write_wait"};
@@ -626,13 +627,14 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
         if (h->gating) {
             leak[HW_E_LEAK_IMA] = h->leak_ima_w * h->ima_busy_ps[p];
             leak[HW_E_LEAK_TILE] = h->leak_tile_w * (double)non[0][p] * ph_t[p];
-            if (p == LOP_BACKWARD || p == LOP_GRADIENT)
-                leak[HW_E_LEAK_TILE] += h->leak_gu_w * (double)h->ngu_on * ph_t[p];
+            leak[HW_E_LEAK_GU] = h->leak_gu_w * h->gu_busy_ps[p];
             leak[HW_E_LEAK_NOC] = h->leak_router_w * (double)non[1][p] * ph_t[p];
-            leak[HW_E_WAKEUP] = wake_pj[p] + (p == LOP_FORWARD ? h->ima_wake_pj : 0.0);
+            leak[HW_E_WAKEUP] = wake_pj[p] + (p == LOP_FORWARD ? h->ima_wake_pj : 0.0) +
+                                h->gu_wake_pj[p];
         } else {
             leak[HW_E_LEAK_IMA] = h->leak_ima_w * ipt * (double)h->tiles * ph_t[p];
-            leak[HW_E_LEAK_TILE] = (h->leak_tile_w + h->leak_gu_w) * (double)h->tiles * ph_t[p];
+            leak[HW_E_LEAK_TILE] = h->leak_tile_w * (double)h->tiles * ph_t[p];
+            leak[HW_E_LEAK_GU] = h->leak_gu_w * (double)h->tiles * ph_t[p];
             leak[HW_E_LEAK_NOC] = h->leak_router_w * (double)h->chip->noc.routers * ph_t[p];
         }
         leak[HW_E_LEAK_CHIP] = h->leak_chip_w * ph_t[p];

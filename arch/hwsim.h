@@ -75,8 +75,8 @@
  * the tiles with write sessions this iteration), a router when one of its tiles is on or a
  * message between consecutive ops of the interval crosses it (XY route); an IMA leaks only
  * while it reads (its share of the layer's read occupancy: analytical, not per event) and
- * wakes once per read op; a tile's gradient unit leaks only in the intervals with gradient
- * work; the off-chip links and the chip-level rest always. An interval that turns on tiles or
+ * wakes once per read op; a tile's gradient unit likewise leaks only while it computes (its
+ * share of the layer's gradient occupancy) and wakes once per gradient op; the off-chip links and the chip-level rest always. An interval that turns on tiles or
  * routers the previous interval (cyclically) had off pays arch.chip.wakeup_time once (added
  * to it) and, per woken unit, its leakage over arch.chip.wakeup_breakeven. The tiles keep
  * their eDRAM powered while on; a tile that is off holds no activation the iteration still
@@ -121,6 +121,7 @@ enum {
     HW_E_WRITE,
     HW_E_LEAK_IMA,   /* IMAs' static power while they read (all the time without gating) */
     HW_E_LEAK_TILE,  /* the rest of the tiles that are on (eDRAM, bus, units, drivers) */
+    HW_E_LEAK_GU,    /* gradient units' static power while they compute (all the time without gating) */
     HW_E_LEAK_NOC,   /* routers that are on */
     HW_E_LEAK_CHIP,  /* off-chip links and the chip-level rest */
     HW_E_WAKEUP,     /* waking gated units */

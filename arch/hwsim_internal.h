@@ -134,13 +134,13 @@ struct hw_sim {
     int gating;
     double leak_ima_w, leak_tile_w, leak_router_w, leak_chip_w; /* tile_w: without its IMAs
                                                                    and gradient unit */
-    double leak_gu_w; /* a tile's gradient unit: on only where gradient work runs */
-    uint8_t *gu_on;   /* tiles x 1: tiles with gradient work */
-    uint64_t ngu_on;
+    double leak_gu_w; /* a tile's gradient unit: on only while it computes */
     uint8_t *tile_on[LOP_NPHASE], *router_on[LOP_NPHASE];
     uint64_t nrouters, used_imas;
     double ima_busy_ps[LOP_NPHASE]; /* IMA-picoseconds of reading in one iteration, by phase */
     double ima_wake_pj;             /* the IMAs' wake-ups of one iteration */
+    double gu_busy_ps[LOP_NPHASE];  /* gradient-unit-picoseconds of work, by phase */
+    double gu_wake_pj[LOP_NPHASE];  /* the gradient units' wake-ups, by phase */
     double xbar_macs; /* multiply-accumulates the crossbars do in one iteration (mvm, mvm_t) */
     int *barrier_ops;
     int nbarrier;

@@ -468,16 +468,21 @@ static int build_gating(hw_sim *h, es_err *err)
         h->router_on[p] = calloc(h->nrouters ? h->nrouters : 1, 1);
         if (!h->tile_on[p] || !h->router_on[p]) return es_fail(err, ES_ENOMEM, "out of memory");
     }
-    h->gu_on = calloc(h->tiles ? h->tiles : 1, 1);
-    if (!h->gu_on) return es_fail(err, ES_ENOMEM, "out of memory");
     const double wake = c->cfg.wakeup_breakeven_ps * 1e-12;
     int last[LOP_NPHASE] = {-1, -1, -1, -1};
     for (size_t i = 0; i < h->nops; i++) {
         const hw_op *o = &h->ops[i];
         if (o->phase == LOP_UPDATE || o->tile >= h->tiles) continue;
+        /* computing weight gradients: each tile's gradient unit for its share of the work,
+           waking once for the op */
         if (o->kind == LOP_GRAD)
-            for (uint64_t t = o->tile; t < o->tile + o->ntiles && t < h->tiles; t++)
-                h->gu_on[t] = 1;
+            for (int s = 0; s < o->nst; s++)
+                if (o->st[s].kind == SK_TILE && o->st[s].rk == RK_GU) {
+                    h->gu_busy_ps[o->phase] += (double)o->vpi * (double)h->batch *
+                                               o->st[s].occ_per_vec * (double)o->st[s].nt;
+                    h->gu_wake_pj[o->phase] +=
+                        (double)o->st[s].nt * h->leak_gu_w * wake * 1e12;
+                }
         /* the weight gradients run beside the backward reads: both keep the backward
            interval's units on */
         int iv[2] = {o->phase, o->phase == LOP_GRADIENT ? LOP_BACKWARD : -1};
@@ -507,8 +512,6 @@ static int build_gating(hw_sim *h, es_err *err)
             h->ima_wake_pj += (double)L->imas * h->leak_ima_w * wake * 1e12;
         }
     }
-    for (uint64_t t = 0; t < h->tiles; t++)
-        h->ngu_on += h->gu_on[t];
     const map_totals *mt = map_plan_totals(h->plan);
     h->used_imas = mt->imas;
     return ES_OK;
@@ -624,7 +627,6 @@ void hw_destroy(hw_sim *h)
         free(h->tile_on[p]);
         free(h->router_on[p]);
     }
-    free(h->gu_on);
     free(h->layers);
     free(h->tres);
     free(h->ports);

@@ -167,8 +167,9 @@ static const cfg_key schema[] = {
     {"arch.chip.power_gating", CFG_T_BOOL, 0, OFF(arch.chip.power_gating), NOLIM, "true", NULL,
      "power gating in the execution (arch/hwsim.h, 'Leakage'): tiles and routers with no work in "
      "an interval of the iteration (forward; backward with the weight gradients; gradient; the "
-     "writes) are gated, and an IMA draws leakage only while it reads; false: every tile and "
-     "router leaks all the time (the area/power roll-up always counts every unit)"},
+     "writes) are gated, and an IMA draws leakage only while it reads, a gradient unit only "
+     "while it computes; false: every tile and router leaks all the time (the area/power "
+     "roll-up always counts every unit)"},
     {"arch.chip.wakeup_time", CFG_T_QTY, CFG_DIM_TIME, OFF(arch.chip.wakeup_time_ps),
      RANGE(0, 1e9), "100ns", NULL,
      "power gating: time to wake gated tiles and routers, added to an interval that wakes any "

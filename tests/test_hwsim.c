@@ -182,7 +182,7 @@ static void test_writes_by_hand(void)
         CHECK_REL(t.energy_j_by_component[HW_E_LEAK_NOC], router_w * t.time_s, 1e-9);
         CHECK(fabs(t.energy_j_by_component[HW_E_LEAK_CHIP] - rest_w * t.time_s) <=
               1e-9 * t.energy_j);
-        CHECK(t.energy_j_by_component[HW_E_LEAK_IMA] == 0);
+        CHECK(t.energy_j_by_component[HW_E_LEAK_IMA] == 0 && t.energy_j_by_component[HW_E_LEAK_GU] == 0);
         CHECK_REL(t.energy_j_idle, (tile_w + router_w + rest_w) * t.time_s, 1e-9);
         CHECK_REL(t.energy_j, t.energy_j_by_component[HW_E_WRITE] + t.energy_j_idle, 1e-9);
         const uint64_t *cnt = hw_block_counts(h, 0);
@@ -474,7 +474,7 @@ static void test_replication(void)
 
 /* Power gating: LeNet-5 with one copy per layer sits on tile 0, so router 0 is the only one
  * on; without gating all 42 leak. The IMAs leak only while they read, the gradient units only
- * beside the backward pass. */
+ * while they compute. */
 static void test_power_gating(void)
 {
     static const char *on[] = {"arch.map.replication=none"};
@@ -506,6 +506,18 @@ static void test_power_gating(void)
               ima_w * (double)a.chip.cfg.tiles * (double)a.chip.tile.cfg.imas * tb.time_s, 1e-9);
     CHECK(ta.energy_j_by_component[HW_E_LEAK_IMA] > 0 &&
           ta.energy_j_by_component[HW_E_LEAK_IMA] < ima_w * 9 * ta.time_s);
+    /* gradient units: every tile's all the time, against the time they compute, which is
+       the weight-gradient MACs (K N positions batch per layer) over the unit's rate */
+    double gu_w = a.chip.tile.gu.cost.leak_w, macs = 0;
+    for (size_t l = 0; l < map_num_layers(a.plan); l++) {
+        const map_layer *L = map_layer_at(a.plan, l);
+        macs += (double)L->k * (double)L->n * (double)L->positions * 4.0;
+    }
+    CHECK(gu_w > 0);
+    CHECK_REL(ta.energy_j_by_component[HW_E_LEAK_GU], gu_w * macs / a.chip.tile.gu.mac_rate,
+              1e-9);
+    CHECK_REL(tb.energy_j_by_component[HW_E_LEAK_GU],
+              gu_w * (double)a.chip.cfg.tiles * tb.time_s, 1e-9);
     /* the dynamic energy is the same */
     CHECK_REL(ta.energy_j - ta.energy_j_idle, tb.energy_j - tb.energy_j_idle, 1e-9);
     CHECK(ta.energy_j_idle < tb.energy_j_idle);

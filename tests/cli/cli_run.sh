@@ -28,7 +28,7 @@ for line in "  accuracy    " "  writes      mean " "  time        " "  energy   
 done
 for key in hw.time_s hw.energy_j hw.area_mm2 hw.power_w_avg hw.peak_tops \
     hw.energy_j_by_component.adc hw.energy_j_by_component.write hw.energy_j_by_component.leakage_tile \
-    hw.energy_j_by_component.leakage_ima hw.energy_j_by_component.leakage_noc hw.energy_j_idle hw.leakage_fraction \
+    hw.energy_j_by_component.leakage_ima hw.energy_j_by_component.leakage_gu hw.energy_j_by_component.leakage_noc hw.energy_j_idle hw.leakage_fraction \
     hw.energy_j_by_phase.forward hw.energy_j_by_phase.backward hw.energy_j_by_phase.gradient \
     hw.energy_j_by_phase.update hw.time_s_by_phase.forward hw.time_s_by_phase.update \
     hw.stall_s_by_cause.edram hw.stall_s_by_cause.wdrv_tile lifetime.endurance_mean \
