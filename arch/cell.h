@@ -77,6 +77,7 @@ struct cell_model {
     double write_energy_pj;    /* one cell write: pulses x (pulse + verify) */
     sim_time write_latency_ps; /* one row segment, cells in parallel: pulses x (t_w + t_r) */
     double endurance_mu_log10, endurance_sigma_log10;
+    double endurance_mu_log2, endurance_sigma_log2; /* the same in log2: exp2 is cheaper */
 };
 
 /* The cell parameters of a bound configuration (arch.cell.*, arch.xbar.bits_per_cell and

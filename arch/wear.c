@@ -544,13 +544,19 @@ static void sel_sweep(const wear_model *w, double runs, sel_pass *sp)
         for (uint64_t g = 0; g < wl->map->blocks; g++) {
             if (!wl->count[g]) continue;
             const double rate = (double)wl->count[g] / runs;
+            /* T = E / rate is in [lo, hi] only if E is in [lo rate, hi rate] (widened by far
+               more than the rounding of either side): a compare rejects most cells of a
+               narrow pass before the division */
+            const double elo = sp->lo * rate * (1 - 0x1p-30), ehi = sp->hi * rate * (1 + 0x1p-30);
             map_block b;
             map_block_get(wl->map, g, &b);
             for (uint64_t i = 0; i < b.ncols; i++)
                 for (uint64_t r = 0; r < b.nrows; r++) {
                     uint64_t c0 = (b.data0 + i * b.stride + r) * per_weight;
-                    for (uint64_t j = 0; j < per_weight; j++)
-                        sel_visit(sp, (double)wl->endur[c0 + j] / rate);
+                    for (uint64_t j = 0; j < per_weight; j++) {
+                        const double e = (double)wl->endur[c0 + j];
+                        if (e >= elo && e <= ehi) sel_visit(sp, e / rate);
+                    }
                 }
         }
     }
@@ -562,61 +568,91 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The k-th smallest (1-based) of the n values in [lo, hi]. */
-static int select_kth(const wear_model *w, double runs, double lo, double hi, uint64_t n,
-                      uint64_t k, double *out, es_err *err)
+/* One histogram pass over [lo, hi] (SEL_BINS bins; lo falls in bin 0 and hi in the last). */
+static void sel_hist(const wear_model *w, double runs, double lo, double hi, sel_pass *sp)
 {
-    sel_pass sp = {0};
-    sp.cnt = malloc(SEL_BINS * sizeof *sp.cnt);
-    sp.bmin = malloc(SEL_BINS * sizeof *sp.bmin);
-    sp.bmax = malloc(SEL_BINS * sizeof *sp.bmax);
-    if (!sp.cnt || !sp.bmin || !sp.bmax) goto nomem;
+    memset(sp->cnt, 0, SEL_BINS * sizeof *sp->cnt);
+    sp->lo = lo;
+    sp->hi = hi;
+    sp->log_bins = lo > 0 && hi > 2 * lo;
+    sp->org = sp->log_bins ? log_bits(lo) : lo;
+    sp->scale = SEL_BINS / ((sp->log_bins ? log_bits(hi) : hi) - sp->org);
+    sel_sweep(w, runs, sp);
+}
+
+/* The bin of sp holding the k-th smallest: narrows [lo, hi], n and k to it. */
+static void sel_narrow(const sel_pass *sp, double *lo, double *hi, uint64_t *n, uint64_t *k)
+{
+    size_t b = 0;
+    while (*k > sp->cnt[b])
+        *k -= sp->cnt[b++];
+    assert(b < SEL_BINS);
+    *lo = sp->bmin[b];
+    *hi = sp->bmax[b];
+    *n = sp->cnt[b];
+}
+
+/* The k-th smallest (1-based) of the n values in [lo, hi]; sp has the bins. */
+static int select_kth(const wear_model *w, double runs, sel_pass *sp, double lo, double hi,
+                      uint64_t n, uint64_t k, double *out, es_err *err)
+{
     for (;;) {
         if (lo == hi) {
             *out = lo;
-            break;
+            return ES_OK;
         }
         if (n <= SEL_GATHER) {
-            sp.buf = malloc((size_t)n * sizeof *sp.buf);
-            if (!sp.buf) goto nomem;
-            uint64_t *keep = sp.cnt;
-            sp.cnt = NULL;
-            sp.lo = lo;
-            sp.hi = hi;
-            sel_sweep(w, runs, &sp);
-            sp.cnt = keep;
-            assert(sp.nbuf == n);
-            qsort(sp.buf, sp.nbuf, sizeof *sp.buf, cmp_double);
-            *out = sp.buf[k - 1];
-            free(sp.buf);
-            break;
+            sp->buf = malloc((size_t)n * sizeof *sp->buf);
+            if (!sp->buf) return es_fail(err, ES_ENOMEM, "out of memory for the lifetime quantiles");
+            uint64_t *keep = sp->cnt;
+            sp->cnt = NULL;
+            sp->lo = lo;
+            sp->hi = hi;
+            sp->nbuf = 0;
+            sel_sweep(w, runs, sp);
+            sp->cnt = keep;
+            assert(sp->nbuf == n);
+            qsort(sp->buf, sp->nbuf, sizeof *sp->buf, cmp_double);
+            *out = sp->buf[k - 1];
+            free(sp->buf);
+            sp->buf = NULL;
+            return ES_OK;
         }
-        memset(sp.cnt, 0, SEL_BINS * sizeof *sp.cnt);
-        sp.lo = lo;
-        sp.hi = hi;
-        /* lo falls in bin 0 and hi in the last, so every round drops at least one distinct
-         * value: the loop ends. */
-        sp.log_bins = lo > 0 && hi > 2 * lo;
-        sp.org = sp.log_bins ? log_bits(lo) : lo;
-        sp.scale = SEL_BINS / ((sp.log_bins ? log_bits(hi) : hi) - sp.org);
-        sel_sweep(w, runs, &sp);
-        size_t b = 0;
-        while (k > sp.cnt[b])
-            k -= sp.cnt[b++];
-        assert(b < SEL_BINS);
-        lo = sp.bmin[b];
-        hi = sp.bmax[b];
-        n = sp.cnt[b];
+        /* every round drops at least one distinct value: the loop ends */
+        sel_hist(w, runs, lo, hi, sp);
+        sel_narrow(sp, &lo, &hi, &n, &k);
     }
+}
+
+/* The k1-th and k2-th smallest of the n values in [lo, hi] (ranks 1-based, 0 = not wanted):
+ * the first histogram over the whole range serves both. */
+static int select_two(const wear_model *w, double runs, double lo, double hi, uint64_t n,
+                      uint64_t k1, uint64_t k2, double *out1, double *out2, es_err *err)
+{
+    sel_pass sp = {0};
+    int rc = ES_OK;
+    sp.cnt = malloc(SEL_BINS * sizeof *sp.cnt);
+    sp.bmin = malloc(SEL_BINS * sizeof *sp.bmin);
+    sp.bmax = malloc(SEL_BINS * sizeof *sp.bmax);
+    if (!sp.cnt || !sp.bmin || !sp.bmax) {
+        rc = es_fail(err, ES_ENOMEM, "out of memory for the lifetime quantiles");
+        goto done;
+    }
+    double lo_[2] = {lo, lo}, hi_[2] = {hi, hi};
+    uint64_t n_[2] = {n, n}, k_[2] = {k1, k2};
+    if (lo != hi && n > SEL_GATHER) {
+        sel_hist(w, runs, lo, hi, &sp);
+        for (int q = 0; q < 2; q++)
+            if (k_[q]) sel_narrow(&sp, &lo_[q], &hi_[q], &n_[q], &k_[q]);
+    }
+    double *out[2] = {out1, out2};
+    for (int q = 0; q < 2 && rc == ES_OK; q++)
+        if (k_[q]) rc = select_kth(w, runs, &sp, lo_[q], hi_[q], n_[q], k_[q], out[q], err);
+done:
     free(sp.cnt);
     free(sp.bmin);
     free(sp.bmax);
-    return ES_OK;
-nomem:
-    free(sp.cnt);
-    free(sp.bmin);
-    free(sp.bmax);
-    return es_fail(err, ES_ENOMEM, "out of memory for the lifetime quantiles");
+    return rc;
 }
 
 /* Register scalar `name`, or overwrite it if a scalar of that name exists. */
@@ -675,8 +711,8 @@ int wear_stats(const wear_model *w, uint64_t runs, stat_registry *r, es_err *err
     const uint64_t k1 = ES_MAX((cells + 99) / 100, 1), k10 = ES_MAX((cells + 9) / 10, 1);
     double t1 = INFINITY, t10 = INFINITY;
     int rc = ES_OK;
-    if (finite >= k1) rc = select_kth(w, R, tmin, tmax, finite, k1, &t1, err);
-    if (rc == ES_OK && finite >= k10) rc = select_kth(w, R, tmin, tmax, finite, k10, &t10, err);
+    if (finite >= k1)
+        rc = select_two(w, R, tmin, tmax, finite, k1, finite >= k10 ? k10 : 0, &t1, &t10, err);
 
     if (rc == ES_OK)
         rc = put_scalar(r, "lifetime.endurance_mean", "writes",
