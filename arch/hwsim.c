@@ -94,9 +94,9 @@ static void send_input(hw_sim *h, hw_op *o, uint32_t img)
 static void try_issue(hw_sim *h, size_t oi)
 {
     hw_op *o = &h->ops[oi];
-    for (uint32_t b = o->next_img; b < o->next_img + 2 && b < (uint32_t)h->batch; b++)
+    for (uint32_t b = o->next_img; b < o->next_img + 2 && b < (uint32_t)h->nimg; b++)
         if (o->ready[b] == 1) send_input(h, o, b);
-    if (o->issuing || o->next_img >= (uint32_t)h->batch || !o->ready[o->next_img]) return;
+    if (o->issuing || o->next_img >= (uint32_t)h->nimg || !o->ready[o->next_img]) return;
     o->issuing = 1;
     sim_time now = sim_now(h->k), at = o->ready_at[o->next_img];
     sched(h, at > now ? at : now, ev_stage, job(oi, o->next_img, 0, 0));
@@ -109,7 +109,7 @@ static void set_ready(hw_sim *h, size_t oi, uint32_t img)
 
 static void set_all_ready(hw_sim *h, size_t oi)
 {
-    for (uint32_t b = 0; b < (uint32_t)h->batch; b++)
+    for (uint32_t b = 0; b < (uint32_t)h->nimg; b++)
         set_ready(h, oi, b);
 }
 
@@ -245,7 +245,7 @@ static void ev_img_done(sim_kernel *k, void *arg, uint64_t data)
     }
     h->comp_jobs_done++;
     if (o->phase == LOP_FORWARD) {
-        if (++h->fwd_jobs_done == h->fwd_jobs) {
+        if (++h->fwd_jobs_done == h->fwd_jobs_now) {
             h->fwd_end = now;
             for (int i = 0; i < h->nbarrier; i++) {
                 set_all_ready(h, (size_t)h->barrier_ops[i]);
@@ -257,18 +257,21 @@ static void ev_img_done(sim_kernel *k, void *arg, uint64_t data)
     } else if (o->phase == LOP_GRADIENT) {
         if (now > h->grad_end) h->grad_end = now;
     }
-    if (o->imgs_done == (uint32_t)h->batch && o->layer >= 0 &&
+    if (o->imgs_done == (uint32_t)h->nimg && o->layer >= 0 &&
         (o->phase == LOP_BACKWARD || o->phase == LOP_GRADIENT)) {
         hw_layer *L = &h->layers[o->layer];
         if (--L->pending == 0) {
-            L->ready_rel = now - h->t0;
+            if (h->nimg == h->batch)
+                L->ready_rel = now - h->t0;
+            else
+                L->ready_rel_part = now - h->t0;
             if (h->opt.overlap_writes) release_layer(h, (size_t)o->layer);
         }
     }
-    if (h->comp_jobs_done == h->comp_jobs) {
+    if (h->comp_jobs_done == h->comp_jobs_now) {
         h->comp_end = now;
         h->compute_done = 1;
-        if (h->fwd_end == h->t0 && h->fwd_jobs == 0) h->fwd_end = now;
+        if (h->fwd_end == h->t0 && h->fwd_jobs_now == 0) h->fwd_end = now;
         if (!h->opt.overlap_writes)
             for (size_t l = 0; l < h->nlayers; l++)
                 release_layer(h, l);
@@ -476,6 +479,18 @@ static void reset_compute(hw_sim *h)
 
 int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err)
 {
+    return hw_iteration_n(h, masks, packed, h->batch, err);
+}
+
+int hw_iteration_n(hw_sim *h, const uint8_t *const *masks, int packed, int images, es_err *err)
+{
+    if (images < 1 || images > h->batch)
+        return es_fail(err, ES_EINVAL, "hw_iteration_n: %d images in a batch of %d", images,
+                       h->batch);
+    const int full = images == h->batch;
+    h->nimg = images;
+    h->fwd_jobs_now = h->fwd_jobs / (uint64_t)h->batch * (uint64_t)images;
+    h->comp_jobs_now = h->comp_jobs / (uint64_t)h->batch * (uint64_t)images;
     uint64_t cells = 0;
     int rc = build_sessions(h, masks, packed, &cells);
     if (rc < 0) return es_fail(err, rc, "out of memory for write sessions");
@@ -496,13 +511,14 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
     }
     h->nact = 0;
     h->wfree_chip = h->chip->write_concurrency ? h->chip->write_concurrency : 1;
-    int sim_compute = h->opt.detail == CFG_DETAIL_FULL || !h->have_compute;
+    const int cached = full ? h->have_compute : h->pc.nimg == images;
+    int sim_compute = h->opt.detail == CFG_DETAIL_FULL || !cached;
     sim_time fwd, bwd, grad, comp;
     if (sim_compute) {
         reset_compute(h);
         h->fwd_end = h->bwd_end = h->grad_end = h->comp_end = t0;
         h->compute_done = 0;
-        if (h->comp_jobs == 0) h->compute_done = 1;
+        if (h->comp_jobs_now == 0) h->compute_done = 1;
         for (size_t i = 0; i < h->nops; i++) {
             hw_op *o = &h->ops[i];
             if (o->phase == LOP_FORWARD && o->dep < 0 && !o->barrier) {
@@ -510,7 +526,7 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
                 try_issue(h, i);
             }
         }
-        if (h->fwd_jobs == 0)
+        if (h->fwd_jobs_now == 0)
             for (int i = 0; i < h->nbarrier; i++) {
                 set_all_ready(h, (size_t)h->barrier_ops[i]);
                 try_issue(h, (size_t)h->barrier_ops[i]);
@@ -521,11 +537,14 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
     } else {
         /* Replay the cached compute: release the layers' writes at their times. */
         h->compute_done = 0;
+        const sim_time c_comp = full ? h->c_comp : h->pc.comp;
         for (size_t l = 0; l < h->nlayers; l++) {
-            sim_time rel = h->opt.overlap_writes ? h->layers[l].ready_rel : h->c_comp;
+            sim_time rel = !h->opt.overlap_writes ? c_comp
+                           : full                 ? h->layers[l].ready_rel
+                                                  : h->layers[l].ready_rel_part;
             if (sched(h, t0 + rel, ev_release, l) < 0) break;
         }
-        h->comp_end = t0 + h->c_comp;
+        h->comp_end = t0 + c_comp;
     }
     if (!h->fail) {
         sim_run_limits lim = SIM_RUN_LIMITS_NONE;
@@ -544,7 +563,7 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
         bwd = (h->bwd_end > h->fwd_end ? h->bwd_end : h->fwd_end) - t0;
         grad = (h->grad_end > t0 + bwd ? h->grad_end - t0 : bwd);
         comp = h->comp_end - t0;
-        if (!h->have_compute) {
+        if (full && !h->have_compute) {
             h->have_compute = 1;
             h->c_fwd = fwd, h->c_bwd = bwd, h->c_grad = grad, h->c_comp = comp;
             /* compute stalls are those of a compute-only pass: write stalls kept apart */
@@ -552,12 +571,24 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
                 if (c != HW_C_WDRV_TILE && c != HW_C_WDRV_CHIP) h->c_stall[c] = h->it_stall[c];
             h->tot.compute_time_s = (double)comp * 1e-12;
             h->c_port_wait = h->it_port_wait;
+        } else if (!full && h->pc.nimg != images) {
+            h->pc.nimg = images;
+            h->pc.fwd = fwd, h->pc.bwd = bwd, h->pc.grad = grad, h->pc.comp = comp;
+            for (int c = 0; c < HW_NC; c++)
+                h->pc.stall[c] =
+                    c != HW_C_WDRV_TILE && c != HW_C_WDRV_CHIP ? h->it_stall[c] : 0.0;
+            h->pc.port_wait = h->it_port_wait;
         }
-    } else {
+    } else if (full) {
         fwd = h->c_fwd, bwd = h->c_bwd, grad = h->c_grad, comp = h->c_comp;
         for (int c = 0; c < HW_NC; c++)
             h->it_stall[c] += h->c_stall[c];
         h->it_port_wait += h->c_port_wait;
+    } else {
+        fwd = h->pc.fwd, bwd = h->pc.bwd, grad = h->pc.grad, comp = h->pc.comp;
+        for (int c = 0; c < HW_NC; c++)
+            h->it_stall[c] += h->pc.stall[c];
+        h->it_port_wait += h->pc.port_wait;
     }
     sim_time end = t0 + comp;
     if (h->writes_end > end) {
@@ -622,12 +653,14 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
     hw_totals *T = &h->tot;
     double write_pj = (double)cells * h->chip->tile.ima.xbar.cell_write_energy_pj;
     const double ipt = (double)h->chip->tile.cfg.imas;
+    /* a partial batch: its images' share of the batch's work (hwsim.h, "Partial batches") */
+    const double share = (double)images / (double)h->batch;
     for (int p = 0; p < LOP_NPHASE; p++) {
         double e = 0, leak[HW_NE] = {0}; /* W x ps = pJ */
         if (h->gating) {
-            leak[HW_E_LEAK_IMA] = h->leak_ima_w * h->ima_busy_ps[p];
+            leak[HW_E_LEAK_IMA] = h->leak_ima_w * h->ima_busy_ps[p] * share;
             leak[HW_E_LEAK_TILE] = h->leak_tile_w * (double)non[0][p] * ph_t[p];
-            leak[HW_E_LEAK_GU] = h->leak_gu_w * h->gu_busy_ps[p];
+            leak[HW_E_LEAK_GU] = h->leak_gu_w * h->gu_busy_ps[p] * share;
             leak[HW_E_LEAK_NOC] = h->leak_router_w * (double)non[1][p] * ph_t[p];
             leak[HW_E_WAKEUP] = wake_pj[p] + (p == LOP_FORWARD ? h->ima_wake_pj : 0.0) +
                                 h->gu_wake_pj[p];
@@ -639,7 +672,7 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
         }
         leak[HW_E_LEAK_CHIP] = h->leak_chip_w * ph_t[p];
         for (int c = 0; c < HW_NE; c++) {
-            double ec = h->e_phase_dyn[p][c] + leak[c];
+            double ec = h->e_phase_dyn[p][c] * share + h->e_phase_fix[p][c] + leak[c];
             e += ec;
             T->energy_j_by_component[c] += ec * 1e-12;
             if (c >= HW_E_LEAK_IMA) T->energy_j_idle += ec * 1e-12;
@@ -657,6 +690,7 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
     T->cells_written += cells;
     T->time_s += (double)dt * 1e-12;
     T->iterations++;
+    T->images += (uint64_t)images;
     T->events += sim_events_executed(k) - ev0;
     return ES_OK;
 }

@@ -63,6 +63,16 @@
  * full simulates every iteration whole, one event per vector; the tests check that both agree
  * within 0.1% on time and energy.
  *
+ * Partial batches (hw_iteration_n). The last mini-batch of an epoch may hold b < B images: its
+ * compute runs the same op stream for b images (jobs, chunks, transfers and stalls of b
+ * images, simulated; fast mode keeps that compute apart, for the last b seen), and its dynamic
+ * compute energy and its IMAs' and gradient units' busy leakage are b / B of the full batch's
+ * (every one of those is per image: reads, conversions, MACs, bytes, spills), except the
+ * gradient units' write-out of the weight gradients, once per batch. Writes do not depend
+ * on b. The spill plan stays the full batch's: a partial batch spills its images'
+ * share of it, although fewer images might fit the eDRAM (an overestimate, small when the
+ * partial batch is rare).
+ *
  * Time by phase partitions each iteration: forward = until the forward barrier, backward =
  * until the last backward job, gradient = until the last gradient job (0 when hidden behind
  * backward), update = the rest (write time not hidden behind compute). Energy by phase: each
@@ -176,10 +186,14 @@ void hw_destroy(hw_sim *h); /* NULL is fine; removes an unfinished timeline's te
  * g >> 3). A NULL mask means no block of that layer is written. ES_ERANGE when simulated time
  * would overflow, ES_ENOMEM. */
 int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err);
+/* The same for an iteration of `images` images, 1 <= images <= B (a partial last batch of an
+ * epoch; see "Partial batches" above). ES_EINVAL outside that range. */
+int hw_iteration_n(hw_sim *h, const uint8_t *const *masks, int packed, int images, es_err *err);
 
 /* Results so far. */
 typedef struct hw_totals {
     uint64_t iterations;
+    uint64_t images;      /* images the iterations computed (iterations x B, less partial ones) */
     double time_s;
     double energy_j;
     double time_s_by_phase[LOP_NPHASE];
@@ -218,13 +232,17 @@ const uint64_t *hw_block_counts(const hw_sim *h, size_t l);
  * chunk's path with its partial sums, the NoC transfer) and occupies its busiest resource S_k
  * per image (a stage's, or a router port's with its own messages), so image b leaves op k
  * at max(leave(k-1, B-1) + D_k, leave(k-1, 0) + D_k + (B-1) max_{j<=k} S_j); backward starts
- * at the forward's end, gradient ops hang off their backward op. Equal to the simulated
- * compute time when no two ops contend for a resource (validation/README.md). */
+ * at the forward's end, gradient ops hang off their backward op. And a phase (forward;
+ * backward with the gradient ops) lasts at least B times the per-image load of its busiest
+ * shared resource, summed over the phase's ops (a tile unit, a layer's IMAs, the off-chip
+ * links, a router output port). Equal to the simulated compute time when no two ops contend
+ * for a resource (validation/README.md); above it, the difference is what the order of the
+ * contending work costs (e.g. wormhole messages holding ports while they wait for the next). */
 double hw_pipeline_bound_s(const hw_sim *h);
 
 /* Register hw.* statistics: hw.time_s, hw.energy_j, hw.area_mm2, hw.power_w_avg,
  * hw.peak_tops, hw.energy_j_by_component.*, hw.energy_j_by_phase.*, hw.time_s_by_phase.*,
- * hw.stall_s_by_cause.*, hw.iterations, hw.time_s_per_iteration, hw.write_busy_s,
+ * hw.stall_s_by_cause.*, hw.iterations, hw.images, hw.time_s_per_iteration, hw.write_busy_s,
  * hw.row_writes, hw.cells_written, hw.events, hw.detail, hw.chunk, hw.spill_* and
  * hw.spill.LAYER.bytes (spill.h), hw.noc.bytes_activation|broadcast|psum and
  * hw.noc.port_wait_s. */

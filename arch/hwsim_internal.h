@@ -107,6 +107,7 @@ typedef struct hw_layer {
     size_t sess0, nsess; /* this iteration's write sessions of the layer: sess[sess0 ..) */
     uint64_t nsess_all;  /* the sessions they stand for (a group counts its mult) */
     sim_time ready_rel;  /* fast mode: release time relative to the iteration start */
+    sim_time ready_rel_part; /* the same for the cached partial batch */
     hw_res ima;          /* the layer's IMAs, in lockstep */
 } hw_layer;
 
@@ -146,6 +147,8 @@ struct hw_sim {
     int nbarrier;
     uint64_t fwd_jobs, fwd_jobs_done; /* (op, image) pairs of the forward phase */
     uint64_t comp_jobs, comp_jobs_done;
+    int nimg;                         /* images of this iteration (batch, less for a partial one) */
+    uint64_t fwd_jobs_now, comp_jobs_now; /* this iteration's (op, image) pairs */
     sim_time t0; /* iteration start */
     sim_time fwd_end, bwd_end, grad_end, comp_end;
     int compute_done;
@@ -166,6 +169,12 @@ struct hw_sim {
     int have_compute;
     sim_time c_fwd, c_bwd, c_grad, c_comp;
     double c_stall[HW_NC];
+    /* and of the last partial batch (its image count), not part of checkpoints: recomputed */
+    struct {
+        int nimg; /* 0: none */
+        sim_time fwd, bwd, grad, comp;
+        double stall[HW_NC], port_wait;
+    } pc;
     uint64_t c_events;
     /* per-iteration scratch results */
     double it_stall[HW_NC];
@@ -173,7 +182,8 @@ struct hw_sim {
     double it_port_wait, c_port_wait; /* NoC port waits: this iteration's, the cached compute's */
     /* totals */
     hw_totals tot;
-    double e_phase_dyn[LOP_NPHASE][HW_NE]; /* pJ per iteration, compute */
+    double e_phase_dyn[LOP_NPHASE][HW_NE]; /* pJ per iteration, compute: per image (x B) */
+    double e_phase_fix[LOP_NPHASE][HW_NE]; /* pJ per iteration, compute: once per batch */
     /* timeline */
     FILE *tl;
     char *tl_path, *tl_tmp;
@@ -202,6 +212,9 @@ double hw_noc_psum_latency_ps(const hw_sim *h, const hw_op *o, uint64_t n);
 /* The most one image of op o holds any one router port with its broadcast, partial sums and
  * hand-over to the next op (every port of every route counted). */
 double hw_noc_port_occupancy_ps(const hw_sim *h, const hw_op *o);
+/* Add op o's one-image port busy time (its broadcast, partial sums, hand-over) to load
+ * (routers x nports, ps). */
+void hw_noc_add_port_load(const hw_sim *h, const hw_op *o, double *load);
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 

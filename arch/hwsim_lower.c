@@ -242,8 +242,10 @@ static int build_ops(hw_sim *h, const lop_op *src, es_err *err)
             add_tile_stage(o, RK_EDRAM, HW_C_EDRAM, t0, nt, rd_v / edram_bw, elat);
             add_tile_stage(o, RK_GU, HW_C_GU, t0, nt, per_vec(n[LOP_C_MACS], V) / gu_rate * 1e12,
                            tm->gu.mac_latency_ps);
+            /* the gradient's write-out (wr: K N weights) is once per batch, the rest per image */
             e[HW_E_GU] += (double)n[LOP_C_MACS] * tm->gu.cfg.mac_energy_pj +
-                          (rd + wr) * tm->gu.cfg.sram_energy_pj;
+                          rd * tm->gu.cfg.sram_energy_pj;
+            h->e_phase_fix[p->phase][HW_E_GU] += wr * tm->gu.cfg.sram_energy_pj;
             e[HW_E_EDRAM] += rd * tm->edram.byte_energy_pj;
             break;
         }

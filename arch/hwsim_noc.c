@@ -306,3 +306,32 @@ double hw_noc_psum_latency_ps(const hw_sim *h, const hw_op *o, uint64_t n)
 {
     return alone_ps(h, o, 1, n);
 }
+
+/* Add one message's flit time to every output port on its XY route (no timing). */
+static void route_load(const hw_sim *h, double *load, uint64_t a, uint64_t b, uint64_t bytes)
+{
+    const noc_model *nm = &h->chip->noc;
+    uint64_t c = (uint64_t)nm->cfg.tiles_per_router;
+    uint64_t ra = a / c, rb = b / c, X = nm->grid_x;
+    double flit_ps = (double)nm->cfg.link.flit_bits / 8.0 / nm->link.bandwidth_bps * 1e12;
+    double fl = (double)ps_round(flit_ps * (double)noc_flits(nm, bytes));
+    uint64_t x = ra % X, y = ra / X, tx = rb % X, ty = rb / X;
+    for (;;) {
+        uint64_t r = y * X + x, port = x < tx ? 0 : x > tx ? 1 : y < ty ? 2 : y > ty ? 3 : 4 + b % c;
+        load[r * h->nports + port] += fl;
+        if (port >= 4) return;
+        x += port == 0, x -= port == 1, y += port == 2, y -= port == 3;
+    }
+}
+
+void hw_noc_add_port_load(const hw_sim *h, const hw_op *o, double *load)
+{
+    uint64_t lastn = o->vpi - (uint64_t)(o->nchunks - 1) * o->chunk;
+    for (int f = 0; f < o->nbcast; f++)
+        route_load(h, load, o->bcast[f].src, o->bcast[f].dst, (uint64_t)o->bcast[f].bytes);
+    for (uint32_t c = 0; c < o->nchunks; c++)
+        for (int f = 0; f < o->npsum; f++)
+            route_load(h, load, o->psum[f].src, o->psum[f].dst,
+                       psum_bytes(o->psum[f].bytes, c + 1 < o->nchunks ? o->chunk : lastn));
+    if (o->xfer) route_load(h, load, o->tile, o->xfer_dst, o->xfer_bytes);
+}

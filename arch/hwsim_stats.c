@@ -18,7 +18,7 @@ void hw_reset_totals(hw_sim *h)
 void hw_get_totals(const hw_sim *h, hw_totals *t)
 {
     *t = h->tot;
-    double it = (double)t->iterations;
+    double it = (double)t->images / (double)h->batch; /* full batches' worth */
     t->spill_kept_bytes = h->spill->kept;
     t->spill_bytes = h->spill->spilled;
     t->spill_time_s = h->spill_ps * it * 1e-12;
@@ -27,7 +27,7 @@ void hw_get_totals(const hw_sim *h, hw_totals *t)
 }
 
 /* The fixed-size part of the state: totals and the cached compute, in this order. */
-enum { HWS_U64 = 10, HWS_F64 = 3 + 2 * LOP_NPHASE + HW_NE + 2 * HW_NC + 4 };
+enum { HWS_U64 = 11, HWS_F64 = 3 + 2 * LOP_NPHASE + HW_NE + 2 * HW_NC + 4 };
 
 static void state_pack(const hw_sim *h, uint64_t *u, double *f)
 {
@@ -36,6 +36,7 @@ static void state_pack(const hw_sim *h, uint64_t *u, double *f)
     u[i++] = T->iterations, u[i++] = T->row_writes, u[i++] = T->cells_written;
     u[i++] = T->events, u[i++] = (uint64_t)h->have_compute, u[i++] = h->c_fwd;
     u[i++] = h->c_bwd, u[i++] = h->c_grad, u[i++] = h->c_comp, u[i++] = T->wakeups;
+    u[i++] = T->images;
     f[j++] = T->time_s, f[j++] = T->energy_j, f[j++] = T->energy_j_idle;
     for (int p = 0; p < LOP_NPHASE; p++)
         f[j++] = T->time_s_by_phase[p];
@@ -58,6 +59,7 @@ static void state_unpack(hw_sim *h, const uint64_t *u, const double *f)
     T->iterations = u[i++], T->row_writes = u[i++], T->cells_written = u[i++];
     T->events = u[i++], h->have_compute = u[i++] != 0, h->c_fwd = u[i++];
     h->c_bwd = u[i++], h->c_grad = u[i++], h->c_comp = u[i++], T->wakeups = u[i++];
+    T->images = u[i++];
     T->time_s = f[j++], T->energy_j = f[j++], T->energy_j_idle = f[j++];
     for (int p = 0; p < LOP_NPHASE; p++)
         T->time_s_by_phase[p] = f[j++];
@@ -80,14 +82,60 @@ void hw_save(const hw_sim *h, es_put_fn put, void *ctx)
     state_pack(h, u, f);
     put(ctx, "hw/state", u, NULL, NULL, HWS_U64);
     put(ctx, "hw/fstate", NULL, NULL, f, HWS_F64);
+    /* the cached compute of the last partial batch, so a resumed run does not simulate it
+       again (its events would count twice) */
+    uint64_t pu[5] = {(uint64_t)h->pc.nimg, h->pc.fwd, h->pc.bwd, h->pc.grad, h->pc.comp};
+    double pf[HW_NC + 1];
+    memcpy(pf, h->pc.stall, sizeof h->pc.stall);
+    pf[HW_NC] = h->pc.port_wait;
+    put(ctx, "hw/partial", pu, NULL, NULL, 5);
+    put(ctx, "hw/fpartial", NULL, NULL, pf, HW_NC + 1);
     char name[64];
     for (size_t l = 0; l < h->nlayers; l++) {
         snprintf(name, sizeof name, "hw/counts/%zu", l);
         put(ctx, name, h->layers[l].counts, NULL, NULL, (size_t)h->layers[l].L->blocks);
         snprintf(name, sizeof name, "hw/ready/%zu", l);
-        uint64_t rel = h->layers[l].ready_rel;
-        put(ctx, name, &rel, NULL, NULL, 1);
+        uint64_t rel[2] = {h->layers[l].ready_rel, h->layers[l].ready_rel_part};
+        put(ctx, name, rel, NULL, NULL, 2);
     }
+}
+
+/* What a restored state must satisfy whatever its numbers (a crafted checkpoint with a valid
+ * CRC): every iteration computed 1 to B images; an executor that ran iterations has their
+ * compute cached; no iteration took longer than its compute plus every row of every copy
+ * written one after the other plus a wake-up per interval; the write energy is the cells
+ * written times a cell's write energy. */
+static int restore_plausible(const hw_sim *h, es_err *err)
+{
+    const hw_totals *T = &h->tot;
+    const uint64_t it = T->iterations, B = (uint64_t)h->batch;
+    if (T->images < it || (it && T->images / it > B) || T->images > it * B)
+        return es_fail(err, ES_EFORMAT,
+                       "checkpoint: the chip state counts %" PRIu64 " images in %" PRIu64
+                       " iterations of at most %" PRIu64,
+                       T->images, it, B);
+    if (!it) return ES_OK;
+    if (!h->have_compute)
+        return es_fail(err, ES_EFORMAT,
+                       "checkpoint: the chip state has %" PRIu64 " iterations and no compute", it);
+    const map_totals *mt = map_plan_totals(h->plan);
+    const ima_model *im = &h->chip->tile.ima;
+    double rows = (double)mt->xbars * (double)im->xbar.cfg.rows;
+    double tmax = (double)h->c_comp + rows * (double)im->xbar.row_write_latency_ps +
+                  LOP_NPHASE * h->chip->cfg.wakeup_time_ps;
+    if (T->time_s > (double)it * tmax * 1e-12 * (1 + 1e-9))
+        return es_fail(err, ES_EFORMAT,
+                       "checkpoint: the chip state's simulated time %g s is more than %" PRIu64
+                       " iterations can take on this chip (%g s each at most)",
+                       T->time_s, it, tmax * 1e-12);
+    double ew = (double)T->cells_written * im->xbar.cell_write_energy_pj * 1e-12;
+    if (fabs(T->energy_j_by_component[HW_E_WRITE] - ew) > 1e-9 * ew + 1e-18)
+        return es_fail(err, ES_EFORMAT,
+                       "checkpoint: the chip state's write energy %g J is not its %" PRIu64
+                       " cells written at %g pJ each",
+                       T->energy_j_by_component[HW_E_WRITE], T->cells_written,
+                       im->xbar.cell_write_energy_pj);
+    return ES_OK;
 }
 
 int hw_restore(hw_sim *h, es_get_fn get, void *ctx, es_err *err)
@@ -96,18 +144,36 @@ int hw_restore(hw_sim *h, es_get_fn get, void *ctx, es_err *err)
     double f[HWS_F64];
     int rc = get(ctx, "hw/state", u, NULL, NULL, HWS_U64);
     if (rc == 0) rc = get(ctx, "hw/fstate", NULL, NULL, f, HWS_F64);
+    uint64_t pu[5] = {0};
+    double pf[HW_NC + 1] = {0};
+    if (rc == 0) rc = get(ctx, "hw/partial", pu, NULL, NULL, 5);
+    if (rc == 0) rc = get(ctx, "hw/fpartial", NULL, NULL, pf, HW_NC + 1);
     char name[64];
     for (size_t l = 0; rc == 0 && l < h->nlayers; l++) {
         snprintf(name, sizeof name, "hw/counts/%zu", l);
         rc = get(ctx, name, h->layers[l].counts, NULL, NULL, (size_t)h->layers[l].L->blocks);
         snprintf(name, sizeof name, "hw/ready/%zu", l);
-        uint64_t rel = 0;
-        if (rc == 0) rc = get(ctx, name, &rel, NULL, NULL, 1);
-        h->layers[l].ready_rel = rel;
+        uint64_t rel[2] = {0, 0};
+        if (rc == 0) rc = get(ctx, name, rel, NULL, NULL, 2);
+        h->layers[l].ready_rel = rel[0];
+        h->layers[l].ready_rel_part = rel[1];
+    }
+    if (rc == 0) {
+        int ok = pu[0] < (uint64_t)h->batch && pu[1] <= pu[2] && pu[2] <= pu[3] &&
+                 pu[3] <= pu[4];
+        for (int c = 0; c <= HW_NC; c++)
+            ok &= isfinite(pf[c]) && pf[c] >= 0;
+        if (!ok)
+            return es_fail(err, ES_EFORMAT,
+                           "checkpoint: the chip state's partial-batch compute is malformed");
+        h->pc.nimg = (int)pu[0];
+        h->pc.fwd = pu[1], h->pc.bwd = pu[2], h->pc.grad = pu[3], h->pc.comp = pu[4];
+        memcpy(h->pc.stall, pf, sizeof h->pc.stall);
+        h->pc.port_wait = pf[HW_NC];
     }
     if (rc < 0) return err && err->code ? rc : es_fail(err, rc, "hardware state: missing record");
     state_unpack(h, u, f);
-    return ES_OK;
+    return restore_plausible(h, err);
 }
 
 const uint64_t *hw_block_counts(const hw_sim *h, size_t l)
@@ -135,6 +201,46 @@ static double op_image_latency(const hw_sim *h, const hw_op *o, double *occ_img)
         lat += (double)noc_transfer_latency_ps(&h->chip->noc, o->tile, o->xfer_dst, o->xfer_bytes);
     *occ_img = img;
     return lat;
+}
+
+/* The busiest shared resource of a phase (forward; or backward with the gradient ops, which
+ * run beside it): per image, summed over the phase's ops, for every tile unit, every layer's
+ * IMAs, the off-chip links and every router output port; the largest sum, in ps. B images
+ * cannot pass a phase faster than B times it, whatever the order. -1: out of memory. */
+static double phase_max_load(const hw_sim *h, int fwd)
+{
+    const size_t nt = (size_t)h->tiles * RK_NTILE, np = (size_t)h->nrouters * h->nports;
+    double *tile = calloc(nt ? nt : 1, sizeof *tile), *ima = calloc(h->nlayers + 1, sizeof *ima);
+    double *port = calloc(np ? np : 1, sizeof *port), off = 0, best = 0;
+    if (!tile || !ima || !port) {
+        free(tile), free(ima), free(port);
+        return -1;
+    }
+    for (size_t i = 0; i < h->nops; i++) {
+        const hw_op *o = &h->ops[i];
+        if (o->phase == LOP_UPDATE || (o->phase == LOP_FORWARD) != fwd) continue;
+        for (int s = 0; s < o->nst; s++) {
+            const hw_stage *st = &o->st[s];
+            double img = st->occ_per_vec * (double)o->vpi;
+            if (st->kind == SK_TILE)
+                for (uint64_t t = st->t0; t < (uint64_t)st->t0 + st->nt && t < h->tiles; t++)
+                    tile[t * RK_NTILE + st->rk] += img;
+            else if (st->kind == SK_IMA && st->layer < h->nlayers)
+                ima[st->layer] += img;
+            else if (st->kind == SK_OFFCHIP)
+                off += img;
+        }
+        hw_noc_add_port_load(h, o, port);
+    }
+    best = off;
+    for (size_t i = 0; i < nt; i++)
+        best = tile[i] > best ? tile[i] : best;
+    for (size_t i = 0; i < h->nlayers; i++)
+        best = ima[i] > best ? ima[i] : best;
+    for (size_t i = 0; i < np; i++)
+        best = port[i] > best ? port[i] : best;
+    free(tile), free(ima), free(port);
+    return best;
 }
 
 double hw_pipeline_bound_s(const hw_sim *h)
@@ -167,6 +273,14 @@ double hw_pipeline_bound_s(const hw_sim *h)
             last[i] = a > b ? a : b;
             if (last[i] > end) end = last[i];
         }
+        /* and no faster than its busiest shared resource allows */
+        double load = phase_max_load(h, pass == 0);
+        if (load < 0) {
+            end = NAN;
+            break;
+        }
+        double floor_end = (pass == 0 ? 0.0 : fwd_end) + (double)h->batch * load;
+        if (floor_end > end) end = floor_end;
         if (pass == 0) fwd_end = end;
     }
     free(first), free(last), free(smax);
@@ -226,7 +340,7 @@ int hw_stats(const hw_sim *h, stat_registry *r, es_err *err)
         ES_TRY(put(r, "hw.spill_time_s", "s",
                    "off-chip link time of the spill transfers of every iteration (per transfer: "
                    "bytes / bandwidth + latency; hw.stall_s_by_cause.offchip has the waits)",
-                   h->spill_ps * (double)T->iterations * 1e-12, err));
+                   h->spill_ps * (double)T->images / (double)h->batch * 1e-12, err));
         for (size_t l = 0; l < h->nlayers; l++) {
             snprintf(name, sizeof name, "hw.spill.%s.bytes", h->layers[l].L->name);
             ES_TRY(put(r, name, "B",
@@ -258,6 +372,10 @@ int hw_stats(const hw_sim *h, stat_registry *r, es_err *err)
     ES_TRY(put(r, "hw.wakeups", "", "tiles and routers woken from power gating", (double)T->wakeups,
                err));
     ES_TRY(put(r, "hw.iterations", "", "iterations simulated", (double)T->iterations, err));
+    ES_TRY(put(r, "hw.images", "",
+               "images the iterations computed (a partial last batch of an epoch counts its "
+               "images)",
+               (double)T->images, err));
     ES_TRY(put(r, "hw.time_s_per_iteration", "s", "mean simulated time per iteration",
                T->time_s / it, err));
     ES_TRY(put(r, "hw.compute_time_s_per_iteration", "s",

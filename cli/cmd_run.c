@@ -85,13 +85,13 @@ static void run_layer_written(void *vctx, const wctl *ws, size_t l, float *w, si
     if (wear_failed_cells(c->wear, l)) wear_apply(c->wear, l, w);
 }
 
-static int run_iteration(void *vctx, const wctl *ws, uint64_t it, es_err *err)
+static int run_iteration(void *vctx, const wctl *ws, uint64_t it, int images, es_err *err)
 {
     run_ctx *c = vctx;
     (void)it;
     for (size_t l = 0; l < c->nlayers; l++)
         c->masks[l] = wctl_mask(ws, l, NULL);
-    return hw_iteration(c->hw, c->masks, 0, err);
+    return hw_iteration_n(c->hw, c->masks, 0, images, err);
 }
 
 static int run_stats(void *vctx, stat_registry *r, es_err *err)

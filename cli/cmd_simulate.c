@@ -249,7 +249,10 @@ int cmd_simulate(int argc, char **argv)
             break;
         }
         if (n == 0) break;
-        if (hw_iteration(s.hw, rec.masks, 1, &err) < 0) {
+        /* a trace of format 2.1 says how many images each iteration computed */
+        uint64_t images = trace_iteration_images(th->epoch_images, (uint64_t)s.tcfg.train.batch,
+                                                 rec.iteration);
+        if (hw_iteration_n(s.hw, rec.masks, 1, (int)images, &err) < 0) {
             rc = cli_report(&err);
             break;
         }

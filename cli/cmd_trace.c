@@ -192,6 +192,12 @@ static int cmd_info(const char *path, int salvage, int show_config, int show_ops
     printf("network      %s\n", h->network[0] ? h->network : "-");
     printf("dataset      %s\n", h->dataset[0] ? h->dataset : "-");
     printf("seed         %llu\n", (unsigned long long)h->seed);
+    if (h->epoch_images)
+        printf("images       %llu per epoch (a replay charges each epoch's last iteration its "
+               "share)\n",
+               (unsigned long long)h->epoch_images);
+    else
+        printf("images       not recorded (every iteration a full batch)\n");
     printf("config hash  %s (%zu bytes of configuration; --config prints it)\n", h->config_hash,
            strlen(h->config_yaml));
     if (t.records)

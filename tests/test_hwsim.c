@@ -526,6 +526,57 @@ static void test_power_gating(void)
 }
 
 
+/* A partial batch: 2 images through a batch-4 executor cost what a batch-2 executor charges
+ * for its batch (same writes; neither spills), in both detail modes; the full batch's cached
+ * compute is unharmed by the partial one in between; 0 and 5 images are refused. */
+static void test_partial_batch(void)
+{
+    for (int mode = 0; mode < 2; mode++) {
+        const char *sets[] = {mode ? "sim.detail=full" : "sim.detail=fast"};
+        fixture a, b;
+        if (fx_make(&a, "lenet5", 4, sets, 1, NULL) < 0) return;
+        if (fx_make(&b, "lenet5", 2, sets, 1, NULL) < 0) {
+            fx_free(&a);
+            return;
+        }
+        size_t nl = map_num_layers(a.plan);
+        es_err err;
+        hw_totals t0, t1, t2, t3, tb;
+        uint8_t **m = masks_draw(a.plan, 0.3, 1);
+        CHECK(hw_iteration_n(a.hw, (const uint8_t *const *)m, 0, 4, &err) == ES_OK);
+        hw_get_totals(a.hw, &t0);
+        CHECK(hw_iteration_n(a.hw, (const uint8_t *const *)m, 0, 2, &err) == ES_OK);
+        hw_get_totals(a.hw, &t1);
+        CHECK(hw_iteration_n(a.hw, (const uint8_t *const *)m, 0, 2, &err) == ES_OK);
+        hw_get_totals(a.hw, &t2);
+        CHECK(hw_iteration(a.hw, (const uint8_t *const *)m, 0, &err) == ES_OK);
+        hw_get_totals(a.hw, &t3);
+        CHECK(hw_iteration(b.hw, (const uint8_t *const *)m, 0, &err) == ES_OK);
+        hw_get_totals(b.hw, &tb);
+        CHECK(t0.spill_bytes == 0 && tb.spill_bytes == 0);
+        CHECK_UINT(t3.images, 4 + 2 + 2 + 4);
+        CHECK_UINT(tb.images, 2);
+        double dt1 = t1.time_s - t0.time_s, de1 = t1.energy_j - t0.energy_j;
+        CHECK_REL(dt1, tb.time_s, 1e-9);
+        CHECK_REL(de1, tb.energy_j, 1e-9);
+        CHECK_REL(t1.energy_j_idle - t0.energy_j_idle, tb.energy_j_idle, 1e-9);
+        CHECK(dt1 < t0.time_s && de1 < t0.energy_j);
+        /* the second partial batch and the next full one repeat their first */
+        CHECK_REL(t2.time_s - t1.time_s, dt1, 1e-12);
+        CHECK_REL(t2.energy_j - t1.energy_j, de1, 1e-12);
+        CHECK_REL(t3.time_s - t2.time_s, t0.time_s, 1e-12);
+        CHECK_REL(t3.energy_j - t2.energy_j, t0.energy_j, 1e-12);
+        /* per-iteration traffic totals count images, not iterations */
+        for (int k = 0; k < HW_NOC_NKIND; k++)
+            CHECK_REL(t3.noc_bytes[k], 3.0 * t0.noc_bytes[k], 1e-12);
+        CHECK(hw_iteration_n(a.hw, NULL, 0, 0, &err) == ES_EINVAL);
+        CHECK(hw_iteration_n(a.hw, NULL, 0, 5, &err) == ES_EINVAL);
+        masks_free(m, nl);
+        fx_free(&a);
+        fx_free(&b);
+    }
+}
+
 /* ---- buffer capacity and NoC traffic by hand --------------------------------------------- */
 
 /* A bound configuration (isaac-train defaults with sets), its chip and a plan of one layer. */
@@ -790,6 +841,7 @@ int main(int argc, char **argv)
         {"heatmap_and_timeline", test_heatmap_and_timeline},
         {"replication", test_replication},
         {"power_gating", test_power_gating},
+        {"partial_batch", test_partial_batch},
         {"errors", test_errors},
         {"spill_by_hand", test_spill_by_hand},
         {"psum_and_ports", test_psum_and_ports},

@@ -377,6 +377,7 @@ static void t_header_roundtrip(void)
     h.count_names = cnames;
     h.n_ops = 4;
     h.ops = ops;
+    h.epoch_images = 50000;
     const char *p = tap_path("hdr.trc");
     trace_writer_options o = {1, 8192, 10, 0};
     trace_writer *w;
@@ -421,12 +422,55 @@ static void t_header_roundtrip(void)
             ok &= g->ops[i].counts[j] == ops[i].counts[j];
     }
     CHECK_MSG(ok, "op template round-trips (TRACE_NO_LAYER, n = 0, UINT64_MAX counts)");
+    CHECK_UINT(g->epoch_images, 50000);
     const trace_footer *f = trace_reader_footer(r);
     CHECK(f && f->records == 0 && f->chunks == 0 && f->first_iteration == TRACE_NO_COUNT);
     CHECK(f && f->max_count[0] == TRACE_NO_COUNT);
     trace_record rec;
     CHECK_RC(trace_reader_next(r, &rec, &err), 0);
     trace_reader_close(r);
+
+    /* The same file labelled 2.0 (its header CRC fixed): the images field is then a newer
+       minor version's bytes, ignored, and the images are unknown. */
+    FILE *fp = fopen(p, "r+b");
+    uint8_t pre[20];
+    if (!CHECK(fp && fread(pre, 1, 20, fp) == 20)) {
+        if (fp) fclose(fp);
+        return;
+    }
+    uint32_t blen = (uint32_t)pre[16] | (uint32_t)pre[17] << 8 | (uint32_t)pre[18] << 16 |
+                    (uint32_t)pre[19] << 24;
+    uint8_t *hb = malloc(20 + (size_t)blen);
+    pre[10] = pre[11] = 0; /* minor 0 */
+    memcpy(hb, pre, 20);
+    int rd = hb && fread(hb + 20, 1, blen, fp) == blen;
+    uint32_t crc = rd ? (uint32_t)crc32(0L, hb, 20 + (uInt)blen) : 0;
+    uint8_t cb[4] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16), (uint8_t)(crc >> 24)};
+    int wr = rd && fseek(fp, 0, SEEK_SET) == 0 && fwrite(pre, 1, 20, fp) == 20 &&
+             fseek(fp, 20 + (long)blen, SEEK_SET) == 0 && fwrite(cb, 1, 4, fp) == 4;
+    fclose(fp);
+    free(hb);
+    if (!CHECK(wr)) return;
+    if (!CHECK(trace_reader_open(p, NULL, &r, &err) == 0)) return;
+    g = trace_reader_header(r);
+    CHECK_INT(g->version_minor, 0);
+    CHECK_UINT(g->epoch_images, 0);
+    CHECK_UINT(g->n_ops, 4);
+    trace_reader_close(r);
+}
+
+/* Images per iteration: full batches, the last of each epoch holding the rest. */
+static void t_iteration_images(void)
+{
+    CHECK_UINT(trace_iteration_images(1000, 64, 0), 64);
+    CHECK_UINT(trace_iteration_images(1000, 64, 14), 64);
+    CHECK_UINT(trace_iteration_images(1000, 64, 15), 40); /* 1000 - 15 x 64 */
+    CHECK_UINT(trace_iteration_images(1000, 64, 16), 64); /* the next epoch */
+    CHECK_UINT(trace_iteration_images(1000, 64, 31), 40);
+    CHECK_UINT(trace_iteration_images(960, 64, 14), 64);  /* 15 full batches */
+    CHECK_UINT(trace_iteration_images(10, 64, 3), 10);    /* an epoch smaller than a batch */
+    CHECK_UINT(trace_iteration_images(0, 64, 15), 64);    /* unknown */
+    CHECK_UINT(trace_iteration_images(1000, 0, 15), 0);
 }
 
 static void t_header_validation(void)
@@ -1068,11 +1112,11 @@ static void t_corruption(void)
     FRESH();
     b[8] = 3;
     tap_write_file(p, b, t.len);
-    expect_damage("wrong version", p, "trace format version 3.0 is not supported", -1);
+    expect_damage("wrong version", p, "trace format version 3.1 is not supported", -1);
     FRESH();
     b[8] = 0;
     tap_write_file(p, b, t.len);
-    expect_damage("version 0", p, "trace format version 0.0 is not supported", -1);
+    expect_damage("version 0", p, "trace format version 0.1 is not supported", -1);
     FRESH();
     b[30] ^= 0x20;
     tap_write_file(p, b, t.len);
@@ -1374,6 +1418,7 @@ int main(int argc, char **argv)
         {"roundtrip_densities", t_roundtrip_densities},
         {"encoding_choice", t_encoding_choice},
         {"header_roundtrip", t_header_roundtrip},
+        {"iteration_images", t_iteration_images},
         {"header_validation", t_header_validation},
         {"append_validation", t_append_validation},
         {"mask_next", t_mask_next},

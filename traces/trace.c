@@ -169,3 +169,10 @@ int trace_header_validate(const trace_header *h, es_err *err)
 }
 
 /* The whole header: prefix, body, CRC (docs/trace-format.md, "Header"). */
+
+uint64_t trace_iteration_images(uint64_t epoch_images, uint64_t batch, uint64_t iteration)
+{
+    if (!epoch_images || !batch) return batch;
+    const uint64_t ipe = epoch_images / batch + (epoch_images % batch != 0);
+    return iteration % ipe == ipe - 1 ? epoch_images - (ipe - 1) * batch : batch;
+}

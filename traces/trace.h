@@ -19,7 +19,7 @@
 
 /* The format this build writes; it reads 1.x and 2.x. */
 #define TRACE_VERSION_MAJOR 2
-#define TRACE_VERSION_MINOR 0
+#define TRACE_VERSION_MINOR 1
 
 /* Default chunking: a chunk ends when its uncompressed records would pass chunk_bytes or it
  * holds chunk_records iterations, whichever comes first (see docs/trace-format.md for why). */
@@ -89,6 +89,10 @@ typedef struct trace_header {
     const char *const *count_names;
     uint32_t n_ops;
     const trace_op *ops;
+    /* training images per epoch (format 2.1): with train.batch B, iteration i holds B images
+     * except the last of each epoch, which holds the rest (trace_iteration_images); 0 =
+     * unknown (format 2.0, synthetic traces): every iteration holds B */
+    uint64_t epoch_images;
     /* filled by the reader: the writer's chunk limits (largest uncompressed chunk, most
      * records per chunk) and the file offset of the first chunk */
     uint32_t chunk_bytes_max, chunk_records_max;
@@ -255,6 +259,10 @@ uint32_t trace_mask_next(const uint8_t *bits, uint32_t g, uint32_t from);
 
 /* Static names: "forward", ... / "row", ... ("?" when out of range). */
 const char *trace_phase_name(int phase);
+/* Images in the record of `iteration` of a run with mini-batch `batch` and epoch_images
+ * training images per epoch (trace_header.epoch_images): batch, except the last iteration of
+ * each epoch, which holds the rest; batch when epoch_images or batch is 0. */
+uint64_t trace_iteration_images(uint64_t epoch_images, uint64_t batch, uint64_t iteration);
 const char *trace_granularity_name(int gran);
 
 /* ---- synthetic traces (tests, benchmarks: `essim trace synth`) --------------------------- */

@@ -37,6 +37,7 @@ enum {
 #define MAX_HEADER_BODY   (256u << 20)
 #define MAX_LAYERS        65536u
 #define MAX_OPS           (16u << 20)
+#define MAX_EPOCH_IMAGES  ((uint64_t)1 << 40) /* images per epoch a header may claim */
 #define MAX_CHUNK_BYTES   (1u << 30)
 #define MAX_CHUNK_RECORDS (1u << 20)
 #define MAX_TOTAL_BLOCKS  (1ull << 34)

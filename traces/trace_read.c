@@ -4,6 +4,7 @@
 #include "trace_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 
@@ -256,6 +257,14 @@ static int header_parse(trace_reader *r, const uint8_t *body, size_t n, es_err *
     }
     h->ops = r->ops;
     if (c.bad) goto bad;
+    h->epoch_images = 0;
+    if (r->major == 2 && h->version_minor >= 1) {
+        h->epoch_images = cur_u64(&c);
+        if (c.bad) goto bad;
+        if (h->epoch_images > MAX_EPOCH_IMAGES)
+            return es_fail(err, ES_EFORMAT, "%s: bad header: %" PRIu64 " images per epoch",
+                           r->path, h->epoch_images);
+    }
     /* Bytes left over belong to a newer minor version: ignored by design. */
     if (!trace_hex16(h->config_hash))
         return es_fail(err, ES_EFORMAT, "%s: bad header: config hash is not 16 hex digits",

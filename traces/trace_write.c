@@ -102,6 +102,7 @@ static int header_encode(const trace_header *h, uint32_t flags, uint32_t chunk_b
         for (unsigned j = 0; j < o->n; j++)
             bb_u64(b, o->counts[j]);
     }
+    bb_u64(b, h->epoch_images); /* 2.1 */
     if (b->oom) return ES_ENOMEM;
     if (b->len - HDR_PREFIX > MAX_HEADER_BODY) return ES_ERANGE;
     put_u32(b->p + 16, (uint32_t)(b->len - HDR_PREFIX));

@@ -638,6 +638,7 @@ static int open_trace(trainer *t, es_err *err)
     char producer[64];
     snprintf(producer, sizeof producer, "essim %s (train)", PACKAGE_VERSION);
     ES_TRY(lop_trace_hdr(&t->th, t->cfg, t->net, t->plan, t->net_name, producer, err));
+    t->th.h.epoch_images = (uint64_t)t->ntrain; /* so a replay charges the partial batches */
     size_t nl = wctl_num_layers(t->ws);
     t->tmasks = calloc(nl ? nl : 1, sizeof *t->tmasks);
     if (!t->tmasks) return es_fail(err, ES_ENOMEM, "out of memory");
@@ -819,7 +820,7 @@ int train_run(const essim_config *cfg, const train_options *opt, train_result *r
         t.ep_loss_sum += loss * (double)n;
         write_step(&t, it, (int)epoch);
         if (opt->hooks && opt->hooks->iteration &&
-            (rc = opt->hooks->iteration(opt->hooks->ctx, t.ws, it, err)) < 0)
+            (rc = opt->hooks->iteration(opt->hooks->ctx, t.ws, it, (int)n, err)) < 0)
             break;
         if (t.tw && (rc = trace_iteration(&t, it, (int)epoch, lr, loss, err)) < 0) break;
         images_here += n;

@@ -31,8 +31,9 @@ typedef struct train_hooks {
      * iteration's decision); w (numel floats) are its functional weights, which the hook may
      * change (failed cells). */
     void (*layer_written)(void *ctx, const struct wctl *ws, size_t l, float *w, size_t numel);
-    /* After every iteration's write step. */
-    int (*iteration)(void *ctx, const struct wctl *ws, uint64_t it, es_err *err);
+    /* After every iteration's write step; images: the mini-batch's images (fewer than
+     * train.batch in an epoch's partial last batch). */
+    int (*iteration)(void *ctx, const struct wctl *ws, uint64_t it, int images, es_err *err);
     /* Add statistics before they are written. */
     int (*stats)(void *ctx, stat_registry *r, es_err *err);
     /* Events the hook's simulation executed (for meta), may be NULL. */

@@ -18,7 +18,7 @@ MAGIC = b"ESSIMTRC"
 END_MAGIC = b"ESSIMEND"
 CHUNK_MAGIC = b"CHNK"
 FOOT_MAGIC = b"FOOT"
-VERSION = (2, 0)
+VERSION = (2, 1)
 FLAG_DIRECT = 1
 
 DEFAULT_CHUNK_BYTES = 1 << 20
@@ -85,6 +85,9 @@ class Header:
     flags: int = 0
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
     chunk_records: int = DEFAULT_CHUNK_RECORDS
+    # training images per epoch (format 2.1): every iteration holds the batch except the
+    # last of an epoch, which holds the rest; 0 = unknown (every iteration a full batch)
+    epoch_images: int = 0
 
     def validate(self):
         h = self.config_hash
@@ -141,6 +144,7 @@ class Header:
         for o in self.ops:
             body.extend(struct.pack("<IBBB", o.layer, o.phase, o.kind, len(o.counts)))
             body.extend(struct.pack(f"<{len(o.counts)}Q", *o.counts))
+        body.extend(struct.pack("<Q", self.epoch_images))
         pre = MAGIC + struct.pack("<HHII", VERSION[0], VERSION[1], flags, len(body))
         out = pre + bytes(body)
         return out + struct.pack("<I", zlib.crc32(out))
@@ -474,8 +478,9 @@ def parse_header(buf: bytes) -> Tuple[Header, int]:
         layer, phase, kind, n = c.unpack("IBBB")
         ops.append(Op(layer, phase, kind, tuple(c.unpack(f"{n}Q")) if n > 1 else
                       ((c.unpack("Q"),) if n == 1 else ())))
+    epoch_images = c.unpack("Q") if (major, minor) >= (2, 1) else 0
     h = Header(producer, network, dataset, seed, chash, yaml, layers, kinds, counts, ops,
-               (major, minor), flags, cb, cr)
+               (major, minor), flags, cb, cr, epoch_images)
     return h, 24 + blen
 
 

@@ -80,14 +80,16 @@ class Recorder:
     `essim`; they fix the crossbar geometry and are recorded in the header. seed: recorded
     (and seeds the policy's random draws). network_file: where to write the exported
     description (default PATH.net.yaml). direct: write PATH in place (see fmt.TraceWriter).
-    essim: the essim program (default $ESSIM or PATH)."""
+    essim: the essim program (default $ESSIM or PATH). epoch_images: the training images per
+    epoch (e.g. len(train_set)), recorded so a replay charges each epoch's partial last batch
+    for its images; None records it as unknown (every iteration a full batch)."""
 
     def __init__(self, model: torch.nn.Module, path: str, *, example_input: torch.Tensor,
                  dataset: str, batch: int, config: Optional[str] = None,
                  sets: Sequence[str] = (), seed: Optional[int] = None, apply_policy: bool = False,
                  name: Optional[str] = None, network_file: Optional[str] = None,
                  direct: bool = False, essim: Optional[str] = None,
-                 producer: str = "essim_trace (PyTorch)"):
+                 producer: str = "essim_trace (PyTorch)", epoch_images: Optional[int] = None):
         self.model = model
         self.exported = export(model, example_input, name)
         self.network_file = network_file or path + ".net.yaml"
@@ -96,6 +98,10 @@ class Recorder:
                                      sets=sets, dataset=dataset, batch=batch, seed=seed,
                                      producer=producer, essim=essim)
         hdr = self.setup.header
+        if epoch_images is not None:
+            if epoch_images < 1:
+                raise ValueError(f"epoch_images is {epoch_images}: it must be at least 1")
+            hdr.epoch_images = int(epoch_images)
         want = tuple(int(d) for d in self.setup.map_json["input"])
         if tuple(example_input.shape[1:]) != want:
             raise ValueError(f"the model's input is {tuple(example_input.shape[1:])} but ESSIM's "

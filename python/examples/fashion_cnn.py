@@ -123,7 +123,7 @@ def main():
         for epoch in range(a.epochs):
             model.train()
             perm = torch.randperm(len(xtr), generator=g)
-            for i in range(0, len(xtr) - a.batch + 1, a.batch):  # full batches, as ESSIM
+            for i in range(0, len(xtr) - a.batch + 1, a.batch):  # full batches only
                 idx = perm[i:i + a.batch]
                 opt.zero_grad()
                 loss = F.cross_entropy(model(xtr[idx]), ytr[idx])

@@ -97,8 +97,15 @@ crafted() { # crafted DESCRIPTION EXPECTED-MESSAGE EDIT...
 }
 crafted "epoch tag beyond the last (heap overflow before)" "c2/checkpoint.ckpt: iteration 3 is tagged epoch 5 after epoch 0" "ws/epoch[3]=5"
 crafted "next iteration 2^62 (endless loop before)" "next iteration 4611686018427387904 and 1 epochs done do not fit this run" "state[0]=4611686018427387904"
-crafted "simulated time 1.8e7 s" "checkpoint.ckpt: the chip state's simulated time 1.8e+07 s or energy" "hw/fstate[0]=1.8e7"
-crafted "chip iterations that are not the training's" "checkpoint.ckpt: the chip state counts 5 iterations, the training 11" "hw/state[0]=5"
+crafted "simulated time 1.8e7 s" "checkpoint.ckpt: the chip state's simulated time 1.8e+07 s is more than 11 iterations can take" "hw/fstate[0]=1.8e7"
+crafted "simulated time not the sum of its phases" "checkpoint.ckpt: the chip state's simulated time" "hw/fstate[0:1]*=1.5"
+expect_grep "crafted checkpoint: phases: says which sum" "$TMP/err" "is not the sum of its phases"
+# consistent totals (the phases sum to the time), each iteration 10^5 times longer than the chip
+# can take: more than its compute plus every row of every copy written one after the other
+crafted "chip time scaled consistently" "s is more than 11 iterations can take on this chip (" "hw/fstate[0:1]*=1e5" "hw/fstate[3:7]*=1e5"
+crafted "chip images beyond the batches" "the chip state counts 1000000 images in 11 iterations of at most 32" "hw/state[10]=1000000"
+crafted "write energy not the cells written" "cells written at" "hw/fstate[25:26]*=2"
+crafted "chip iterations that are not the training's" "checkpoint.ckpt: the chip state counts 12 iterations, the training 11" "hw/state[0]=12"
 crafted "NaN best accuracy" "best accuracy nan" "dstate[1]=nan"
 crafted "infinite weight" "parameter fc1.weight holds inf at 7" "param/fc1.weight[7]=inf"
 crafted "NaN written fraction" "written fraction of iteration 2 is nan" "ws/fraction[2]=nan"

@@ -20,7 +20,8 @@ expect_grep "says arch.training" "$TMP/err" "arch.training"
 run_essim run --set arch.xbar.cols=0; expect_rc "run with an impossible crossbar" 2
 
 # A small run on the synthetic dataset, with its trace and a timeline.
-SYN="--dataset synthetic --set train.synthetic_train=256 --set train.synthetic_test=64 --batch 32 --epochs 2 --policy essence -q"
+# 240 images in batches of 32: each epoch ends with a partial batch of 16 (8 iterations still)
+SYN="--dataset synthetic --set train.synthetic_train=240 --set train.synthetic_test=64 --batch 32 --epochs 2 --policy essence -q"
 run_essim run $SYN -o "$TMP/r" --trace "$TMP/r.trc" --timeline "$TMP/tl.json"
 expect_rc "run synthetic with trace and timeline" 0
 for line in "  accuracy    " "  writes      mean " "  time        " "  energy      " "  lifetime    first cell fails after" "  host        "; do
@@ -70,8 +71,9 @@ expect_grep "simulate summary" "$TMP/out" "  replay      "
 ok "replay = live: hw.time_s, hw.energy_j, writes" $PY -c "
 import json
 a=json.load(open('$TMP/r/stats.json'))['hw']; b=json.load(open('$TMP/s/stats.json'))['hw']
-for k in ('time_s','energy_j','row_writes','cells_written','write_busy_s'):
+for k in ('time_s','energy_j','row_writes','cells_written','write_busy_s','images'):
     assert a[k] == b[k], (k, a[k], b[k])
+assert a['images'] == 480 and a['iterations'] == 16, (a['images'], a['iterations'])
 for k in a['energy_j_by_phase']: assert a['energy_j_by_phase'][k] == b['energy_j_by_phase'][k], k
 "
 ok "replay heat map = live heat map" cmp "$TMP/r/heatmap-conv2.csv" "$TMP/s/heatmap-conv2.csv"

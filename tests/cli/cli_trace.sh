@@ -34,7 +34,7 @@ ok "same seed, byte-identical trace" cmp "$T" "$TMP/t2.trc"
 run_essim trace info "$T"; expect_rc "info" 0
 expect_grep "info: network" "$TMP/out" "network      lenet5"
 expect_grep "info: iterations and chunks" "$TMP/out" "iterations   300 (0-299) in 6 chunks"
-expect_grep "info: complete" "$TMP/out" "trace format 2.0, complete"
+expect_grep "info: complete" "$TMP/out" "trace format 2.1, complete"
 expect_grep "info: layer table" "$TMP/out" "  fc3 "
 expect_grep "info: entropy ratio" "$TMP/out" "the i.i.d. mask entropy"
 expect_grep "info: op template" "$TMP/out" "kinds: mvm"

@@ -4,7 +4,8 @@ its CRC, so a test can hand ESSIM a file whose bytes are intact but whose values
 
   craft_ckpt.py IN OUT EDIT...
   EDIT is NAME[INDEX]=VALUE (set one element; VALUE an int, or nan/inf/a float for f32/f64
-  records) or dup:NAME (append a second copy of record NAME)."""
+  records), NAME[A:B]*=FACTOR (multiply elements A to B-1 of a float record) or dup:NAME
+  (append a second copy of record NAME)."""
 import struct, sys, zlib
 
 T_F32, T_F64, T_U64, T_BYTES = 1, 2, 3, 4
@@ -46,6 +47,15 @@ def main():
         if e.startswith('dup:'):
             r = [x for x in recs if x[0] == e[4:]][0]
             recs.append([r[0], r[1], r[2], bytearray(r[3])])
+            continue
+        if '*=' in e:
+            lhs, fac = e.split('*=', 1)
+            name, rng = lhs[:-1].split('[')
+            r = [x for x in recs if x[0] == name][0]
+            a, b = (int(x) for x in rng.split(':'))
+            for i in range(a, b):
+                v = struct.unpack_from(FMT[r[1]], r[3], i * SIZE[r[1]])[0]
+                struct.pack_into(FMT[r[1]], r[3], i * SIZE[r[1]], v * float(fac))
             continue
         lhs, val = e.split('=', 1)
         name, idx = lhs[:-1].split('[')
