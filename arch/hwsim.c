@@ -3,6 +3,7 @@
  * and off-chip resources; the update phase's write sessions occupy the write drivers. The
  * ops are lowered in hwsim_lower.c; totals, checkpoints and statistics are in hwsim_stats.c. */
 #include "hwsim_internal.h"
+#include "wpol.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,8 +17,8 @@ static const char *const energy_names[HW_NE] = {
     "xbar",        "dac",          "sh",          "adc",          "ima_sa",
     "ima_reg",     "tile_sa",      "activation",  "maxpool",      "edram",
     "bus",         "gu",           "noc",         "offchip",      "write",
-    "leakage_ima", "leakage_tile", "leakage_gu",  "leakage_noc",  "leakage_chip",
-    "wakeup"};
+    "residual",    "leakage_ima",  "leakage_tile", "leakage_gu",  "leakage_noc",
+    "leakage_chip", "leakage_residual", "wakeup"};
 static const char *const cause_names[HW_NC] = {
     "edram", "bus", "crossbar", "adc",       "tile_sa",   "activation", "maxpool",
     "gu",    "noc", "offchip",  "wdrv_tile", "wdrv_chip", "write_wait"};
@@ -39,6 +40,9 @@ void hw_options_from(const essim_config *cfg, hw_options *o)
     o->chunk = (uint64_t)cfg->sim.chunk;
     o->overlap_writes = cfg->sim.overlap_writes;
     o->timeline_iterations = (uint64_t)cfg->sim.timeline_iterations;
+    const wpol_ops *p = wpol_find_name(cfg_choice_name("policy.name", cfg->policy.name));
+    o->residual = cfg->policy.residual || (p && p->residual);
+    o->residual_bits = cfg->arch.gu.residual_bits;
 }
 
 void hw_tl_event(hw_sim *h, const char *name, const char *cat, uint64_t pid, uint64_t tid,
@@ -402,11 +406,13 @@ static void ev_noop(sim_kernel *k, void *arg, uint64_t data)
 }
 
 /* Build this iteration's write sessions from the masks. */
-static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, uint64_t *cells)
+static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, uint64_t *cells,
+                          uint64_t *weights)
 {
     h->nsess = 0;
     h->nsess_all = 0;
     *cells = 0;
+    *weights = 0;
     for (size_t l = 0; l < h->nlayers; l++) {
         hw_layer *L = &h->layers[l];
         const uint8_t *m = masks ? masks[l] : NULL;
@@ -426,6 +432,7 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
             L->counts[g]++;
             L->pos_rows[L->blk_pos[g]] += L->blk_rows[g];
             *cells += L->blk_cells[g] * L->L->copies; /* every copy is written */
+            *weights += L->blk_cells[g] / (L->L->slices * L->L->cells_per_slice);
             any = 1;
         }
         if (!any) continue;
@@ -491,8 +498,8 @@ int hw_iteration_n(hw_sim *h, const uint8_t *const *masks, int packed, int image
     h->nimg = images;
     h->fwd_jobs_now = h->fwd_jobs / (uint64_t)h->batch * (uint64_t)images;
     h->comp_jobs_now = h->comp_jobs / (uint64_t)h->batch * (uint64_t)images;
-    uint64_t cells = 0;
-    int rc = build_sessions(h, masks, packed, &cells);
+    uint64_t cells = 0, wrote = 0;
+    int rc = build_sessions(h, masks, packed, &cells, &wrote);
     if (rc < 0) return es_fail(err, rc, "out of memory for write sessions");
     sim_kernel *k = h->k;
     sim_time t0 = sim_now(k);
@@ -671,6 +678,13 @@ int hw_iteration_n(hw_sim *h, const uint8_t *const *masks, int packed, int image
             leak[HW_E_LEAK_NOC] = h->leak_router_w * (double)h->chip->noc.routers * ph_t[p];
         }
         leak[HW_E_LEAK_CHIP] = h->leak_chip_w * ph_t[p];
+        leak[HW_E_LEAK_RESIDUAL] = h->residual_leak_w * ph_t[p];
+        if (p == LOP_UPDATE && h->residual_bytes > 0)
+            /* every weight's update added (read, write), the written ones read out and
+               cleared (read, write) */
+            leak[HW_E_RESIDUAL] = 2.0 * ((double)h->residual_bytes +
+                                         (double)wrote * (double)h->opt.residual_bits / 8.0) *
+                                  h->residual_byte_pj;
         for (int c = 0; c < HW_NE; c++) {
             double ec = h->e_phase_dyn[p][c] * share + h->e_phase_fix[p][c] + leak[c];
             e += ec;

@@ -73,6 +73,16 @@
  * share of it, although fewer images might fit the eDRAM (an overestimate, small when the
  * partial batch is rare).
  *
+ * Residual buffer (hw_options.residual). A write policy that keeps a digital residual per
+ * weight (policy.residual's error feedback, threshold training) needs a buffer of one value
+ * of arch.gu.residual_bits per mapped weight (not per copy: the copies get the same writes),
+ * an SRAM with the gradient unit's per-byte energy, area and leakage. It is always powered
+ * (it holds state from one iteration to the next): its leakage runs through every interval.
+ * Each iteration adds every weight's update to it (a read and a write per value) and reads
+ * out and clears the written blocks' values (a read and a write each), charged to the update
+ * interval; its time is taken as hidden (LeNet-5: 246 KB per iteration spread over the
+ * tiles' SRAM ports, well under a microsecond). Its area is added to hw.area_mm2.
+ *
  * Time by phase partitions each iteration: forward = until the forward barrier, backward =
  * until the last backward job, gradient = until the last gradient job (0 when hidden behind
  * backward), update = the rest (write time not hidden behind compute). Energy by phase: each
@@ -129,11 +139,13 @@ enum {
     HW_E_NOC,
     HW_E_OFFCHIP,
     HW_E_WRITE,
+    HW_E_RESIDUAL,   /* the residual buffer: every update added, written blocks read and cleared */
     HW_E_LEAK_IMA,   /* IMAs' static power while they read (all the time without gating) */
     HW_E_LEAK_TILE,  /* the rest of the tiles that are on (eDRAM, bus, units, drivers) */
     HW_E_LEAK_GU,    /* gradient units' static power while they compute (all the time without gating) */
     HW_E_LEAK_NOC,   /* routers that are on */
     HW_E_LEAK_CHIP,  /* off-chip links and the chip-level rest */
+    HW_E_LEAK_RESIDUAL, /* the residual buffer, always on (it holds state between iterations) */
     HW_E_WAKEUP,     /* waking gated units */
     HW_NE
 };
@@ -168,9 +180,12 @@ typedef struct hw_options {
     int overlap_writes;  /* see the top of this file */
     const char *timeline; /* Chrome trace-event JSON file, or NULL */
     uint64_t timeline_iterations;
+    int residual;         /* the write policy keeps a digital residual per weight */
+    int64_t residual_bits; /* its bits per weight (arch.gu.residual_bits) */
 } hw_options;
 
-/* Options from cfg->sim. */
+/* Options from cfg->sim, and the residual buffer from cfg->policy (policy.residual, or a
+ * policy that keeps a residual: threshold) and arch.gu.residual_bits. */
 void hw_options_from(const essim_config *cfg, hw_options *o);
 
 /* An executor for one op stream (ops[0..nops), batch B) of the layers of plan on chip. chip,
@@ -211,6 +226,7 @@ typedef struct hw_totals {
     uint64_t spill_kept_bytes, spill_bytes; /* per iteration: activations kept, spilled */
     double spill_time_s;                    /* the spills' link time, every iteration */
     double noc_bytes[HW_NOC_NKIND];         /* NoC bytes by kind, every iteration */
+    double residual_area_mm2;               /* the residual buffer's (hwsim.h), else 0 */
 } hw_totals;
 void hw_get_totals(const hw_sim *h, hw_totals *t);
 /* Start the totals afresh (a new training run on the same chip); block counts and the

@@ -136,6 +136,9 @@ struct hw_sim {
     double leak_ima_w, leak_tile_w, leak_router_w, leak_chip_w; /* tile_w: without its IMAs
                                                                    and gradient unit */
     double leak_gu_w; /* a tile's gradient unit: on only while it computes */
+    /* the residual buffer (opt.residual): bytes, static power, area, energy per byte */
+    uint64_t residual_bytes;
+    double residual_leak_w, residual_area_mm2, residual_byte_pj;
     uint8_t *tile_on[LOP_NPHASE], *router_on[LOP_NPHASE];
     uint64_t nrouters, used_imas;
     double ima_busy_ps[LOP_NPHASE]; /* IMA-picoseconds of reading in one iteration, by phase */

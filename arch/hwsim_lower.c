@@ -567,6 +567,17 @@ int hw_create(const chip_model *chip, const map_plan *plan, const lop_op *ops, s
     if ((rc = hw_noc_build(h, ops, err)) < 0) goto fail;
     spill_time(h);
     if ((rc = build_gating(h, err)) < 0) goto fail;
+    /* the residual buffer (hwsim.h, "Residual buffer"): one value per mapped weight */
+    if (h->opt.residual) {
+        const gu_config *g = &chip->tile.gu.cfg;
+        uint64_t bits = 0;
+        for (size_t l = 0; l < h->nlayers; l++)
+            bits += h->layers[l].L->k * h->layers[l].L->n * (uint64_t)h->opt.residual_bits;
+        h->residual_bytes = (bits + 7) / 8;
+        h->residual_leak_w = (double)h->residual_bytes * g->sram_leak_w;
+        h->residual_area_mm2 = (double)h->residual_bytes * g->sram_area_mm2;
+        h->residual_byte_pj = g->sram_energy_pj;
+    }
     if ((rc = sim_kernel_create(NULL, &h->k)) < 0) {
         rc = es_fail(err, rc, "cannot create the event kernel");
         goto fail;

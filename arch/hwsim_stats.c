@@ -24,6 +24,7 @@ void hw_get_totals(const hw_sim *h, hw_totals *t)
     t->spill_time_s = h->spill_ps * it * 1e-12;
     for (int k = 0; k < HW_NOC_NKIND; k++)
         t->noc_bytes[k] = h->noc_bytes[k] * it;
+    t->residual_area_mm2 = h->residual_area_mm2;
 }
 
 /* The fixed-size part of the state: totals and the cached compute, in this order. */
@@ -303,7 +304,20 @@ int hw_stats(const hw_sim *h, stat_registry *r, es_err *err)
     double it = T->iterations ? (double)T->iterations : 1.0;
     ES_TRY(put(r, "hw.time_s", "s", "simulated time of every iteration", T->time_s, err));
     ES_TRY(put(r, "hw.energy_j", "J", "energy of every iteration", T->energy_j, err));
-    ES_TRY(put(r, "hw.area_mm2", "mm2", "chip area", h->chip->cost.area_mm2, err));
+    ES_TRY(put(r, "hw.area_mm2", "mm2",
+               "chip area (with the residual buffer when the write policy keeps one)",
+               h->chip->cost.area_mm2 + h->residual_area_mm2, err));
+    if (h->opt.residual) {
+        ES_TRY(put(r, "hw.residual.bytes", "B",
+                   "residual buffer: one value of arch.gu.residual_bits per mapped weight",
+                   (double)h->residual_bytes, err));
+        ES_TRY(put(r, "hw.residual.area_mm2", "mm2",
+                   "residual buffer area (bytes x arch.gu.sram_area)", h->residual_area_mm2,
+                   err));
+        ES_TRY(put(r, "hw.residual.leakage_w", "W",
+                   "residual buffer static power (bytes x arch.gu.sram_leakage), always on",
+                   h->residual_leak_w, err));
+    }
     ES_TRY(put(r, "hw.power_w_avg", "W", "energy / time",
                T->time_s > 0 ? T->energy_j / T->time_s : 0.0, err));
     ES_TRY(put(r, "hw.peak_tops", "Tops/s", "peak throughput (one MAC = 2 ops)",

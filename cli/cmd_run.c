@@ -580,7 +580,7 @@ int cmd_run(int argc, char **argv)
                res.writes_mean > 0 ? (double)res.iterations / res.writes_mean : 0.0,
                res.writes_max > 0 ? (double)res.iterations / res.writes_max : 0.0);
         cli_map_summary(stdout, ctx.plan);
-        cli_hw_summary(stdout, &t, ctx.chip.cost.area_mm2);
+        cli_hw_summary(stdout, &t, ctx.chip.cost.area_mm2 + t.residual_area_mm2);
         stat_registry *r = NULL;
         char first[64], one[64], ten[64];
         double v1 = NAN, v2 = NAN, v3 = NAN;

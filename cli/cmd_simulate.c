@@ -226,6 +226,11 @@ int cmd_simulate(int argc, char **argv)
         hw_options ho;
         hw_options_from(&cfg, &ho);
         ho.timeline = timeline;
+        { /* the recorded run's write policy decides whether a residual buffer was kept */
+            hw_options rec;
+            hw_options_from(&s.tcfg, &rec);
+            ho.residual = rec.residual;
+        }
         if (hw_create(&s.chip, s.plan, s.ops, s.nops, (int)s.tcfg.train.batch, &ho, &s.hw, &err) <
                 0 ||
             wear_create(&cfg, s.plan, &s.wear, &err) < 0)
@@ -330,7 +335,7 @@ int cmd_simulate(int argc, char **argv)
         printf("essim simulate: %s (%s, %" PRIu64 " iterations) on %s\n", path,
                th->network ? th->network : "?", iters, cfg.arch.name);
         cli_map_summary(stdout, s.plan);
-        cli_hw_summary(stdout, &t, s.chip.cost.area_mm2);
+        cli_hw_summary(stdout, &t, s.chip.cost.area_mm2 + t.residual_area_mm2);
         printf("  replay      %.3g s host, %.0f iterations/s, %.3g events (%.3g events/s)\n",
                replay_s, replay_s > 0 ? (double)iters / replay_s : 0.0, (double)t.events,
                replay_s > 0 ? (double)t.events / replay_s : 0.0);

@@ -272,6 +272,7 @@ typedef struct essim_config {
             double sram_energy_pj;  /* per byte */
             double sram_area_mm2;   /* per byte */
             double sram_leakage_w;  /* per byte */
+            int64_t residual_bits;  /* per weight of the residual buffer (policy.residual) */
         } gu;
         struct {
             int64_t per_tile;

@@ -296,6 +296,10 @@ static const cfg_key schema[] = {
      NULL, "SRAM area per byte (assumption: 0.35um2 per bit with periphery at 32nm)"},
     {"arch.gu.sram_leakage", CFG_T_QTY, CFG_DIM_POWER, OFF(arch.gu.sram_leakage_w), MIN(0),
      "10nW", NULL, "SRAM static power per byte (assumption)"},
+    {"arch.gu.residual_bits", CFG_T_INT, 0, OFF(arch.gu.residual_bits), RANGE(1, 64), "32", NULL,
+     "bits per weight of the digital residual buffer that error feedback (policy.residual) and "
+     "threshold training keep: an SRAM with arch.gu.sram_energy, sram_area and sram_leakage per "
+     "byte, one value per mapped weight, always powered; 32: the float32 the training keeps"},
 
     {"arch.wdrv.per_tile", CFG_T_INT, 0, OFF(arch.wdrv.per_tile), RANGE(0, 1 << 20), "2", NULL,
      "write-driver sets per tile: crossbars of one tile that may be written at once "
