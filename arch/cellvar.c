@@ -43,6 +43,34 @@ struct cellpulse {
     uint8_t *stuck;
 };
 
+/* Largest height of the normalised curve (1 - e^(-p/a)) / (1 - e^(-1/a)) above the line p on
+ * [0, 1], a > 0: at p_m where the slope is 1, e^(-p_m / a) = a q with q = 1 - e^(-1/a). Falls
+ * from 1 (a -> 0) to 0 (a -> infinity). */
+static double nl_maxdev(double a)
+{
+    const double q = -expm1(-1.0 / a), pstar = -a * log(a * q);
+    return (1.0 - a * q) / q - pstar;
+}
+
+double cellpulse_nl_a(double nl)
+{
+    /* the largest perpendicular distance from the diagonal is 0.07 |NL|: a height above the
+       line of 0.07 sqrt 2 |NL| */
+    double want = 0.07 * M_SQRT2 * fabs(nl);
+    if (fabs(nl) < 1e-6) return 0.0;
+    if (want > 0.999) want = 0.999;
+    double lo = log(1e-6), hi = log(1e7); /* bisection on log a: maxdev falls with a */
+    for (int i = 0; i < 200; i++) {
+        const double mid = 0.5 * (lo + hi);
+        if (nl_maxdev(exp(mid)) > want)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const double a = exp(0.5 * (lo + hi));
+    return nl < 0 ? -a : a;
+}
+
 int cellpulse_create(const cellpulse_config *c, size_t n, rng_stream *r, cellpulse **out)
 {
     cellpulse *p = calloc(1, sizeof *p);
@@ -56,6 +84,26 @@ int cellpulse_create(const cellpulse_config *c, size_t n, rng_stream *r, cellpul
     if (!p->dw || !p->wmax || !p->stuck_at || !p->stuck) {
         cellpulse_destroy(p);
         return ES_ENOMEM;
+    }
+    if (c->model == CELLPULSE_NEUROSIM) {
+        /* per device: A of potentiation in dw, of depression in wmax (in pulses), from labels
+           moved by one device-to-device draw */
+        const double L = c->levels > 0 ? (double)c->levels : 1.0;
+        const double a_ltp = cellpulse_nl_a(c->nl_ltp) * L, a_ltd = cellpulse_nl_a(c->nl_ltd) * L;
+        for (size_t i = 0; i < n; i++) {
+            if (c->nl_d2d > 0.0) {
+                const double xi = c->nl_d2d * rng_normal(r);
+                p->dw[i] = (float)(cellpulse_nl_a(c->nl_ltp + xi) * L);
+                p->wmax[i] = (float)(cellpulse_nl_a(c->nl_ltd + xi) * L);
+            } else {
+                p->dw[i] = (float)a_ltp;
+                p->wmax[i] = (float)a_ltd;
+            }
+            p->stuck[i] = (uint8_t)(c->corrupt > 0.0 && rng_uniform(r) < c->corrupt);
+            p->stuck_at[i] = (float)(2.0 * rng_uniform(r) - 1.0);
+        }
+        *out = p;
+        return ES_OK;
     }
     for (size_t i = 0; i < n; i++) {
         const double d = c->dw_min * exp(c->d2d * rng_normal(r));
@@ -86,10 +134,57 @@ void cellpulse_device(const cellpulse *p, size_t i, double *dw, double *w_max, i
     *stuck = p->stuck[i];
 }
 
+/* One weight along NeuroSim's curve of A pulses (0: the line) by k pulses; L levels. */
+static double neurosim_move(double w, double A, int64_t k, double L)
+{
+    if (w > 1.0) w = 1.0;
+    if (w < -1.0) w = -1.0;
+    double P;
+    if (A == 0.0) {
+        P = (w + 1.0) * 0.5 * L + (double)k;
+        if (P < 0.0) P = 0.0;
+        if (P > L) P = L;
+        return 2.0 * P / L - 1.0;
+    }
+    const double B = 2.0 / -expm1(-L / A);
+    P = -A * log1p(-(w + 1.0) / B) + (double)k;
+    if (P < 0.0) P = 0.0;
+    if (P > L) P = L;
+    return -B * expm1(-P / A) - 1.0;
+}
+
+static uint64_t update_neurosim(cellpulse *p, const float *w_old, const float *dw, float *w,
+                                size_t n, rng_stream *r)
+{
+    const cellpulse_config *c = &p->c;
+    const double L = (double)c->levels;
+    uint64_t fired = 0;
+    for (size_t i = 0; i < n && i < p->n; i++) {
+        if (p->stuck[i]) {
+            w[i] = p->stuck_at[i];
+            continue;
+        }
+        double k = rint((double)dw[i] * L * 0.5);
+        if (k > c->max_pulses) k = c->max_pulses;
+        if (k < -c->max_pulses) k = -c->max_pulses;
+        double v = w_old[i];
+        if (k != 0.0) {
+            v = neurosim_move(v, k > 0 ? (double)p->dw[i] : (double)p->wmax[i], (int64_t)k, L);
+            if (c->c2c > 0.0) v += 2.0 * c->c2c * rng_normal(r);
+            fired += (uint64_t)fabs(k);
+        }
+        if (v > 1.0) v = 1.0;
+        if (v < -1.0) v = -1.0;
+        w[i] = (float)v;
+    }
+    return fired;
+}
+
 uint64_t cellpulse_update(cellpulse *p, const float *w_old, const float *dw, float *w, size_t n,
                           rng_stream *r)
 {
     const cellpulse_config *c = &p->c;
+    if (c->model == CELLPULSE_NEUROSIM) return update_neurosim(p, w_old, dw, w, n, r);
     uint64_t fired = 0;
     for (size_t i = 0; i < n && i < p->n; i++) {
         if (p->stuck[i]) {

@@ -58,7 +58,28 @@ typedef struct cellpulse_config {
     double w_max_d2d; /* sigma of a device's bound */
     double corrupt;   /* fraction of stuck devices */
     int max_pulses;   /* cap per update (the write driver's longest train) */
+    /* the response (CELLPULSE_*); for CELLPULSE_NEUROSIM the labels, their device-to-device
+       sigma and the pulses across the range (dw_min, up_down, d2d, w_max_d2d unused; c2c is
+       NeuroSim's additive sigma) */
+    int model;
+    double nl_ltp, nl_ltd, nl_d2d;
+    int levels;
 } cellpulse_config;
+
+enum { CELLPULSE_SOFTBOUNDS, CELLPULSE_NEUROSIM };
+
+/* ---- DNN+NeuroSim V2.1's exponential response (model CELLPULSE_NEUROSIM) ---------------------
+ * A weight w in [-1, 1] sits at pulse P in [0, L] (L = levels) of the curve
+ *     W(P) = B (1 - exp(-P / A)) - 1,   B = 2 / (1 - exp(-L / A)),
+ * with A = a(NL) L for the direction of the update (nl_ltp when w grows, nl_ltd when it
+ * shrinks): a(NL) is the a whose normalised curve (1 - e^(-p/a)) / (1 - e^(-1/a)) on the unit
+ * square comes at most 0.07 |NL| from its diagonal (perpendicular distance: NeuroSim's
+ * nonlinearity label; V2.1's table of a by NL follows from this to 1e-6), negative for a
+ * negative label (a convex curve); |NL| < 1e-6 is the line. An update of dW moves the weight rint(dW L / 2) pulses along the curve from its
+ * current P (clamped to [0, L]), then adds 2 c2c N(0, 1) if it moved and clamps to [-1, 1],
+ * as V2.1's training (utee/wage_quantizer.py QG and W) does. */
+/* a(NL) (0 for |NL| < 1e-6, the line); ES_EINVAL-free: |NL| is clamped below 10.1. */
+double cellpulse_nl_a(double nl);
 
 typedef struct cellpulse cellpulse;
 

@@ -139,6 +139,7 @@ enum { CFG_REPL_NONE, CFG_REPL_BALANCE, CFG_REPL_LIST };
 enum { CFG_WEAR_SUDDEN, CFG_WEAR_GRADUAL };
 enum { CFG_ACC_IDEAL, CFG_ACC_QUANTIZED, CFG_ACC_BIT_EXACT };
 enum { CFG_UPD_VERIFY, CFG_UPD_PULSE };
+enum { CFG_PULSE_SOFTBOUNDS, CFG_PULSE_NEUROSIM };
 enum { CFG_DS_FASHION_MNIST, CFG_DS_MNIST, CFG_DS_CIFAR10, CFG_DS_CIFAR100, CFG_DS_SYNTHETIC };
 
 /* A simple digital unit of the hardware (shift-and-add, activation, max-pool): how many,
@@ -356,8 +357,11 @@ typedef struct essim_config {
             double read_sigma;    /* read noise relative to the conductance */
             int update;           /* CFG_UPD_* */
             struct {
+                int model; /* CFG_PULSE_* */
                 double dw_min, up_down, c2c, d2d, w_max_d2d, corrupt, omega;
                 int64_t max_pulses;
+                double nl_ltp, nl_ltd, nl_d2d; /* neurosim: nonlinearity labels */
+                int64_t levels;                /* neurosim: pulses from G_min to G_max */
             } pulse;
         } cell;
         struct {

@@ -533,7 +533,14 @@ static const cfg_key schema[] = {
      "the on/off ratio r_off / r_on sets how noisy the lowest level is (0: none)"},
     {"arch.cell.update", CFG_T_ENUM, 0, OFF(arch.cell.update), NOLIM, "verify", "verify|pulse",
      "how a write moves a weight: verify (program-and-verify: the weight becomes the target) "
-     "or pulse (incremental pulses with the soft-bounds response of arch.cell.pulse.*)"},
+     "or pulse (incremental pulses with the response of arch.cell.pulse.model)"},
+    {"arch.cell.pulse.model", CFG_T_ENUM, 0, OFF(arch.cell.pulse.model), NOLIM, "softbounds",
+     "softbounds|neurosim",
+     "pulse: the conductance response. softbounds: aihwkit's soft-bounds device (steps shrink "
+     "towards the bounds; dw_min, up_down, c2c, d2d, w_max_d2d); neurosim: DNN+NeuroSim V2.1's "
+     "exponential curve W(P) = B (1 - exp(-P/A)) - 1 over `levels` pulses, A from the "
+     "nonlinearity labels nl_ltp / nl_ltd, updates rounded to whole pulses, c2c as NeuroSim's "
+     "additive sigma (x2 on [-1, 1]), nl_d2d its device-to-device sigma of the label"},
     {"arch.cell.pulse.dw_min", CFG_T_REAL, 0, OFF(arch.cell.pulse.dw_min), RANGE(1e-6, 1),
      "0.0949", NULL,
      "pulse: weight step of one pulse at w = 0, in units of the bound w_max (aihwkit "
@@ -556,6 +563,20 @@ static const cfg_key schema[] = {
      NULL, "pulse: a layer's largest initial |weight| maps to omega w_max (assumption)"},
     {"arch.cell.pulse.max_pulses", CFG_T_INT, 0, OFF(arch.cell.pulse.max_pulses),
      RANGE(1, 1000000), "100", NULL, "pulse: longest pulse train of one update (assumption)"},
+    {"arch.cell.pulse.nl_ltp", CFG_T_REAL, 0, OFF(arch.cell.pulse.nl_ltp), RANGE(-10, 10), "1.75",
+     NULL,
+     "pulse, neurosim: nonlinearity label of potentiation (the normalised curve comes at most "
+     "0.07 |NL| from the diagonal; negative: convex; DNN+NeuroSim V2.1 train.py: 1.75)"},
+    {"arch.cell.pulse.nl_ltd", CFG_T_REAL, 0, OFF(arch.cell.pulse.nl_ltd), RANGE(-10, 10), "1.46",
+     NULL, "pulse, neurosim: nonlinearity label of depression (DNN+NeuroSim V2.1 train.py: 1.46)"},
+    {"arch.cell.pulse.nl_d2d", CFG_T_REAL, 0, OFF(arch.cell.pulse.nl_d2d), RANGE(0, 10), "0",
+     NULL,
+     "pulse, neurosim: device-to-device sigma of the nonlinearity labels, one draw per device "
+     "for both (DNN+NeuroSim V2.1 train.py d2dVari: 0)"},
+    {"arch.cell.pulse.levels", CFG_T_INT, 0, OFF(arch.cell.pulse.levels), RANGE(2, 1000000), "32",
+     NULL,
+     "pulse, neurosim: pulses from the lowest to the highest conductance (DNN+NeuroSim V2.1 "
+     "train.py max_level: 32)"},
     {"arch.cell.puma.row_write", CFG_T_QTY, CFG_DIM_TIME, OFF(arch.cell.puma.row_write_ps),
      RANGE(1, 1e12), "85.693359375ns", NULL,
      "rram-puma: time to write one crossbar row (puma: 351us / 32 per 128-row crossbar)"},

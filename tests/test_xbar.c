@@ -363,6 +363,85 @@ static void t_net_cells(void)
     nn_net_destroy(n2);
 }
 
+/* NeuroSim's exponential response: a(NL) against V2.1's table (utee/wage_quantizer.py,
+ * GetParamA: NL 0.5, 1, 1.46, 1.75), the potentiation and depression curves pulse by pulse
+ * against W(P) = B (1 - e^(-P/A)) - 1, rounding to whole pulses, the line for NL = 0, the
+ * bounds, and the additive cycle-to-cycle sigma. */
+static void t_pulse_neurosim(void)
+{
+    CHECK_NEAR(cellpulse_nl_a(0.5), 2.519877, 2e-6 * 2.52);
+    CHECK_NEAR(cellpulse_nl_a(1.0), 1.251653, 2e-6 * 1.25);
+    CHECK_NEAR(cellpulse_nl_a(1.46), 0.848677, 2e-6);
+    CHECK_NEAR(cellpulse_nl_a(1.75), 0.702081, 2e-6);
+    CHECK_NEAR(cellpulse_nl_a(-1.0), -1.251653, 2e-6 * 1.25);
+    CHECK(cellpulse_nl_a(0.0) == 0.0);
+    rng_stream r;
+    rng_init(&r, 17, "cell.devices/neurosim");
+    cellpulse_config c = {0};
+    c.model = CELLPULSE_NEUROSIM;
+    c.nl_ltp = 1.75;
+    c.nl_ltd = 1.46;
+    c.levels = 32;
+    c.max_pulses = 1000;
+    cellpulse *p = NULL;
+    if (!CHECK(cellpulse_create(&c, 1, &r, &p) == ES_OK)) return;
+    const double L = 32, Ap = 0.702081 * L, Ad = 0.848677 * L;
+    const double Bp = 2.0 / (1.0 - exp(-L / Ap)), Bd = 2.0 / (1.0 - exp(-L / Ad));
+    float w = -1.0f, step = (float)(2.0 / L), o;
+    double worst = 0;
+    for (int j = 1; j <= 32; j++) { /* one pulse at a time up from the lowest conductance */
+        CHECK_UINT(cellpulse_update(p, &w, &step, &o, 1, &r), 1);
+        worst = fmax(worst, fabs(o - (Bp * (1.0 - exp(-j / Ap)) - 1.0)));
+        w = o;
+    }
+    CHECK_MSG(worst < 2e-6, "potentiation follows the curve (worst %g)", worst);
+    CHECK_NEAR(w, 1.0, 1e-6);
+    float down = -step;
+    worst = 0;
+    for (int j = 1; j <= 32; j++) { /* and down from the highest, on the depression curve */
+        cellpulse_update(p, &w, &down, &o, 1, &r);
+        worst = fmax(worst, fabs(o - (Bd * (1.0 - exp(-(L - j) / Ad)) - 1.0)));
+        w = o;
+    }
+    CHECK_MSG(worst < 2e-6, "depression follows the curve (worst %g)", worst);
+    CHECK_NEAR(w, -1.0, 1e-6);
+    /* whole pulses: 0.48 of a step fires none, 0.64 one; the bound holds */
+    float w0 = 0.0f, small = (float)(0.48 * 2.0 / L), more = (float)(0.64 * 2.0 / L);
+    CHECK_UINT(cellpulse_update(p, &w0, &small, &o, 1, &r), 0);
+    CHECK(o == 0.0f);
+    CHECK_UINT(cellpulse_update(p, &w0, &more, &o, 1, &r), 1);
+    CHECK(o > 0.0f);
+    float hi = 0.99f, ten = (float)(10 * 2.0 / L);
+    CHECK_UINT(cellpulse_update(p, &hi, &ten, &o, 1, &r), 10);
+    CHECK(o == 1.0f);
+    cellpulse_destroy(p);
+    /* NL = 0: the line, 2 / L per pulse */
+    c.nl_ltp = c.nl_ltd = 0.0;
+    if (!CHECK(cellpulse_create(&c, 1, &r, &p) == ES_OK)) return;
+    float three = (float)(3 * 2.0 / L);
+    cellpulse_update(p, &w0, &three, &o, 1, &r);
+    CHECK_NEAR(o, 3 * 2.0 / L, 1e-7);
+    cellpulse_destroy(p);
+    /* cycle-to-cycle: every moved weight gets 2 c2c N(0, 1) */
+    enum { ND = 20000 };
+    c.c2c = 0.01;
+    if (!CHECK(cellpulse_create(&c, ND, &r, &p) == ES_OK)) return;
+    float *a = calloc(ND, sizeof *a), *d = malloc(ND * sizeof *d), *q = malloc(ND * sizeof *q);
+    for (int i = 0; i < ND; i++) d[i] = step;
+    CHECK_UINT(cellpulse_update(p, a, d, q, ND, &r), ND);
+    double s1 = 0, s2 = 0;
+    for (int i = 0; i < ND; i++) {
+        const double x = q[i] - 2.0 / L;
+        s1 += x;
+        s2 += x * x;
+    }
+    const double mean = s1 / ND, sd = sqrt(s2 / ND - mean * mean);
+    CHECK_NEAR(mean, 0.0, 4 * 0.02 / sqrt(ND));
+    CHECK_NEAR(sd, 0.02, 0.02 * 0.03);
+    free(a), free(d), free(q);
+    cellpulse_destroy(p);
+}
+
 /* Incremental pulses: the soft-bounds response curve against its closed form, asymmetry,
  * stochastic rounding of the pulse count, and the statistics of c2c, d2d and stuck devices. */
 static void t_pulse_devices(void)
@@ -370,7 +449,7 @@ static void t_pulse_devices(void)
     enum { ND = 100000 };
     rng_stream r;
     rng_init(&r, 13, "cell.devices/test");
-    cellpulse_config clean = {0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 1000};
+    cellpulse_config clean = {0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 1000, CELLPULSE_SOFTBOUNDS, 0, 0, 0, 0};
     cellpulse *p = NULL;
     if (!CHECK(cellpulse_create(&clean, 2, &r, &p) == ES_OK)) return;
     float w0[2] = {0.0f, 0.0f}, dw[2] = {0.10f, -0.25f}, w[2];
@@ -387,7 +466,7 @@ static void t_pulse_devices(void)
     CHECK_NEAR(w[1], -(1.0 - pow(1.0 - 0.008, 25)), 1e-6);
     cellpulse_destroy(p);
     /* a half step fires one pulse half of the time (on the devices that are not stuck) */
-    cellpulse_config noisy = {0.01, 0.0, 0.3, 0.5, 0.2, 0.1, 1000};
+    cellpulse_config noisy = {0.01, 0.0, 0.3, 0.5, 0.2, 0.1, 1000, CELLPULSE_SOFTBOUNDS, 0, 0, 0, 0};
     if (!CHECK(cellpulse_create(&noisy, ND, &r, &p) == ES_OK)) return;
     float *a = calloc(ND, sizeof *a), *d = malloc(ND * sizeof *d), *o = malloc(ND * sizeof *o);
     for (int i = 0; i < ND; i++) d[i] = 0.005f;
@@ -433,6 +512,7 @@ int main(int argc, char **argv)
         {"cell_statistics", t_cell_statistics},
         {"net_cells", t_net_cells},
         {"pulse_devices", t_pulse_devices},
+        {"pulse_neurosim", t_pulse_neurosim},
     };
     return tap_main(tests, ES_ARRAY_LEN(tests), argc, argv);
 }

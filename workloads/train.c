@@ -525,10 +525,20 @@ static int setup_pulse(trainer *t, size_t maxn, es_err *err)
     t->pulse_range = calloc(nl ? nl : 1, sizeof *t->pulse_range);
     t->wold = malloc(maxn * sizeof *t->wold);
     if (!t->pulse || !t->pulse_range || !t->wold) return es_fail(err, ES_ENOMEM, "out of memory");
-    const cellpulse_config pc = {cfg->arch.cell.pulse.dw_min, cfg->arch.cell.pulse.up_down,
-                                 cfg->arch.cell.pulse.c2c, cfg->arch.cell.pulse.d2d,
-                                 cfg->arch.cell.pulse.w_max_d2d, cfg->arch.cell.pulse.corrupt,
-                                 (int)cfg->arch.cell.pulse.max_pulses};
+    const cellpulse_config pc = {cfg->arch.cell.pulse.dw_min,
+                                 cfg->arch.cell.pulse.up_down,
+                                 cfg->arch.cell.pulse.c2c,
+                                 cfg->arch.cell.pulse.d2d,
+                                 cfg->arch.cell.pulse.w_max_d2d,
+                                 cfg->arch.cell.pulse.corrupt,
+                                 (int)cfg->arch.cell.pulse.max_pulses,
+                                 cfg->arch.cell.pulse.model == CFG_PULSE_NEUROSIM
+                                     ? CELLPULSE_NEUROSIM
+                                     : CELLPULSE_SOFTBOUNDS,
+                                 cfg->arch.cell.pulse.nl_ltp,
+                                 cfg->arch.cell.pulse.nl_ltd,
+                                 cfg->arch.cell.pulse.nl_d2d,
+                                 (int)cfg->arch.cell.pulse.levels};
     size_t l = 0;
     for (int i = 0; i < nn_net_num_params(t->net) && l < nl; i++) {
         const nn_param *p = nn_net_param(t->net, i);

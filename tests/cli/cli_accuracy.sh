@@ -46,6 +46,12 @@ for opt in "--policy essence --set policy.residual=true" "--set arch.cell.update
 done
 run_essim train $small --set arch.cell.update=pulse -o "$TMP/p"
 expect_grep "pulses counted" "$TMP/p/stats.json" '"write_pulses"'
+# NeuroSim's exponential device, from its preset: it trains, counts pulses, repeats itself
+run_essim train "$ES_SRCDIR/configs/device-neurosim-v21.yaml" $small -o "$TMP/ns1"
+expect_rc "training with the NeuroSim V2.1 device preset" 0
+expect_grep "NeuroSim device: pulses counted" "$TMP/ns1/stats.json" '"write_pulses"'
+run_essim train "$ES_SRCDIR/configs/device-neurosim-v21.yaml" $small -o "$TMP/ns2"
+ok "NeuroSim device: same seed, identical weights" cmp "$TMP/ns1/weights.npz" "$TMP/ns2/weights.npz"
 
 run_essim sweep "$ES_SRCDIR/configs/sweeps/accuracy-adc.yaml" -n; expect_rc "accuracy sweep validates" 0
 expect_grep "12 points" "$TMP/out" "0011"
