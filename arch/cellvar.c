@@ -154,12 +154,13 @@ static double neurosim_move(double w, double A, int64_t k, double L)
 }
 
 static uint64_t update_neurosim(cellpulse *p, const float *w_old, const float *dw, float *w,
-                                size_t n, rng_stream *r)
+                                size_t n, rng_stream *r, uint32_t *kout)
 {
     const cellpulse_config *c = &p->c;
     const double L = (double)c->levels;
     uint64_t fired = 0;
     for (size_t i = 0; i < n && i < p->n; i++) {
+        if (kout) kout[i] = 0;
         if (p->stuck[i]) {
             w[i] = p->stuck_at[i];
             continue;
@@ -172,6 +173,7 @@ static uint64_t update_neurosim(cellpulse *p, const float *w_old, const float *d
             v = neurosim_move(v, k > 0 ? (double)p->dw[i] : (double)p->wmax[i], (int64_t)k, L);
             if (c->c2c > 0.0) v += 2.0 * c->c2c * rng_normal(r);
             fired += (uint64_t)fabs(k);
+            if (kout) kout[i] = (uint32_t)fabs(k);
         }
         if (v > 1.0) v = 1.0;
         if (v < -1.0) v = -1.0;
@@ -181,12 +183,13 @@ static uint64_t update_neurosim(cellpulse *p, const float *w_old, const float *d
 }
 
 uint64_t cellpulse_update(cellpulse *p, const float *w_old, const float *dw, float *w, size_t n,
-                          rng_stream *r)
+                          rng_stream *r, uint32_t *kout)
 {
     const cellpulse_config *c = &p->c;
-    if (c->model == CELLPULSE_NEUROSIM) return update_neurosim(p, w_old, dw, w, n, r);
+    if (c->model == CELLPULSE_NEUROSIM) return update_neurosim(p, w_old, dw, w, n, r, kout);
     uint64_t fired = 0;
     for (size_t i = 0; i < n && i < p->n; i++) {
+        if (kout) kout[i] = 0;
         if (p->stuck[i]) {
             w[i] = p->stuck_at[i];
             continue;
@@ -208,6 +211,7 @@ uint64_t cellpulse_update(cellpulse *p, const float *w_old, const float *dw, flo
         }
         w[i] = (float)v;
         fired += (uint64_t)k;
+        if (kout) kout[i] = (uint32_t)k;
     }
     return fired;
 }

@@ -87,9 +87,10 @@ typedef struct cellpulse cellpulse;
 int cellpulse_create(const cellpulse_config *c, size_t n, rng_stream *r, cellpulse **out);
 void cellpulse_destroy(cellpulse *p);
 /* Move n weights (device units) from w_old towards w_old + dw by pulses; the result in w.
- * Stuck devices return their stuck value. Returns the number of pulses fired. */
+ * Stuck devices return their stuck value. Returns the number of pulses fired; with k (may be
+ * NULL) also each weight's (0 for a stuck device). */
 uint64_t cellpulse_update(cellpulse *p, const float *w_old, const float *dw, float *w, size_t n,
-                          rng_stream *r);
+                          rng_stream *r, uint32_t *k);
 /* A device's bound and step (tests). */
 void cellpulse_device(const cellpulse *p, size_t i, double *dw, double *w_max, int *stuck);
 

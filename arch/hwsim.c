@@ -43,6 +43,8 @@ void hw_options_from(const essim_config *cfg, hw_options *o)
     const wpol_ops *p = wpol_find_name(cfg_choice_name("policy.name", cfg->policy.name));
     o->residual = cfg->policy.residual || (p && p->residual);
     o->residual_bits = cfg->arch.gu.residual_bits;
+    o->pulses = cfg->arch.cell.update == CFG_UPD_PULSE;
+    o->max_pulses = cfg->arch.cell.pulse.max_pulses;
 }
 
 void hw_tl_event(hw_sim *h, const char *name, const char *cat, uint64_t pid, uint64_t tid,
@@ -318,8 +320,7 @@ static void tq_push(hw_sim *h, uint64_t t, size_t si)
 static void start_sessions(hw_sim *h, size_t si, uint32_t k, int cause, sim_time now)
 {
     hw_session *s = &h->sess[si];
-    const ima_model *im = &h->chip->tile.ima;
-    sim_time one = (sim_time)s->rows * im->xbar.row_write_latency_ps;
+    sim_time one = s->dur;
     uint64_t n = s->left, rounds = (n + k - 1) / k;
     h->wfree_tile[s->tile] -= k;
     h->wfree_chip -= k;
@@ -407,8 +408,11 @@ static void ev_noop(sim_kernel *k, void *arg, uint64_t data)
 
 /* Build this iteration's write sessions from the masks. */
 static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, uint64_t *cells,
-                          uint64_t *weights)
+                          uint64_t *weights, double *write_pj)
 {
+    const xbar_model *xm = &h->chip->tile.ima.xbar;
+    uint64_t vcells = 0; /* cells written by program-and-verify */
+    double ppj = 0;      /* energy of the incremental pulses */
     h->nsess = 0;
     h->nsess_all = 0;
     *cells = 0;
@@ -422,6 +426,8 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
         if (!m) continue;
         uint64_t G = L->L->blocks;
         memset(L->pos_rows, 0, L->positions * sizeof *L->pos_rows);
+        memset(L->pos_dur, 0, L->positions * sizeof *L->pos_dur);
+        const uint64_t cpw = L->L->slices * L->L->cells_per_slice * L->L->copies;
         uint64_t any = 0;
         for (uint64_t g = 0; g < G; g++) {
             int on = packed ? (m[g >> 3] >> (g & 7)) & 1 : m[g] != 0;
@@ -432,6 +438,16 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
             L->counts[g]++;
             L->pos_rows[L->blk_pos[g]] += L->blk_rows[g];
             *cells += L->blk_cells[g] * L->L->copies; /* every copy is written */
+            if (L->have_pulses) {
+                /* incremental pulses: a row's cells pulse together, as many times as its
+                   weight that needs the most; every cell of a weight takes its pulses */
+                L->pos_dur[L->blk_pos[g]] +=
+                    (sim_time)L->blk_rows[g] * L->blk_pmax[g] * xm->pulse_latency_ps;
+                ppj += (double)L->blk_psum[g] * (double)cpw * xm->pulse_cell_energy_pj;
+            } else {
+                L->pos_dur[L->blk_pos[g]] += (sim_time)L->blk_rows[g] * xm->row_write_latency_ps;
+                vcells += L->blk_cells[g] * L->L->copies;
+            }
             *weights += L->blk_cells[g] / (L->L->slices * L->L->cells_per_slice);
             any = 1;
         }
@@ -455,6 +471,7 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
                 se->tile = gr->tile;
                 se->slot = gr->slot;
                 se->rows = L->pos_rows[p];
+                se->dur = L->pos_dur[p];
                 se->release = 0;
                 se->mult = se->left = gr->mult;
                 se->blocked = HW_C_WDRV_TILE;
@@ -462,6 +479,25 @@ static int build_sessions(hw_sim *h, const uint8_t *const *masks, int packed, ui
             }
         }
     }
+    *write_pj = (double)vcells * xm->cell_write_energy_pj + ppj;
+    for (size_t l = 0; l < h->nlayers; l++)
+        h->layers[l].have_pulses = 0; /* they were this iteration's */
+    return ES_OK;
+}
+
+int hw_set_pulses(hw_sim *h, size_t l, const uint64_t *sum, const uint32_t *max, es_err *err)
+{
+    if (l >= h->nlayers) return es_fail(err, ES_EINVAL, "hw_set_pulses: layer %zu of %zu", l, h->nlayers);
+    hw_layer *L = &h->layers[l];
+    const size_t G = (size_t)L->L->blocks;
+    if (!L->blk_psum) {
+        L->blk_psum = malloc((G ? G : 1) * sizeof *L->blk_psum);
+        L->blk_pmax = malloc((G ? G : 1) * sizeof *L->blk_pmax);
+        if (!L->blk_psum || !L->blk_pmax) return es_fail(err, ES_ENOMEM, "out of memory");
+    }
+    memcpy(L->blk_psum, sum, G * sizeof *sum);
+    memcpy(L->blk_pmax, max, G * sizeof *max);
+    L->have_pulses = 1;
     return ES_OK;
 }
 
@@ -499,7 +535,8 @@ int hw_iteration_n(hw_sim *h, const uint8_t *const *masks, int packed, int image
     h->fwd_jobs_now = h->fwd_jobs / (uint64_t)h->batch * (uint64_t)images;
     h->comp_jobs_now = h->comp_jobs / (uint64_t)h->batch * (uint64_t)images;
     uint64_t cells = 0, wrote = 0;
-    int rc = build_sessions(h, masks, packed, &cells, &wrote);
+    double write_pj = 0;
+    int rc = build_sessions(h, masks, packed, &cells, &wrote, &write_pj);
     if (rc < 0) return es_fail(err, rc, "out of memory for write sessions");
     sim_kernel *k = h->k;
     sim_time t0 = sim_now(k);
@@ -658,7 +695,6 @@ int hw_iteration_n(hw_sim *h, const uint8_t *const *masks, int packed, int image
     }
     sim_time dt = end - t0;
     hw_totals *T = &h->tot;
-    double write_pj = (double)cells * h->chip->tile.ima.xbar.cell_write_energy_pj;
     const double ipt = (double)h->chip->tile.cfg.imas;
     /* a partial batch: its images' share of the batch's work (hwsim.h, "Partial batches") */
     const double share = (double)images / (double)h->batch;

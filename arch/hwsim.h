@@ -180,6 +180,8 @@ typedef struct hw_options {
     int overlap_writes;  /* see the top of this file */
     const char *timeline; /* Chrome trace-event JSON file, or NULL */
     uint64_t timeline_iterations;
+    int pulses;           /* arch.cell.update pulse: writes may be charged by their pulses */
+    int64_t max_pulses;   /* then the longest train of one update (arch.cell.pulse.max_pulses) */
     int residual;         /* the write policy keeps a digital residual per weight */
     int64_t residual_bits; /* its bits per weight (arch.gu.residual_bits) */
 } hw_options;
@@ -201,6 +203,15 @@ void hw_destroy(hw_sim *h); /* NULL is fine; removes an unfinished timeline's te
  * g >> 3). A NULL mask means no block of that layer is written. ES_ERANGE when simulated time
  * would overflow, ES_ENOMEM. */
 int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err);
+/* Incremental-pulse writes (arch.cell.update pulse): the next iteration charges layer l's
+ * written blocks by their pulses instead of program-and-verify: sum[g] pulses on block g's
+ * weights, max[g] the most on one of them (G = the layer's blocks each). A row segment then
+ * takes max[g] x arch.cell.write_pulse (the row's cells pulse together, no verify) and each
+ * pulse costs every cell of the weight (slices, cells per slice, copies) a pulse and its
+ * driver (cell pulse energy + arch.wdrv.pulse_energy). Layers without pulses for the
+ * iteration (a replayed trace records none) keep program-and-verify. Wear still counts one
+ * write per block write. ES_EINVAL for a layer out of range, ES_ENOMEM. */
+int hw_set_pulses(hw_sim *h, size_t l, const uint64_t *sum, const uint32_t *max, es_err *err);
 /* The same for an iteration of `images` images, 1 <= images <= B (a partial last batch of an
  * epoch; see "Partial batches" above). ES_EINVAL outside that range. */
 int hw_iteration_n(hw_sim *h, const uint8_t *const *masks, int packed, int images, es_err *err);

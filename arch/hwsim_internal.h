@@ -81,6 +81,7 @@ typedef struct hw_session {
     uint32_t layer, tile;
     uint64_t slot;
     uint64_t rows;
+    sim_time dur; /* one session: its rows' write time (pulse counts or program-and-verify) */
     sim_time release;
     uint32_t mult, left; /* sessions in the group; those not started yet */
     uint8_t blocked;     /* cause if it had to wait */
@@ -100,6 +101,10 @@ typedef struct hw_layer {
     uint32_t *blk_cells; /* per block: cells written */
     uint64_t *counts;    /* per block: writes so far */
     uint64_t *pos_rows;  /* scratch: rows per position this iteration */
+    sim_time *pos_dur;   /* scratch: their write time per crossbar */
+    uint64_t *blk_psum;  /* per block: pulses on its weights this iteration (hw_set_pulses) */
+    uint32_t *blk_pmax;  /* per block: most pulses on one of its weights */
+    int have_pulses;     /* blk_psum and blk_pmax hold this iteration's */
     size_t *grp_off;     /* per position: its write groups are grp[grp_off[p] .. grp_off[p+1]) */
     hw_group *grp;
     int pending; /* compute ops of this layer still running (backward, gradient) */

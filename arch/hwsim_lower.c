@@ -386,7 +386,15 @@ static int build_layers(hw_sim *h, es_err *err)
         L->blk_cells = malloc(G * sizeof *L->blk_cells);
         L->counts = calloc(G, sizeof *L->counts);
         L->pos_rows = calloc(L->positions, sizeof *L->pos_rows);
-        if (!L->blk_pos || !L->blk_rows || !L->blk_cells || !L->counts || !L->pos_rows)
+        L->pos_dur = calloc(L->positions, sizeof *L->pos_dur);
+        if (h->opt.pulses) { /* hw_set_pulses fills them */
+            L->blk_psum = calloc(G ? G : 1, sizeof *L->blk_psum);
+            L->blk_pmax = calloc(G ? G : 1, sizeof *L->blk_pmax);
+            if (!L->blk_psum || !L->blk_pmax)
+                return es_fail(err, ES_ENOMEM, "out of memory for layer %s's blocks", ml->name);
+        }
+        if (!L->blk_pos || !L->blk_rows || !L->blk_cells || !L->counts || !L->pos_rows ||
+            !L->pos_dur)
             return es_fail(err, ES_ENOMEM, "out of memory for layer %s's blocks", ml->name);
         for (uint64_t g = 0; g < G; g++) {
             map_block b;
@@ -633,6 +641,9 @@ void hw_destroy(hw_sim *h)
         free(L->blk_cells);
         free(L->counts);
         free(L->pos_rows);
+        free(L->pos_dur);
+        free(L->blk_psum);
+        free(L->blk_pmax);
         free(L->grp_off);
         free(L->grp);
     }

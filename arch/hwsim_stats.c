@@ -122,7 +122,10 @@ static int restore_plausible(const hw_sim *h, es_err *err)
     const map_totals *mt = map_plan_totals(h->plan);
     const ima_model *im = &h->chip->tile.ima;
     double rows = (double)mt->xbars * (double)im->xbar.cfg.rows;
-    double tmax = (double)h->c_comp + rows * (double)im->xbar.row_write_latency_ps +
+    double row_ps = (double)im->xbar.row_write_latency_ps;
+    if (h->opt.pulses && (double)h->opt.max_pulses * (double)im->xbar.pulse_latency_ps > row_ps)
+        row_ps = (double)h->opt.max_pulses * (double)im->xbar.pulse_latency_ps;
+    double tmax = (double)h->c_comp + rows * row_ps +
                   LOP_NPHASE * h->chip->cfg.wakeup_time_ps;
     if (T->time_s > (double)it * tmax * 1e-12 * (1 + 1e-9))
         return es_fail(err, ES_EFORMAT,
@@ -130,7 +133,7 @@ static int restore_plausible(const hw_sim *h, es_err *err)
                        " iterations can take on this chip (%g s each at most)",
                        T->time_s, it, tmax * 1e-12);
     double ew = (double)T->cells_written * im->xbar.cell_write_energy_pj * 1e-12;
-    if (fabs(T->energy_j_by_component[HW_E_WRITE] - ew) > 1e-9 * ew + 1e-18)
+    if (!h->opt.pulses && fabs(T->energy_j_by_component[HW_E_WRITE] - ew) > 1e-9 * ew + 1e-18)
         return es_fail(err, ES_EFORMAT,
                        "checkpoint: the chip state's write energy %g J is not its %" PRIu64
                        " cells written at %g pJ each",

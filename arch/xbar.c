@@ -79,6 +79,8 @@ int xbar_init(xbar_model *m, const xbar_config *c, const cell_model *cell, const
     m->cell_write_energy_pj = cell->write_energy_pj + cell->pulses * wd->cfg.pulse_energy_pj;
     m->row_write_energy_pj = (double)c->cols * m->cell_write_energy_pj;
     m->row_write_latency_ps = cell->write_latency_ps;
+    m->pulse_cell_energy_pj = cell->pulse_energy_pj + wd->cfg.pulse_energy_pj;
+    m->pulse_latency_ps = arch_ps(cell->cfg.write_pulse_ps);
     /* pJ / ps = W */
     m->write_power_w =
         m->row_write_latency_ps ? m->row_write_energy_pj / (double)m->row_write_latency_ps : 0.0;

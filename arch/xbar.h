@@ -55,6 +55,10 @@ typedef struct xbar_model {
     double row_write_energy_pj;  /* a full row of cols cells */
     sim_time row_write_latency_ps;
     double write_power_w; /* while one crossbar writes full rows back to back */
+    /* one incremental pulse (arch.cell.update pulse): a cell's pulse with its driver, no
+       verify; a row's cells pulse in parallel for arch.cell.write_pulse */
+    double pulse_cell_energy_pj;
+    sim_time pulse_latency_ps;
 } xbar_model;
 
 /* The uncalibrated read energy (pJ) of a rows x cols array: rows x cols x V^2 x (G t + 2 C). */

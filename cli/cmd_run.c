@@ -77,10 +77,14 @@ static int run_begin(void *vctx, const essim_config *cfg, nn_net *net, const map
     return ES_OK;
 }
 
-static void run_layer_written(void *vctx, const wctl *ws, size_t l, float *w, size_t numel)
+static void run_layer_written(void *vctx, const wctl *ws, size_t l, float *w, size_t numel,
+                              const uint64_t *psum, const uint32_t *pmax)
 {
     run_ctx *c = vctx;
     (void)numel;
+    /* incremental pulses: the chip charges this write by them (the arrays exist from
+       hw_create, so this cannot fail for a mapped layer) */
+    if (psum && pmax) hw_set_pulses(c->hw, l, psum, pmax, NULL);
     wear_record(c->wear, l, wctl_mask(ws, l, NULL));
     if (wear_failed_cells(c->wear, l)) wear_apply(c->wear, l, w);
 }

@@ -635,6 +635,58 @@ static void test_residual_buffer(void)
     fx_free(&b);
 }
 
+/* Incremental-pulse writes: with each block's pulses given (sum 3 per weight, at most 5 on
+ * one), a row segment takes 5 pulses of arch.cell.write_pulse on every crossbar of the block's
+ * position in every copy, and the energy is the pulses times the cells of a weight (slices,
+ * copies) times a cell pulse with its driver; the next iteration, given none, is
+ * program-and-verify again. */
+static void test_pulse_writes(void)
+{
+    static const char *on[] = {"arch.cell.update=pulse"};
+    fixture a;
+    if (fx_make(&a, "lenet5", 4, on, 1, NULL) < 0) return;
+    const xbar_model *xm = &a.chip.tile.ima.xbar;
+    size_t nl = map_num_layers(a.plan);
+    uint8_t **m = masks_draw(a.plan, 0.3, 3);
+    double busy_p = 0, e_p = 0, busy_v = 0, e_v = 0;
+    es_err err;
+    for (size_t l = 0; l < nl; l++) {
+        const map_layer *L = map_layer_at(a.plan, l);
+        uint64_t *sum = malloc(L->blocks * sizeof *sum);
+        uint32_t *mx = malloc(L->blocks * sizeof *mx);
+        for (uint64_t g = 0; g < L->blocks; g++) {
+            sum[g] = 3 * map_block_weights(L, g);
+            mx[g] = 5;
+            if (!m[l][g]) continue;
+            map_block b;
+            map_block_get(L, g, &b);
+            const double xb = (double)L->xbars_per_pos * (double)L->copies;
+            busy_p += (double)b.nrows * 5.0 * (double)xm->pulse_latency_ps * 1e-12 * xb;
+            busy_v += (double)b.nrows * (double)xm->row_write_latency_ps * 1e-12 * xb;
+            const double cpw = (double)(L->slices * L->cells_per_slice * L->copies);
+            e_p += (double)sum[g] * cpw * xm->pulse_cell_energy_pj * 1e-12;
+            e_v += (double)map_block_weights(L, g) * cpw * xm->cell_write_energy_pj * 1e-12;
+        }
+        CHECK(hw_set_pulses(a.hw, l, sum, mx, &err) == ES_OK);
+        free(sum);
+        free(mx);
+    }
+    CHECK(hw_set_pulses(a.hw, nl, NULL, NULL, &err) == ES_EINVAL);
+    hw_totals t1, t2;
+    CHECK(hw_iteration(a.hw, (const uint8_t *const *)m, 0, &err) == ES_OK);
+    hw_get_totals(a.hw, &t1);
+    CHECK_REL(t1.write_busy_s, busy_p, 1e-9);
+    CHECK_REL(t1.energy_j_by_component[HW_E_WRITE], e_p, 1e-9);
+    CHECK(hw_iteration(a.hw, (const uint8_t *const *)m, 0, &err) == ES_OK);
+    hw_get_totals(a.hw, &t2);
+    CHECK_REL(t2.write_busy_s - t1.write_busy_s, busy_v, 1e-9);
+    CHECK_REL(t2.energy_j_by_component[HW_E_WRITE] - t1.energy_j_by_component[HW_E_WRITE], e_v,
+              1e-9);
+    CHECK(busy_p != busy_v && e_p != e_v);
+    masks_free(m, nl);
+    fx_free(&a);
+}
+
 /* ---- buffer capacity and NoC traffic by hand --------------------------------------------- */
 
 /* A bound configuration (isaac-train defaults with sets), its chip and a plan of one layer. */
@@ -901,6 +953,7 @@ int main(int argc, char **argv)
         {"power_gating", test_power_gating},
         {"partial_batch", test_partial_batch},
         {"residual_buffer", test_residual_buffer},
+        {"pulse_writes", test_pulse_writes},
         {"errors", test_errors},
         {"spill_by_hand", test_spill_by_hand},
         {"psum_and_ports", test_psum_and_ports},

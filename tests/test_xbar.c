@@ -390,7 +390,7 @@ static void t_pulse_neurosim(void)
     float w = -1.0f, step = (float)(2.0 / L), o;
     double worst = 0;
     for (int j = 1; j <= 32; j++) { /* one pulse at a time up from the lowest conductance */
-        CHECK_UINT(cellpulse_update(p, &w, &step, &o, 1, &r), 1);
+        CHECK_UINT(cellpulse_update(p, &w, &step, &o, 1, &r, NULL), 1);
         worst = fmax(worst, fabs(o - (Bp * (1.0 - exp(-j / Ap)) - 1.0)));
         w = o;
     }
@@ -399,7 +399,7 @@ static void t_pulse_neurosim(void)
     float down = -step;
     worst = 0;
     for (int j = 1; j <= 32; j++) { /* and down from the highest, on the depression curve */
-        cellpulse_update(p, &w, &down, &o, 1, &r);
+        cellpulse_update(p, &w, &down, &o, 1, &r, NULL);
         worst = fmax(worst, fabs(o - (Bd * (1.0 - exp(-(L - j) / Ad)) - 1.0)));
         w = o;
     }
@@ -407,19 +407,19 @@ static void t_pulse_neurosim(void)
     CHECK_NEAR(w, -1.0, 1e-6);
     /* whole pulses: 0.48 of a step fires none, 0.64 one; the bound holds */
     float w0 = 0.0f, small = (float)(0.48 * 2.0 / L), more = (float)(0.64 * 2.0 / L);
-    CHECK_UINT(cellpulse_update(p, &w0, &small, &o, 1, &r), 0);
+    CHECK_UINT(cellpulse_update(p, &w0, &small, &o, 1, &r, NULL), 0);
     CHECK(o == 0.0f);
-    CHECK_UINT(cellpulse_update(p, &w0, &more, &o, 1, &r), 1);
+    CHECK_UINT(cellpulse_update(p, &w0, &more, &o, 1, &r, NULL), 1);
     CHECK(o > 0.0f);
     float hi = 0.99f, ten = (float)(10 * 2.0 / L);
-    CHECK_UINT(cellpulse_update(p, &hi, &ten, &o, 1, &r), 10);
+    CHECK_UINT(cellpulse_update(p, &hi, &ten, &o, 1, &r, NULL), 10);
     CHECK(o == 1.0f);
     cellpulse_destroy(p);
     /* NL = 0: the line, 2 / L per pulse */
     c.nl_ltp = c.nl_ltd = 0.0;
     if (!CHECK(cellpulse_create(&c, 1, &r, &p) == ES_OK)) return;
     float three = (float)(3 * 2.0 / L);
-    cellpulse_update(p, &w0, &three, &o, 1, &r);
+    cellpulse_update(p, &w0, &three, &o, 1, &r, NULL);
     CHECK_NEAR(o, 3 * 2.0 / L, 1e-7);
     cellpulse_destroy(p);
     /* cycle-to-cycle: every moved weight gets 2 c2c N(0, 1) */
@@ -428,7 +428,7 @@ static void t_pulse_neurosim(void)
     if (!CHECK(cellpulse_create(&c, ND, &r, &p) == ES_OK)) return;
     float *a = calloc(ND, sizeof *a), *d = malloc(ND * sizeof *d), *q = malloc(ND * sizeof *q);
     for (int i = 0; i < ND; i++) d[i] = step;
-    CHECK_UINT(cellpulse_update(p, a, d, q, ND, &r), ND);
+    CHECK_UINT(cellpulse_update(p, a, d, q, ND, &r, NULL), ND);
     double s1 = 0, s2 = 0;
     for (int i = 0; i < ND; i++) {
         const double x = q[i] - 2.0 / L;
@@ -453,7 +453,7 @@ static void t_pulse_devices(void)
     cellpulse *p = NULL;
     if (!CHECK(cellpulse_create(&clean, 2, &r, &p) == ES_OK)) return;
     float w0[2] = {0.0f, 0.0f}, dw[2] = {0.10f, -0.25f}, w[2];
-    uint64_t fired = cellpulse_update(p, w0, dw, w, 2, &r);
+    uint64_t fired = cellpulse_update(p, w0, dw, w, 2, &r, NULL);
     CHECK_UINT(fired, 35);
     CHECK_NEAR(w[0], 1.0 - pow(0.99, 10), 1e-6);  /* up: w_n = 1 - (1 - dw)^n */
     CHECK_NEAR(w[1], -(1.0 - pow(0.99, 25)), 1e-6);
@@ -461,7 +461,7 @@ static void t_pulse_devices(void)
     cellpulse_config asym = clean;
     asym.up_down = 0.2;
     cellpulse_create(&asym, 2, &r, &p);
-    cellpulse_update(p, w0, dw, w, 2, &r);
+    cellpulse_update(p, w0, dw, w, 2, &r, NULL);
     CHECK_NEAR(w[0], 1.0 - pow(1.0 - 0.012, 10), 1e-6);
     CHECK_NEAR(w[1], -(1.0 - pow(1.0 - 0.008, 25)), 1e-6);
     cellpulse_destroy(p);
@@ -470,12 +470,12 @@ static void t_pulse_devices(void)
     if (!CHECK(cellpulse_create(&noisy, ND, &r, &p) == ES_OK)) return;
     float *a = calloc(ND, sizeof *a), *d = malloc(ND * sizeof *d), *o = malloc(ND * sizeof *o);
     for (int i = 0; i < ND; i++) d[i] = 0.005f;
-    fired = cellpulse_update(p, a, d, o, ND, &r);
+    fired = cellpulse_update(p, a, d, o, ND, &r, NULL);
     CHECK_NEAR((double)fired / ND, 0.5 * 0.9, 0.01); /* stuck devices (10%) fire none */
     /* one pulse per device: the step over the device's dw has relative sigma c2c; log(dw)
      * has sigma d2d; about `corrupt` of the devices are stuck */
     for (int i = 0; i < ND; i++) d[i] = 0.01f;
-    cellpulse_update(p, a, d, o, ND, &r);
+    cellpulse_update(p, a, d, o, ND, &r, NULL);
     double s1 = 0, s2 = 0, l1 = 0, l2 = 0;
     int n = 0, stuck_n = 0;
     for (int i = 0; i < ND; i++) {

@@ -47,6 +47,9 @@ typedef struct trainer {
     float *pulse_range;
     float *wold;
     uint64_t pulses; /* fired so far (checkpointed) */
+    uint32_t *pk;    /* scratch: each weight's pulses in this write */
+    uint64_t *bsum;  /* scratch: per block of the layer, the pulses and the most on a weight */
+    uint32_t *bmax;
     trace_hdr th;    /* the trace header (when tracing) */
     trace_writer *tw;
     double trace_s; /* host seconds spent in the trace writer (this process) */
@@ -512,6 +515,9 @@ static void trainer_free(trainer *t)
     free(t->pulse);
     free(t->pulse_range);
     free(t->wold);
+    free(t->pk);
+    free(t->bsum);
+    free(t->bmax);
 }
 
 /* Incremental-pulse devices for every mapped layer, drawn from "cell.devices/<weight name>"
@@ -524,7 +530,16 @@ static int setup_pulse(trainer *t, size_t maxn, es_err *err)
     t->pulse = calloc(nl ? nl : 1, sizeof *t->pulse);
     t->pulse_range = calloc(nl ? nl : 1, sizeof *t->pulse_range);
     t->wold = malloc(maxn * sizeof *t->wold);
-    if (!t->pulse || !t->pulse_range || !t->wold) return es_fail(err, ES_ENOMEM, "out of memory");
+    t->pk = malloc(maxn * sizeof *t->pk);
+    uint64_t maxg = 1;
+    for (size_t i = 0; i < nl; i++) {
+        const map_layer *ml = map_layer_at(t->plan, i);
+        if (ml && ml->blocks > maxg) maxg = ml->blocks;
+    }
+    t->bsum = malloc(maxg * sizeof *t->bsum);
+    t->bmax = malloc(maxg * sizeof *t->bmax);
+    if (!t->pulse || !t->pulse_range || !t->wold || !t->pk || !t->bsum || !t->bmax)
+        return es_fail(err, ES_ENOMEM, "out of memory");
     const cellpulse_config pc = {cfg->arch.cell.pulse.dw_min,
                                  cfg->arch.cell.pulse.up_down,
                                  cfg->arch.cell.pulse.c2c,
@@ -571,8 +586,25 @@ static void pulse_write(trainer *t, size_t l, const nn_param *p, uint64_t it)
     snprintf(name, sizeof name, "cell.pulse/%s", p->name);
     rng_stream r;
     rng_init_indexed(&r, (uint64_t)t->cfg->seed, name, it);
-    t->pulses += cellpulse_update(t->pulse[l], t->wold, t->ubuf, p->data, p->numel, &r);
+    t->pulses += cellpulse_update(t->pulse[l], t->wold, t->ubuf, p->data, p->numel, &r, t->pk);
     for (size_t e = 0; e < p->numel; e++) p->data[e] *= R;
+    /* per block: the pulses its weights took, and the most one took (the hardware's write
+       time and energy follow them) */
+    const map_layer *ml = map_layer_at(t->plan, l);
+    for (uint64_t g = 0; ml && g < ml->blocks; g++) {
+        map_block b;
+        uint64_t sum = 0;
+        uint32_t mx = 0;
+        if (map_block_get(ml, g, &b) == 0)
+            for (uint64_t i = 0; i < b.ncols; i++)
+                for (uint64_t q = 0; q < b.nrows; q++) {
+                    const uint32_t k = t->pk[b.data0 + i * b.stride + q];
+                    sum += k;
+                    mx = k > mx ? k : mx;
+                }
+        t->bsum[g] = sum;
+        t->bmax[g] = mx;
+    }
 }
 
 static int setup(trainer *t, es_err *err)
@@ -734,7 +766,9 @@ static void write_step(trainer *t, uint64_t it, int epoch)
             if (t->pulse) pulse_write(t, l, p, it);
             if (t->cfg->policy.residual) mask_momentum(t, l, i);
             const train_hooks *hk = t->opt->hooks;
-            if (hk && hk->layer_written) hk->layer_written(hk->ctx, t->ws, l, p->data, p->numel);
+            if (hk && hk->layer_written)
+                hk->layer_written(hk->ctx, t->ws, l, p->data, p->numel, t->pulse ? t->bsum : NULL,
+                                  t->pulse ? t->bmax : NULL);
             l++;
         } else
             nn_sgd_apply_update(p->data, t->ubuf, p->numel, 1.0f);

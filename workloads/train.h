@@ -29,8 +29,11 @@ typedef struct train_hooks {
                  const struct map_plan *plan, es_err *err);
     /* Mapped layer l (plan order) was just written by the write policy (wctl_mask(ws, l) is this
      * iteration's decision); w (numel floats) are its functional weights, which the hook may
-     * change (failed cells). */
-    void (*layer_written)(void *ctx, const struct wctl *ws, size_t l, float *w, size_t numel);
+     * change (failed cells). With incremental pulses (arch.cell.update pulse) psum and pmax
+     * give per block of the layer the pulses its weights took and the most one of them took;
+     * NULL otherwise. */
+    void (*layer_written)(void *ctx, const struct wctl *ws, size_t l, float *w, size_t numel,
+                          const uint64_t *psum, const uint32_t *pmax);
     /* After every iteration's write step; images: the mini-batch's images (fewer than
      * train.batch in an epoch's partial last batch). */
     int (*iteration)(void *ctx, const struct wctl *ws, uint64_t it, int images, es_err *err);
