@@ -55,4 +55,6 @@ ok "NeuroSim device: same seed, identical weights" cmp "$TMP/ns1/weights.npz" "$
 
 run_essim sweep "$ES_SRCDIR/configs/sweeps/accuracy-adc.yaml" -n; expect_rc "accuracy sweep validates" 0
 expect_grep "12 points" "$TMP/out" "0011"
+run_essim sweep "$ES_SRCDIR/configs/sweeps/accuracy-device.yaml" -n; expect_rc "device sweep validates" 0
+expect_grep "device sweep: 8 points, NeuroSim's last" "$TMP/out" "0007  arch.cell.update=pulse, arch.cell.pulse.model=neurosim"
 tap_done
