@@ -209,8 +209,8 @@ int hw_iteration(hw_sim *h, const uint8_t *const *masks, int packed, es_err *err
  * takes max[g] x arch.cell.write_pulse (the row's cells pulse together, no verify) and each
  * pulse costs every cell of the weight (slices, cells per slice, copies) a pulse and its
  * driver (cell pulse energy + arch.wdrv.pulse_energy). Layers without pulses for the
- * iteration (a replayed trace records none) keep program-and-verify. Wear still counts one
- * write per block write. ES_EINVAL for a layer out of range, ES_ENOMEM. */
+ * iteration (a replayed trace records none) keep program-and-verify (`essim run` also wears
+ * the cells by the pulses: wear_record_n). ES_EINVAL for a layer out of range, ES_ENOMEM. */
 int hw_set_pulses(hw_sim *h, size_t l, const uint64_t *sum, const uint32_t *max, es_err *err);
 /* The same for an iteration of `images` images, 1 <= images <= B (a partial last batch of an
  * epoch; see "Partial batches" above). ES_EINVAL outside that range. */

@@ -217,11 +217,27 @@ static uint64_t fail_block(const wear_model *w, wear_layer *wl, uint64_t g)
     return failed;
 }
 
-/* One more write of block g; returns the cells that failed with it. */
+/* k more writes (or pulses) of block g; returns the cells that failed with them. */
+static inline uint64_t record_block_k(wear_model *w, wear_layer *wl, uint64_t g, uint64_t k)
+{
+    uint64_t n = wl->count[g] += k;
+    return (double)n > (double)wl->min_healthy[g] ? fail_block(w, wl, g) : 0;
+}
+
 static inline uint64_t record_block(wear_model *w, wear_layer *wl, uint64_t g)
 {
-    uint64_t n = ++wl->count[g];
-    return (double)n > (double)wl->min_healthy[g] ? fail_block(w, wl, g) : 0;
+    return record_block_k(w, wl, g, 1);
+}
+
+uint64_t wear_record_n(wear_model *w, size_t l, const uint8_t *mask, const uint32_t *n)
+{
+    assert(w && l < w->nl && mask && n);
+    if (!w || l >= w->nl || !mask || !n) return 0;
+    wear_layer *wl = &w->ls[l];
+    uint64_t failed = 0;
+    for (uint64_t g = 0; g < wl->map->blocks; g++)
+        if (mask[g] && n[g]) failed += record_block_k(w, wl, g, n[g]);
+    return failed;
 }
 
 uint64_t wear_record(wear_model *w, size_t l, const uint8_t *mask)

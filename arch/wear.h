@@ -93,6 +93,10 @@ void wear_destroy(wear_model *w); /* NULL is fine */
  * their endurance fail. Returns the number of cells that failed in this call. O(blocks) with
  * O(1) per kept block, except when a block's weakest healthy cell fails (then O(its cells)). */
 uint64_t wear_record(wear_model *w, size_t l, const uint8_t *mask);
+/* Incremental pulses (arch.cell.update pulse): every cell of a kept block g takes n[g] more
+ * units of wear (the pulses of the block's most-pulsed weight; 0: none), so endurance is
+ * counted in pulses. */
+uint64_t wear_record_n(wear_model *w, size_t l, const uint8_t *mask, const uint32_t *n);
 /* The same for a packed mask (block g is bit g mod 8 of byte g / 8, as in a trace record):
  * O(set bits) plus a pass over the bytes. */
 uint64_t wear_record_bits(wear_model *w, size_t l, const uint8_t *bits);

@@ -85,7 +85,11 @@ static void run_layer_written(void *vctx, const wctl *ws, size_t l, float *w, si
     /* incremental pulses: the chip charges this write by them (the arrays exist from
        hw_create, so this cannot fail for a mapped layer) */
     if (psum && pmax) hw_set_pulses(c->hw, l, psum, pmax, NULL);
-    wear_record(c->wear, l, wctl_mask(ws, l, NULL));
+    /* with pulses the cells wear by them: a block by its most-pulsed weight's count */
+    if (pmax)
+        wear_record_n(c->wear, l, wctl_mask(ws, l, NULL), pmax);
+    else
+        wear_record(c->wear, l, wctl_mask(ws, l, NULL));
     if (wear_failed_cells(c->wear, l)) wear_apply(c->wear, l, w);
 }
 

@@ -443,6 +443,33 @@ static int cmp_d(const void *a, const void *b)
 /* wear_record_bits (packed masks, as replay reads them) does exactly what wear_record does
  * with the same masks as byte flags: same counts, same failed cells, call by call. Low
  * endurance so that cells fail; layer sizes not multiples of 8 (bits past G stay clear). */
+/* Wear by pulses: a kept block takes its count of units, a block with 0 none, an unkept one
+ * none; cells fail once the units pass their endurance, as with writes. */
+static void test_record_pulses(void)
+{
+    essim_config cfg;
+    base_cfg(&cfg, CFG_ENC_DIFFERENTIAL, CFG_GRAN_ROW);
+    cfg.arch.cell.endurance_mean = 30;
+    cfg.arch.cell.endurance_sigma_log10 = 0;
+    map_layer_spec specs[1] = {{"a", 4, 3, 0}};
+    map_plan *plan = make_plan(&cfg, specs, 1);
+    wear_model *w = NULL;
+    es_err err;
+    if (!CHECK(plan && wear_create(&cfg, plan, &w, &err) == ES_OK)) return;
+    CHECK_UINT(map_layer_at(plan, 0)->blocks, 4);
+    const uint8_t mask[4] = {1, 1, 0, 1};
+    const uint32_t n[4] = {7, 0, 9, 31};
+    CHECK_UINT(wear_record_n(w, 0, mask, n), 3 * wear_cells(w, 0) / 12); /* block 3 passes 30 */
+    const uint64_t *c = wear_counts(w, 0);
+    CHECK(c[0] == 7 && c[1] == 0 && c[2] == 0 && c[3] == 31);
+    CHECK_UINT(wear_record_n(w, 0, mask, n), 0); /* block 0 at 14; block 3's cells failed */
+    CHECK(c[0] == 14 && c[3] == 62);
+    const uint32_t more[4] = {17, 0, 0, 0};
+    CHECK_UINT(wear_record_n(w, 0, mask, more), wear_cells(w, 0) / 4); /* block 0 at 31 */
+    wear_destroy(w);
+    map_destroy(plan);
+}
+
 static void test_record_bits(void)
 {
     essim_config cfg;
@@ -622,6 +649,7 @@ int main(int argc, char **argv)
         {"record_bits", test_record_bits},
         {"stats_hand", test_stats_hand},
         {"stats_quantiles", test_stats_quantiles},
+        {"record_pulses", test_record_pulses},
         {"rejects", test_rejects},
     };
     return tap_main(tests, ES_ARRAY_LEN(tests), argc, argv);
