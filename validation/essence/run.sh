@@ -8,7 +8,9 @@
 #   SEEDS="1 2 3" EPOCHS=3 MILESTONES=2 bash validation/essence/run.sh resnet20   (the table in README.md)
 #
 # Runs are independent folders under validation/essence/out/NETWORK/; a finished run (one
-# with stats.json) is skipped, so an interrupted reproduction continues where it stopped.
+# with stats.json) is skipped, and an unfinished one resumes from its checkpoint (every
+# CKPT_EVERY iterations, default 200), so an interrupted reproduction continues where it
+# stopped, even inside a run.
 # OUTROOT=DIR puts the runs elsewhere; ESSIM=PATH runs another binary (a copy, so that
 # rebuilding the tree does not change a long reproduction half-way); EXTRA="--set ..." adds options to every run (smoke tests).
 set -euo pipefail
@@ -54,7 +56,13 @@ run_one() {
         return 0
     fi
     mkdir -p "$out"
-    if "${ESSIM:-./essim}" train "$@" --dataset fashion-mnist --threads 1 -q ${EXTRA:-} -o "$out" >"$out/summary.txt" 2>"$out/stderr.txt"; then
+    # a run checkpoints every CKPT_EVERY iterations; one that was interrupted continues from
+    # its checkpoint (byte-identical to an uninterrupted run)
+    resume=
+    [ -f "$out/checkpoint.ckpt" ] && resume=--resume
+    if "${ESSIM:-./essim}" train "$@" --dataset fashion-mnist --threads 1 -q ${EXTRA:-} \
+        --set train.checkpoint_every="${CKPT_EVERY:-200}" $resume \
+        -o "$out" >"$out/summary.txt" 2>"$out/stderr.txt"; then
         echo "done $out: $(sed -n 2p "$out/summary.txt")"
     else
         echo "FAILED $out (see $out/stderr.txt)"
