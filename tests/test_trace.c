@@ -457,6 +457,28 @@ static void t_header_roundtrip(void)
     CHECK_UINT(g->epoch_images, 0);
     CHECK_UINT(g->n_ops, 4);
     trace_reader_close(r);
+
+    /* A 2.1 header claiming 2^41 images per epoch (its CRC fixed) is refused by the reader,
+       and the writer will not write one. */
+    fp = fopen(p, "r+b");
+    uint8_t big[8] = {0, 0, 0, 0, 0, 2, 0, 0}; /* 2^41, little-endian */
+    hb = malloc(20 + (size_t)blen);
+    pre[10] = 1; /* minor 1 again */
+    int ok2 = fp && hb && fseek(fp, 0, SEEK_SET) == 0 && fwrite(pre, 1, 20, fp) == 20 &&
+              fseek(fp, 20 + (long)blen - 8, SEEK_SET) == 0 && fwrite(big, 1, 8, fp) == 8 &&
+              fseek(fp, 0, SEEK_SET) == 0 && fread(hb, 1, 20 + blen, fp) == 20 + blen;
+    crc = ok2 ? (uint32_t)crc32(0L, hb, 20 + (uInt)blen) : 0;
+    uint8_t cb2[4] = {(uint8_t)crc, (uint8_t)(crc >> 8), (uint8_t)(crc >> 16), (uint8_t)(crc >> 24)};
+    ok2 = ok2 && fseek(fp, 20 + (long)blen, SEEK_SET) == 0 && fwrite(cb2, 1, 4, fp) == 4;
+    if (fp) fclose(fp);
+    free(hb);
+    if (!CHECK(ok2)) return;
+    CHECK_RC(trace_reader_open(p, NULL, &r, &err), ES_EFORMAT);
+    CHECK_CONTAINS(err.msg, "2199023255552 images per epoch");
+    h.epoch_images = (uint64_t)1 << 41;
+    trace_writer *w2;
+    CHECK_RC(trace_writer_create(tap_path("big.trc"), &h, NULL, &w2, &err), ES_EINVAL);
+    CHECK_CONTAINS(err.msg, "images per epoch");
 }
 
 /* Images per iteration: full batches, the last of each epoch holding the rest. */

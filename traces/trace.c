@@ -130,6 +130,9 @@ int trace_header_validate(const trace_header *h, es_err *err)
         return es_fail(err, ES_EINVAL, "trace: the layer table is empty");
     if (h->n_layers > MAX_LAYERS)
         return es_fail(err, ES_EINVAL, "trace: %u layers (at most %u)", h->n_layers, MAX_LAYERS);
+    if (h->epoch_images > MAX_EPOCH_IMAGES)
+        return es_fail(err, ES_EINVAL, "trace: %llu images per epoch (at most 2^40)",
+                       (unsigned long long)h->epoch_images);
     uint64_t total = 0;
     for (uint32_t l = 0; l < h->n_layers; l++) {
         const trace_layer *L = &h->layers[l];
