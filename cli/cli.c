@@ -45,6 +45,60 @@ char *cli_assignment(const char *key, const char *value, int list)
     return s;
 }
 
+static const struct {
+    const char *name, *key;
+    int flag, list; /* no argument (true); the value is a list */
+} recipe[] = {
+    {"network", "train.network", 0, 0},          {"dataset", "train.dataset", 0, 0},
+    {"data-dir", "train.data_dir", 0, 0},        {"epochs", "train.epochs", 0, 0},
+    {"batch", "train.batch", 0, 0},              {"lr", "train.lr", 0, 0},
+    {"momentum", "train.momentum", 0, 0},        {"weight-decay", "train.weight_decay", 0, 0},
+    {"nesterov", "train.nesterov", 1, 0},        {"schedule", "train.schedule", 0, 0},
+    {"milestones", "train.milestones", 0, 1},    {"warmup", "train.warmup_epochs", 0, 0},
+    {"seed", "seed", 0, 0},                      {"threads", "threads", 0, 0},
+    {"policy", "policy.name", 0, 0},             {"density", "policy.density", 0, 0},
+    {"checkpoint-every", "train.checkpoint_every", 0, 0},
+};
+
+_Static_assert(ES_ARRAY_LEN(recipe) <= CLI_RECIPE_MAX, "raise CLI_RECIPE_MAX");
+
+size_t cli_recipe_count(void)
+{
+    return ES_ARRAY_LEN(recipe);
+}
+
+void cli_recipe_options(struct option *opts, size_t *n)
+{
+    for (size_t i = 0; i < ES_ARRAY_LEN(recipe); i++)
+        opts[(*n)++] = (struct option){recipe[i].name,
+                                       recipe[i].flag ? no_argument : required_argument, NULL,
+                                       CLI_RECIPE + (int)i};
+}
+
+char *cli_recipe_assignment(int code, const char *arg)
+{
+    if (code < CLI_RECIPE || code >= CLI_RECIPE + (int)ES_ARRAY_LEN(recipe)) return (char *)-1;
+    const size_t i = (size_t)(code - CLI_RECIPE);
+    return cli_assignment(recipe[i].key, recipe[i].flag ? "true" : arg, recipe[i].list);
+}
+
+const char *cli_recipe_help(void)
+{
+    return "recipe (each is a shorthand for --set KEY=VALUE):\n"
+           "  --network NAME|FILE   a preset or a network description (YAML)\n"
+           "  --dataset NAME        fashion-mnist, mnist, cifar10, cifar100, synthetic\n"
+           "  --data-dir DIR        where the dataset files are\n"
+           "  --epochs N  --batch N  --lr X  --momentum X  --weight-decay X  --nesterov\n"
+           "  --schedule constant|step|cosine  --milestones E1,E2,...  --warmup N\n"
+           "  --seed N              global seed                         [1]\n"
+           "  --threads N           BLAS threads (results reproducible per thread count)\n"
+           "  --policy NAME         write policy: sgd, threshold, ssgp (No Endurance),\n"
+           "                        essence, essence-aggressive\n"
+           "  --density RHO         expected fraction of blocks written  [0.1]\n"
+           "                        (other parameters: --set policy.KEY=VALUE)\n"
+           "  --checkpoint-every N  save a checkpoint every N iterations (and each epoch)\n";
+}
+
 int cli_uint_arg(const char *cmd, const char *opt, const char *arg, uint64_t lo, uint64_t hi,
                  uint64_t *out)
 {

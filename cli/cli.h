@@ -4,6 +4,7 @@
 #ifndef ES_CLI_H
 #define ES_CLI_H
 
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -28,6 +29,20 @@ int cli_load_config_doc(const char *file, char *const *sets, int nsets, essim_co
 /* A command-line shorthand as the --set assignment it stands for: "KEY=VALUE", or
  * "KEY=[VALUE]" for a list; malloc'ed (NULL when out of memory). */
 char *cli_assignment(const char *key, const char *value, int list);
+
+/* The training recipe's shorthands, shared by `essim train` and `essim run` (--network,
+ * --dataset, --data-dir, --epochs, --batch, --lr, --momentum, --weight-decay, --nesterov,
+ * --schedule, --milestones, --warmup, --seed, --threads, --policy, --density,
+ * --checkpoint-every), each a --set KEY=VALUE. Their getopt codes are CLI_RECIPE + i. */
+enum { CLI_RECIPE = 1000, CLI_RECIPE_MAX = 31 /* at most this many shorthands */ };
+/* Append the recipe's options to opts (which has room: cli_recipe_count() more) at *n. */
+void cli_recipe_options(struct option *opts, size_t *n);
+size_t cli_recipe_count(void);
+/* For a getopt code: the assignment it stands for (malloc'ed; NULL when out of memory), or
+ * (char *)-1 when the code is not a recipe shorthand. */
+char *cli_recipe_assignment(int code, const char *arg);
+/* The recipe's lines of a help text. */
+const char *cli_recipe_help(void);
 /* An integer option argument in [lo, hi] (decimal, no sign): 0, or CLI_EXIT_USAGE after
  * "essim CMD: OPT needs an integer from LO to HI, not 'ARG'" on stderr (with hi = UINT64_MAX:
  * "of at least LO", or "a non-negative integer" for lo = 0). A sign is refused: strtoull

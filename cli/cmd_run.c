@@ -300,12 +300,12 @@ static void run_usage(FILE *fp)
             "time, energy and stalls by phase and component, the writes each policy makes,\n"
             "cell wear (failed cells change the weights the network trains with) and lifetime.\n"
             "Without CONFIG it runs the preset run-default.yaml: LeNet-5 on Fashion-MNIST with\n"
-            "ESSENCE (rho 0.1), 5 epochs, on isaac-train (about a minute).\n"
+            "ESSENCE (rho 0.1), 5 epochs, on isaac-train (about 15 s).\n"
             "\n"
-            "  --network NAME|FILE  --dataset NAME  --epochs N  --batch N  --lr X  --seed N\n"
-            "  --threads N\n"
-            "  --policy NAME  --density RHO      as for 'essim train'\n"
+            "%s"
             "  -s, --set KEY=VALUE   any configuration key (see 'essim config reference')\n"
+            "\n"
+            "chip, outputs and restarts:\n"
             "  -o, --out DIR         output folder                        [essim-out/run]\n"
             "  --repeat N            train N times on the same chip (wear carries over);\n"
             "                        run k writes into DIR/run-k, DIR/repeat.csv lists them\n"
@@ -315,8 +315,8 @@ static void run_usage(FILE *fp)
             "  --timeline FILE       Chrome trace-event JSON of the first iterations\n"
             "                        (sim.timeline_iterations), for Perfetto / chrome://tracing\n"
             "  --detail              sim.detail=full: one event per vector, no reuse (slow)\n"
-            "  --checkpoint-every N  save a checkpoint (training, chip and wear state) every N\n"
-            "                        iterations and at each epoch end, in DIR/checkpoint.ckpt\n"
+            "                        (--checkpoint-every saves the chip and wear state too,\n"
+            "                        in DIR/checkpoint.ckpt)\n"
             "  --resume              continue an interrupted run from its checkpoint; ends\n"
             "                        byte-identical to an uninterrupted run (not with --repeat\n"
             "                        or --timeline)\n"
@@ -327,71 +327,31 @@ static void run_usage(FILE *fp)
             "Outputs: stats.json/.txt/.csv (train.*, writes.*, hw.*, lifetime.*), epochs.csv,\n"
             "iterations.csv (written fraction per iteration), weights.npz, heatmap-LAYER.csv\n"
             "(write counts per crossbar row segment).\n"
-            "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
+            "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n",
+            cli_recipe_help());
 }
 
-enum {
-    R_NETWORK = 256,
-    R_DATASET,
-    R_EPOCHS,
-    R_BATCH,
-    R_LR,
-    R_SEED,
-    R_POLICY,
-    R_DENSITY,
-    R_REPEAT,
-    R_TRACE,
-    R_TIMELINE,
-    R_DETAIL,
-    R_PROGRESS,
-    R_DATADIR,
-    R_MARGIN,
-    R_THREADS,
-    R_CKPT_EVERY,
-    R_RESUME,
-    R_STOP_AFTER
-};
+enum { R_REPEAT = 256, R_TRACE, R_TIMELINE, R_DETAIL, R_PROGRESS, R_MARGIN, R_RESUME, R_STOP_AFTER };
 
 int cmd_run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"network", required_argument, NULL, R_NETWORK},
-        {"dataset", required_argument, NULL, R_DATASET},
-        {"data-dir", required_argument, NULL, R_DATADIR},
-        {"epochs", required_argument, NULL, R_EPOCHS},
-        {"batch", required_argument, NULL, R_BATCH},
-        {"lr", required_argument, NULL, R_LR},
-        {"seed", required_argument, NULL, R_SEED},
-        {"threads", required_argument, NULL, R_THREADS},
-        {"policy", required_argument, NULL, R_POLICY},
-        {"density", required_argument, NULL, R_DENSITY},
+    static const struct option own[] = {
         {"repeat", required_argument, NULL, R_REPEAT},
         {"margin", required_argument, NULL, R_MARGIN},
         {"trace", required_argument, NULL, R_TRACE},
         {"timeline", required_argument, NULL, R_TIMELINE},
         {"detail", no_argument, NULL, R_DETAIL},
-        {"checkpoint-every", required_argument, NULL, R_CKPT_EVERY},
         {"resume", no_argument, NULL, R_RESUME},
         {"stop-after", required_argument, NULL, R_STOP_AFTER},
         {"set", required_argument, NULL, 's'},
         {"out", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
         {"progress", no_argument, NULL, R_PROGRESS},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    static const char *keys[] = {
-        [R_NETWORK - R_NETWORK] = "train.network",
-        [R_DATASET - R_NETWORK] = "train.dataset",
-        [R_EPOCHS - R_NETWORK] = "train.epochs",
-        [R_BATCH - R_NETWORK] = "train.batch",
-        [R_LR - R_NETWORK] = "train.lr",
-        [R_SEED - R_NETWORK] = "seed",
-        [R_POLICY - R_NETWORK] = "policy.name",
-        [R_DENSITY - R_NETWORK] = "policy.density",
-        [R_DATADIR - R_NETWORK] = "train.data_dir",
-        [R_THREADS - R_NETWORK] = "threads",
-        [R_CKPT_EVERY - R_NETWORK] = "train.checkpoint_every",
-    };
+        {"help", no_argument, NULL, 'h'}};
+    struct option opts[ES_ARRAY_LEN(own) + CLI_RECIPE_MAX + 1] = {{0}};
+    size_t nopt = 0;
+    for (size_t i = 0; i < ES_ARRAY_LEN(own); i++) opts[nopt++] = own[i];
+    cli_recipe_options(opts, &nopt); /* the rest stays zero: the end */
     char **sets = calloc((size_t)argc + 2, sizeof *sets);
     char **owned = calloc((size_t)argc + 2, sizeof *owned);
     int nsets = 0, nowned = 0, c, rc = CLI_EXIT_OK, quiet = 0, force = 0;
@@ -404,8 +364,8 @@ int cmd_run(int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "s:o:qh", opts, NULL)) != -1) {
-        if (c >= R_NETWORK && c < R_NETWORK + (int)ES_ARRAY_LEN(keys) && keys[c - R_NETWORK]) {
-            char *s = cli_assignment(keys[c - R_NETWORK], optarg, 0);
+        char *s = cli_recipe_assignment(c, optarg);
+        if (s != (char *)-1) {
             if (!s) {
                 rc = CLI_EXIT_FAIL;
                 break;

@@ -21,27 +21,13 @@ static void train_usage(FILE *fp)
             "Train a network for real (float32, in C) and write stats.json, stats.txt,\n"
             "stats.csv, epochs.csv, iterations.csv and weights.npz into the output folder.\n"
             "\n"
-            "recipe (each is a shorthand for --set train.KEY=VALUE):\n"
-            "  --network NAME|FILE   a preset or a network description (YAML)  [lenet5]\n"
-            "                        presets: %s\n"
-            "  --dataset NAME        fashion-mnist, mnist, cifar10, cifar100, synthetic\n"
-            "  --data-dir DIR        where the dataset files are\n"
-            "  --epochs N  --batch N  --lr X  --momentum X  --weight-decay X  --nesterov\n"
-            "  --schedule constant|step|cosine  --milestones E1,E2,...  --warmup N\n"
-            "  --seed N              global seed                         [1]\n"
-            "  --threads N           BLAS threads (results reproducible per thread count)\n"
+            "%s"
             "  -s, --set KEY=VALUE   any configuration key (see 'essim config reference')\n"
-            "\n"
-            "write policy (which crossbar row blocks are reprogrammed each iteration):\n"
-            "  --policy NAME         sgd, threshold, ssgp (No Endurance), essence,\n"
-            "                        essence-aggressive                  [sgd]\n"
-            "  --density RHO         expected fraction of blocks written  [0.1]\n"
-            "                        (other parameters: --set policy.KEY=VALUE)\n"
+            "  network presets: %s\n"
             "\n"
             "outputs and restarts:\n"
             "  -o, --out DIR         output folder                       [essim-out/train]\n"
             "  --checkpoint FILE     checkpoint file          [OUT/checkpoint.ckpt]\n"
-            "  --checkpoint-every N  save a checkpoint every N iterations (and each epoch)\n"
             "  --resume              continue from the checkpoint; ends byte-identical to an\n"
             "                        uninterrupted run (same seed, same thread count)\n"
             "  --import-weights F    start from the weights in F (.npz, names as exported)\n"
@@ -52,58 +38,28 @@ static void train_usage(FILE *fp)
             "  -h, --help\n"
             "\n"
             "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n",
-            cli_networks());
+            cli_recipe_help(), cli_networks());
 }
 
-enum {
-    O_NETWORK = 256, O_DATASET, O_DATADIR, O_EPOCHS, O_BATCH, O_LR, O_MOMENTUM, O_WD, O_NESTEROV,
-    O_SCHEDULE, O_MILESTONES, O_WARMUP, O_SEED, O_THREADS, O_CKPT, O_CKPT_EVERY, O_RESUME,
-    O_IMPORT, O_STOP_AFTER, O_PROGRESS, O_POLICY, O_DENSITY, O_TRACE
-};
+enum { O_CKPT = 256, O_RESUME, O_IMPORT, O_STOP_AFTER, O_PROGRESS, O_TRACE };
 
 int cmd_train(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"network", required_argument, NULL, O_NETWORK},
-        {"dataset", required_argument, NULL, O_DATASET},
-        {"data-dir", required_argument, NULL, O_DATADIR},
-        {"epochs", required_argument, NULL, O_EPOCHS},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"lr", required_argument, NULL, O_LR},
-        {"momentum", required_argument, NULL, O_MOMENTUM},
-        {"weight-decay", required_argument, NULL, O_WD},
-        {"nesterov", no_argument, NULL, O_NESTEROV},
-        {"schedule", required_argument, NULL, O_SCHEDULE},
-        {"milestones", required_argument, NULL, O_MILESTONES},
-        {"warmup", required_argument, NULL, O_WARMUP},
-        {"seed", required_argument, NULL, O_SEED},
-        {"threads", required_argument, NULL, O_THREADS},
+    static const struct option own[] = {
         {"set", required_argument, NULL, 's'},
         {"out", required_argument, NULL, 'o'},
         {"checkpoint", required_argument, NULL, O_CKPT},
-        {"checkpoint-every", required_argument, NULL, O_CKPT_EVERY},
         {"resume", no_argument, NULL, O_RESUME},
         {"import-weights", required_argument, NULL, O_IMPORT},
         {"stop-after", required_argument, NULL, O_STOP_AFTER},
         {"quiet", no_argument, NULL, 'q'},
         {"progress", no_argument, NULL, O_PROGRESS},
-        {"policy", required_argument, NULL, O_POLICY},
-        {"density", required_argument, NULL, O_DENSITY},
         {"trace", required_argument, NULL, O_TRACE},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    static const char *keys[] = {
-        [O_NETWORK - O_NETWORK] = "train.network",    [O_DATASET - O_NETWORK] = "train.dataset",
-        [O_DATADIR - O_NETWORK] = "train.data_dir",   [O_EPOCHS - O_NETWORK] = "train.epochs",
-        [O_BATCH - O_NETWORK] = "train.batch",        [O_LR - O_NETWORK] = "train.lr",
-        [O_MOMENTUM - O_NETWORK] = "train.momentum",  [O_WD - O_NETWORK] = "train.weight_decay",
-        [O_NESTEROV - O_NETWORK] = "train.nesterov",  [O_SCHEDULE - O_NETWORK] = "train.schedule",
-        [O_MILESTONES - O_NETWORK] = "train.milestones",
-        [O_WARMUP - O_NETWORK] = "train.warmup_epochs", [O_SEED - O_NETWORK] = "seed",
-        [O_THREADS - O_NETWORK] = "threads",
-        [O_CKPT_EVERY - O_NETWORK] = "train.checkpoint_every",
-        [O_POLICY - O_NETWORK] = "policy.name",       [O_DENSITY - O_NETWORK] = "policy.density",
-    };
+        {"help", no_argument, NULL, 'h'}};
+    struct option opts[ES_ARRAY_LEN(own) + CLI_RECIPE_MAX + 1] = {{0}};
+    size_t nopt = 0;
+    for (size_t i = 0; i < ES_ARRAY_LEN(own); i++) opts[nopt++] = own[i];
+    cli_recipe_options(opts, &nopt); /* the rest stays zero: the end */
     /* Each shorthand becomes one "KEY=VALUE" string, kept in order with the --set ones. */
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     char **owned = calloc((size_t)argc + 1, sizeof *owned);
@@ -115,9 +71,8 @@ int cmd_train(int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "s:o:qh", opts, NULL)) != -1) {
-        if (c >= O_NETWORK && c < O_NETWORK + (int)ES_ARRAY_LEN(keys) && keys[c - O_NETWORK]) {
-            char *s = cli_assignment(keys[c - O_NETWORK], c == O_NESTEROV ? "true" : optarg,
-                                     c == O_MILESTONES);
+        char *s = cli_recipe_assignment(c, optarg);
+        if (s != (char *)-1) {
             if (!s) {
                 rc = CLI_EXIT_FAIL;
                 break;

@@ -65,6 +65,12 @@ run_essim run $SYN -o "$TMP/r2"
 ok "deterministic stats.txt (host lines removed)" sh -c \
     "grep -v 'host\|per_s\|images_per' '$TMP/r/stats.txt' > '$TMP/a'; grep -v 'host\|per_s\|images_per' '$TMP/r2/stats.txt' > '$TMP/b'; cmp '$TMP/a' '$TMP/b'"
 
+# The recipe's shorthands are essim train's (one shared table): momentum, Nesterov, schedule,
+# milestones and weight decay reach the effective configuration.
+run_essim run $SYN --momentum 0.5 --nesterov --schedule step --milestones 1 --weight-decay 3e-4 -o "$TMP/rc"
+expect_rc "run takes train's recipe shorthands" 0
+ok "recipe shorthands in the effective configuration" sh -c "grep -q 'momentum: 0.5' '$TMP/rc/config.yaml' && grep -q 'nesterov: true' '$TMP/rc/config.yaml' && grep -q 'milestones: \[1\]' '$TMP/rc/config.yaml' && grep -q 'weight_decay: 0.0003' '$TMP/rc/config.yaml'"
+
 # Replay of the trace on the same configuration: the same hardware results as live.
 run_essim simulate --trace "$TMP/r.trc" -o "$TMP/s" -q; expect_rc "simulate the run's trace" 0
 expect_grep "simulate summary" "$TMP/out" "  replay      "
