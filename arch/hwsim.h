@@ -48,7 +48,8 @@
  *
  * Writes. The policy's kept blocks (a mask per layer) become row writes: a block of row r of
  * position (row tile, col tile) is one row segment on each of the position's crossbars. A
- * crossbar's rows are programmed one at a time (cell.h's write latency each); a write-driver
+ * crossbar's rows are programmed one at a time (cell.h's write latency each; with incremental
+ * pulses, the block's most pulses on one weight times the pulse: hw_set_pulses); a write-driver
  * set stays with one crossbar until its rows are done ("session"). At most arch.wdrv.per_tile
  * sessions run at once in a tile and arch.wdrv.per_chip in the chip; sessions wait FIFO per
  * tile. A layer's sessions are released when its gradient and transposed reads are complete
