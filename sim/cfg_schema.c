@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "sbuf.h"
 
 const cfg_key *cfg_schema_find(const char *path)
 {
@@ -314,24 +315,36 @@ int cfg_defaults(essim_config *cfg, es_err *err)
     memset(cfg, 0, sizeof *cfg);
     size_t n;
     const cfg_key *k = cfg_schema(&n);
+    /* Defaults are written as in a file, so they go through the same parser: one document
+       with a value v<i> per key (one parse, not one per key: binding runs for every command,
+       sweep point and fuzz input). */
+    sbuf y = {0};
+    sb_puts(&y, "version: 1\n");
+    for (size_t i = 0; i < n; i++) sb_printf(&y, "v%zu: %s\n", i, k[i].def);
+    char *yaml = sb_take(&y);
+    if (!yaml) return es_fail(err, ES_ENOMEM, "out of memory");
     cfg_doc *doc = NULL;
-    for (size_t i = 0; i < n; i++) {
-        /* Defaults are written as in a file, so they go through the same parser. */
-        char yaml[512];
-        snprintf(yaml, sizeof yaml, "version: 1\nv: %s\n", k[i].def);
-        es_err derr;
-        es_err_clear(&derr);
-        int rc = cfg_doc_load_string(yaml, "(built-in default)", &doc, &derr);
-        if (rc == ES_OK) {
-            rc = bind_value(cfg, &k[i], cfg_map_get(cfg_doc_root(doc), "v"), &derr);
-            cfg_doc_destroy(doc);
-        }
-        if (rc < 0) {
-            cfg_free(cfg);
-            return es_fail(err, rc, "bad built-in default for %s: %s", k[i].path, derr.msg);
-        }
+    es_err derr;
+    es_err_clear(&derr);
+    int rc = cfg_doc_load_string(yaml, "(built-in default)", &doc, &derr);
+    free(yaml);
+    if (rc < 0) return es_fail(err, rc, "bad built-in defaults: %s", derr.msg);
+    const cfg_node *root = cfg_doc_root(doc);
+    for (size_t i = 0; i < n && rc == ES_OK; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "v%zu", i);
+        /* the values are in document order after `version` (a look-up by name would make
+           this quadratic in the number of keys) */
+        const cfg_node *v = root->kind == CFG_MAP && i + 1 < root->n &&
+                                    strcmp(root->keys[i + 1], name) == 0
+                                ? root->items[i + 1]
+                                : cfg_map_get(root, name);
+        rc = bind_value(cfg, &k[i], v, &derr);
+        if (rc < 0) rc = es_fail(err, rc, "bad built-in default for %s: %s", k[i].path, derr.msg);
     }
-    return ES_OK;
+    cfg_doc_destroy(doc);
+    if (rc < 0) cfg_free(cfg);
+    return rc < 0 ? rc : ES_OK;
 }
 
 /* ---- unknown keys ------------------------------------------------------------------------ */
