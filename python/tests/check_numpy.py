@@ -65,9 +65,12 @@ def t_rewrite_train(tmp):
     sh("train", "--epochs", "1", "--policy", "essence", "--set", "train.train_limit=2048",
        "--set", "train.test_limit=128", "--trace", a, "-o", f"{tmp}/train")
     h = fmt.read_header(a)
+    assert h.version == (2, 1) and h.epoch_images == 2048, (h.version, h.epoch_images)
     h.producer = "essim_trace test"
     rewrite(a, b, header=h, chunk_records=10)
     same_dump(a, b)
+    info = sh("trace", "info", b).stdout
+    assert "2048 per epoch" in info, "the Python writer keeps the images per epoch"
     ratio = os.path.getsize(b) / os.path.getsize(a)
     assert ratio < 1.1, f"Python trace is {ratio:.3f}x ESSIM's"
     print(f"size ratio {ratio:.4f}")
