@@ -148,45 +148,76 @@ static cfg_node *convert(conv_ctx *c, yaml_node_t *yn)
         if (!out) goto oom;
         size_t n = (size_t)(yn->data.mapping.pairs.top - yn->data.mapping.pairs.start);
         if (n && node_reserve(c->doc, out, n) < 0) goto oom;
+        /* duplicate keys: a linear scan for small maps, a hash of the keys for large ones
+           (the built-in defaults are one map of every key) */
+        uint32_t *ht = NULL;
+        size_t hmask = 0;
+        if (n > 16) {
+            size_t hs = 64;
+            while (hs < 2 * n) hs *= 2;
+            ht = calloc(hs, sizeof *ht);
+            if (!ht) goto oom;
+            hmask = hs - 1;
+        }
         for (size_t i = 0; i < n; i++) {
             yaml_node_pair_t *p = &yn->data.mapping.pairs.start[i];
             yaml_node_t *k = yaml_document_get_node(c->ydoc, p->key);
             yaml_node_t *v = yaml_document_get_node(c->ydoc, p->value);
             if (!k || !v) {
                 es_fail_at(c->err, ES_ECONFIG, c->file, line, col, "malformed mapping");
-                return NULL;
+                goto map_fail;
             }
             int kl = (int)k->start_mark.line + 1, kc = (int)k->start_mark.column + 1;
             if (k->type != YAML_SCALAR_NODE) {
                 es_fail_at(c->err, ES_ECONFIG, c->file, kl, kc, "mapping keys must be plain names");
-                return NULL;
+                goto map_fail;
             }
             const char *key = (const char *)k->data.scalar.value;
             if (strcmp(key, "<<") == 0 && k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
                 es_fail_at(c->err, ES_ECONFIG, c->file, kl, kc,
                            "merge keys ('<<') are not supported; use 'include:' with overrides");
-                return NULL;
+                goto map_fail;
             }
-            for (size_t j = 0; j < out->n; j++) {
-                if (strcmp(out->keys[j], key) == 0) {
-                    es_fail_at(c->err, ES_ECONFIG, c->file, kl, kc,
-                               "duplicate key '%s' (first defined at line %d)", key,
-                               out->key_nodes[j]->line);
-                    return NULL;
-                }
+            size_t dup = SIZE_MAX, h = 0;
+            if (ht) {
+                uint32_t f = 2166136261u; /* FNV-1a */
+                for (const unsigned char *q = (const unsigned char *)key; *q; q++)
+                    f = (f ^ *q) * 16777619u;
+                for (h = f & hmask; ht[h]; h = (h + 1) & hmask)
+                    if (strcmp(out->keys[ht[h] - 1], key) == 0) {
+                        dup = ht[h] - 1;
+                        break;
+                    }
+            } else {
+                for (size_t j = 0; j < out->n && dup == SIZE_MAX; j++)
+                    if (strcmp(out->keys[j], key) == 0) dup = j;
+            }
+            if (dup != SIZE_MAX) {
+                es_fail_at(c->err, ES_ECONFIG, c->file, kl, kc,
+                           "duplicate key '%s' (first defined at line %d)", key,
+                           out->key_nodes[dup]->line);
+                goto map_fail;
             }
             cfg_node *kn = node_new(c->doc, CFG_SCALAR, c->file, kl, kc);
             char *ks = doc_strdup(c->doc, key);
-            if (!kn || !ks) goto oom;
+            if (!kn || !ks) {
+                free(ht);
+                goto oom;
+            }
             kn->text = ks;
             cfg_node *vn = convert(c, v);
-            if (!vn) return NULL;
+            if (!vn) goto map_fail;
             out->keys[out->n] = ks;
             out->key_nodes[out->n] = kn;
             out->items[out->n] = vn;
+            if (ht) ht[h] = (uint32_t)out->n + 1;
             out->n++;
         }
+        free(ht);
         break;
+    map_fail:
+        free(ht);
+        return NULL;
     }
     default:
         es_fail_at(c->err, ES_ECONFIG, c->file, line, col, "empty YAML node");

@@ -181,6 +181,13 @@ static void test_errors(void)
                 "syntax2.yaml:5:", "YAML syntax error");
     check_error("dup.yaml", "version: 1\nseed: 1\nseed: 2\n", "dup.yaml:3:1: error: ",
                 "duplicate key 'seed' (first defined at line 2)");
+    /* a map of more than 16 keys (hashed duplicate check): rows again at line 21 */
+    check_error("dupbig.yaml",
+                "version: 1\narch:\n  xbar:\n    rows: 128\n    cols: 128\n"
+                "    a1: 1\n    a2: 1\n    a3: 1\n    a4: 1\n    a5: 1\n    a6: 1\n"
+                "    a7: 1\n    a8: 1\n    a9: 1\n    a10: 1\n    a11: 1\n    a12: 1\n"
+                "    a13: 1\n    a14: 1\n    a15: 1\n    rows: 64\n",
+                "dupbig.yaml:21:5: error: ", "duplicate key 'rows' (first defined at line 4)");
     check_error("merge.yaml", "version: 1\nb: &b {rows: 1}\narch:\n  xbar:\n    <<: *b\n",
                 "merge.yaml:5:5: error: ", "merge keys");
     check_error("range.yaml", "version: 1\narch:\n  xbar:\n    rows: 100000\n",
