@@ -166,6 +166,7 @@ static uint64_t update_neurosim(cellpulse *p, const float *w_old, const float *d
             continue;
         }
         double k = rint((double)dw[i] * L * 0.5);
+        if (!(k == k)) k = 0; /* a NaN update fires nothing (the trainer reports the NaN) */
         if (k > c->max_pulses) k = c->max_pulses;
         if (k < -c->max_pulses) k = -c->max_pulses;
         double v = w_old[i];
@@ -194,7 +195,8 @@ uint64_t cellpulse_update(cellpulse *p, const float *w_old, const float *dw, flo
             w[i] = p->stuck_at[i];
             continue;
         }
-        const double want = fabs((double)dw[i]) / c->dw_min;
+        double want = fabs((double)dw[i]) / c->dw_min;
+        if (!(want <= (double)c->max_pulses)) want = want == want ? (double)c->max_pulses : 0.0;
         int64_t k = (int64_t)want;
         if (rng_uniform(r) < want - (double)k) k++;
         if (k > c->max_pulses) k = c->max_pulses;

@@ -411,6 +411,9 @@ static void t_pulse_neurosim(void)
     CHECK(o == 0.0f);
     CHECK_UINT(cellpulse_update(p, &w0, &more, &o, 1, &r, NULL), 1);
     CHECK(o > 0.0f);
+    float nan_dw = NAN;
+    CHECK_UINT(cellpulse_update(p, &w0, &nan_dw, &o, 1, &r, NULL), 0); /* no pulse, no UB */
+    CHECK(o == 0.0f);
     float hi = 0.99f, ten = (float)(10 * 2.0 / L);
     CHECK_UINT(cellpulse_update(p, &hi, &ten, &o, 1, &r, NULL), 10);
     CHECK(o == 1.0f);
@@ -455,6 +458,8 @@ static void t_pulse_devices(void)
     float w0[2] = {0.0f, 0.0f}, dw[2] = {0.10f, -0.25f}, w[2];
     uint64_t fired = cellpulse_update(p, w0, dw, w, 2, &r, NULL);
     CHECK_UINT(fired, 35);
+    float nanw = NAN, nano;
+    CHECK_UINT(cellpulse_update(p, w0, &nanw, &nano, 1, &r, NULL), 0); /* a NaN fires none */
     CHECK_NEAR(w[0], 1.0 - pow(0.99, 10), 1e-6);  /* up: w_n = 1 - (1 - dw)^n */
     CHECK_NEAR(w[1], -(1.0 - pow(0.99, 25)), 1e-6);
     cellpulse_destroy(p);
