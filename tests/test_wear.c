@@ -455,7 +455,11 @@ static void test_record_pulses(void)
     map_plan *plan = make_plan(&cfg, specs, 1);
     wear_model *w = NULL;
     es_err err;
-    if (!CHECK(plan && wear_create(&cfg, plan, &w, &err) == ES_OK)) return;
+    if (!CHECK(plan && wear_create(&cfg, plan, &w, &err) == ES_OK)) {
+        map_destroy(plan);
+        cfg_free(&cfg);
+        return;
+    }
     CHECK_UINT(map_layer_at(plan, 0)->blocks, 4);
     const uint8_t mask[4] = {1, 1, 0, 1};
     const uint32_t n[4] = {7, 0, 9, 31};
@@ -468,6 +472,7 @@ static void test_record_pulses(void)
     CHECK_UINT(wear_record_n(w, 0, mask, more), wear_cells(w, 0) / 4); /* block 0 at 31 */
     wear_destroy(w);
     map_destroy(plan);
+    cfg_free(&cfg);
 }
 
 static void test_record_bits(void)
