@@ -3,11 +3,15 @@
 
 Writes, per network, validation/essence/results-NET.md (the table), results-NET.csv, and with
 gnuplot installed the plots savings-vs-accuracy-NET.png and histograms-NET.png. Numbers are
-the mean (and standard deviation) over seeds. Usage: summarize.py [NETWORK...]
+the mean (and standard deviation) over seeds. With OUTROOT set (runs kept elsewhere) the files
+go into OUTROOT instead, so a side experiment never overwrites the recorded tables; RESULTS=DIR
+sends them to DIR (RESULTS=validation/essence to publish). Usage: summarize.py [NETWORK...]
 """
 import csv, glob, json, math, os, re, shutil, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# where the tables and plots go (see the docstring)
+DEST = os.environ.get("RESULTS") or os.environ.get("OUTROOT") or HERE
 
 
 def load(net):
@@ -76,9 +80,9 @@ def summarize(net):
         md.append(f"| {r['policy']} | {r['rho']} | {r['seeds']} | {100 * r['acc']:.2f} ± {100 * r['acc_sd']:.2f} "
                   f"| {dacc} | {r['mean']:.1f} | {r['max']:.0f} ± {r['max_sd']:.0f} | {r['p99']:.0f} "
                   f"| {r['sav_mean']:.2f}x | {r['sav_max']:.2f}x | {r['sav_nz']:.2f}x |")
-    with open(os.path.join(HERE, f"results-{net}.md"), "w") as f:
+    with open(os.path.join(DEST, f"results-{net}.md"), "w") as f:
         f.write("\n".join(md) + "\n")
-    with open(os.path.join(HERE, f"results-{net}.csv"), "w", newline="") as f:
+    with open(os.path.join(DEST, f"results-{net}.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
         w.writeheader()
         w.writerows(rows)
@@ -90,7 +94,7 @@ def plot(net, rows, runs):
     if not shutil.which("gnuplot"):
         print("(gnuplot not installed: no plots; apt-get install gnuplot-nox)")
         return
-    dat = os.path.join(HERE, f"curve-{net}.dat")
+    dat = os.path.join(DEST, f"curve-{net}.dat")
     with open(dat, "w") as f:
         for pol in ("ssgp", "essence", "essence-aggressive", "sgd"):
             f.write(f"# {pol}\n")
@@ -98,7 +102,7 @@ def plot(net, rows, runs):
                 if r["policy"] == pol:
                     f.write(f"{r['sav_mean']} {100 * r['acc']} {100 * r['acc_sd']} {r['rho'] or 1}\n")
             f.write("\n\n")
-    hdat = os.path.join(HERE, f"hist-{net}.dat")
+    hdat = os.path.join(DEST, f"hist-{net}.dat")
     with open(hdat, "w") as f:
         for pol in ("ssgp", "essence", "essence-aggressive"):
             r = next((x for x in runs if x["policy"] == pol and x["rho"] == 0.1 and x["seed"] == 1), None)
@@ -111,7 +115,7 @@ def plot(net, rows, runs):
             f.write("\n\n")
     script = f"""
 set terminal pngcairo size 900,600 font ",11"
-set output '{HERE}/savings-vs-accuracy-{net}.png'
+set output '{DEST}/savings-vs-accuracy-{net}.png'
 set title '{net} on Fashion-MNIST: write savings vs accuracy (mean over seeds)'
 set xlabel 'mean update count savings vs SGD (x)'
 set ylabel 'test accuracy (%)'
@@ -121,7 +125,7 @@ plot '{dat}' index 0 using 1:2:3 with yerrorlines title 'No Endurance (ssgp)', \
      '' index 1 using 1:2:3 with yerrorlines title 'ESSENCE', \\
      '' index 2 using 1:2:3 with yerrorlines title 'ESSENCE aggressive', \\
      '' index 3 using 1:2:3 with yerrorbars pt 7 ps 2 title 'SGD'
-set output '{HERE}/histograms-{net}.png'
+set output '{DEST}/histograms-{net}.png'
 set title '{net}: per-weight update counts at rho = 0.1 (seed 1)'
 set xlabel 'update count'
 set ylabel 'weights'
