@@ -649,10 +649,16 @@ int cfg_reference(FILE *fp, int markdown)
                      k[i].has_max ? hi : "inf");
         }
         const char *unit = k[i].type == CFG_T_QTY ? cfg_dim_unit(k[i].dim) : "";
-        if (markdown)
-            fprintf(fp, "| `%s` | %s | %s | %s | `%s` | %s |\n", k[i].path, type_name(&k[i]), unit,
-                    range, k[i].def, k[i].help);
-        else
+        if (markdown) {
+            fprintf(fp, "| `%s` | %s | %s | %s | `%s` | ", k[i].path, type_name(&k[i]), unit,
+                    range, k[i].def);
+            for (const char *p = k[i].help; *p; p++) /* a | would end the table cell */
+                if (*p == '|')
+                    fputs("\\|", fp);
+                else
+                    fputc(*p, fp);
+            fputs(" |\n", fp);
+        } else
             fprintf(fp, "%s\n    type: %s%s%s%s%s\n    default: %s\n    %s\n\n", k[i].path,
                     type_name(&k[i]), *unit ? "  unit: " : "", unit, *range ? "  range: " : "",
                     range, k[i].def, k[i].help);
