@@ -99,7 +99,7 @@ void es_atomic_abort(es_atomic_file *af);
 #define ES_LIMIT_CFG_NODES "ESSIM_MAX_CONFIG_NODES"  /* YAML nodes after aliases: 1000000 */
 #define ES_LIMIT_SWEEP_POINTS "ESSIM_MAX_SWEEP_POINTS" /* points of one sweep: 1000000 */
 #define ES_LIMIT_TRACE_BLOCKS "ESSIM_MAX_TRACE_BLOCKS" /* mask bits of a trace: 2^24 */
-#define ES_LIMIT_PARAM_BYTES "ESSIM_MAX_PARAM_BYTES" /* network weights + gradients: 1G */
+#define ES_LIMIT_PARAM_BYTES "ESSIM_MAX_PARAM_BYTES" /* network weights + gradients: 256M */
 uint64_t es_limit(const char *name, uint64_t dflt);
 
 /* Open `path` for reading (`what` names it in messages: "configuration", "checkpoint"...):

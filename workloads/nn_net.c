@@ -377,7 +377,7 @@ static int new_param(nn_net *net, const nn_node *d, const char *suffix, int role
     /* A description file of a few bytes can ask for a layer of 10^6 outputs: say how much it
      * would take, and stop, before allocating it (the budget is an environment variable). */
     uint64_t bytes = (uint64_t)numel * sizeof(float) * (r->pub.trainable ? 2 : 1);
-    uint64_t max = es_limit(ES_LIMIT_PARAM_BYTES, (uint64_t)1 << 30);
+    uint64_t max = es_limit(ES_LIMIT_PARAM_BYTES, (uint64_t)256 << 20);
     if (numel > SIZE_MAX / 8 || net->param_bytes + bytes > max)
         return es_fail(err, ES_ERANGE,
                        "parameter %s (%zu values) takes the network's parameters and their "
