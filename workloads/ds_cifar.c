@@ -23,12 +23,12 @@ typedef struct cifar_fmt {
 /* Append the records of one file to ds, whose arrays have room for *cap images. The last
  * label byte is the one kept, the others are only range-checked. */
 static int load_file(ds_dataset *ds, size_t *cap, const char *path, const cifar_fmt *fmt,
-                     uint8_t *buf, es_err *err)
+                     uint8_t *buf, size_t chunk, es_err *err)
 {
     gzFile gz;
     ES_TRY(ds_gz_open(path, &gz, err));
     const int lb = fmt->label_bytes;
-    const size_t rec = (size_t)lb + CIFAR_PIXELS, want = CHUNK_RECORDS * rec;
+    const size_t rec = (size_t)lb + CIFAR_PIXELS, want = chunk * rec;
     size_t offset = 0, record = 0;
     int rc = ES_OK;
     for (;;) {
@@ -100,7 +100,9 @@ static int load_cifar(const char *dataset, const char *subdir, const char *dir, 
             cap += (size_t)st.st_size / rec * (pl > 3 && !strcmp(path + pl - 3, ".gz") ? 2 : 1);
     }
     ds_dataset *ds = ds_alloc(name, cap, 3, 32, 32, fmt->label_limits[fmt->label_bytes - 1]);
-    uint8_t *buf = malloc(CHUNK_RECORDS * rec);
+    /* the chunk buffer: no larger than the files can fill (a short file gets a short one) */
+    const size_t chunk = ES_MIN((size_t)CHUNK_RECORDS, cap + 1);
+    uint8_t *buf = malloc(chunk * rec);
     int rc = ES_OK;
     if (!ds || !buf) {
         rc = es_fail(err, ES_ENOMEM, "%s: out of memory for %zu images", dataset, cap);
@@ -109,7 +111,7 @@ static int load_cifar(const char *dataset, const char *subdir, const char *dir, 
     ds->n = 0;
     for (size_t f = 0; f < nfiles; f++) {
         ds_pick_file(d, files[f], path, sizeof path);
-        rc = load_file(ds, &cap, path, fmt, buf, err);
+        rc = load_file(ds, &cap, path, fmt, buf, chunk, err);
         if (rc < 0) goto fail;
     }
     if (cap > ds->n && ds_reserve(ds, ds->n) < 0) {

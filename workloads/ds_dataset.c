@@ -158,8 +158,9 @@ int ds_gz_open(const char *path, gzFile *out, es_err *err)
 {
     *out = NULL;
     int fd = -1;
+    uint64_t size = 0;
     ES_TRY(es_open_input_fd(path, "dataset file", es_limit(ES_LIMIT_BINARY_BYTES, (uint64_t)4 << 30),
-                            ES_LIMIT_BINARY_BYTES, &fd, NULL, err));
+                            ES_LIMIT_BINARY_BYTES, &fd, &size, err));
     errno = 0;
     gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
@@ -169,8 +170,12 @@ int ds_gz_open(const char *path, gzFile *out, es_err *err)
         return es_fail_at(err, ES_EIO, path, 0, 0, "cannot open: %s", strerror(e));
     }
     /* The default 8 KiB buffer costs a system call per 8 KiB; a larger one is what makes a
-     * 47 MB IDX file load in tens of milliseconds. */
-    gzbuffer(gz, 1u << 18);
+     * 47 MB IDX file load in tens of milliseconds. zlib allocates three times this (input,
+     * and twice for output), so a small file gets a buffer of its own size, not 768 KiB
+     * (reads larger than the buffer are decompressed straight into the caller's memory). */
+    unsigned want = 1u << 18;
+    while (want > (1u << 13) && want / 2 >= size) want /= 2;
+    gzbuffer(gz, want);
     *out = gz;
     return ES_OK;
 }
