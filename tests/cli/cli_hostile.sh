@@ -130,8 +130,9 @@ run_essim run $SYN -o "$TMP/ck" --resume; expect_rc "the untouched checkpoint st
 printf 'version: 1\nnetwork:\n  name: wide\n  layers:\n    - flatten\n    - fc: {name: fc1, out: 1000000}\n    - fc: {name: fc2, out: classes}\n' >"$TMP/wide.yaml"
 run_limited map --network "$TMP/wide.yaml"; expect_rc "essim map: a layer of 10^6 outputs" 2
 expect_grep "map: file:line:col, how much, the limit" "$TMP/err" "wide.yaml:6:7: error: layer 'fc': parameter fc1.weight (784000000 values) takes the network's parameters and their gradients to 5981 MB, more than the limit of 256 MB (set ESSIM_MAX_PARAM_BYTES"
-# a residual block of 3232 channels is 94 M weights in one 3x3 convolution: 752 MB with its
-# gradient, under the old 1 GiB default but not under the 512 MB a hostile 1 MB file may cost
+# a residual block of 3232 channels is 94 M weights in one 3x3 convolution: the network's
+# parameters and gradients come to 724 MiB, under the old 1 GiB default but not under the
+# 512 MB a hostile 1 MB file may cost
 # (the fuzzer's out-of-memory input, crash-netdesc-oom-f72a7b73, cut to its cause)
 printf 'version: 1\nnetwork:\n  name: deep\n  layers:\n    - conv: {name: c1, out: 32, kernel: 3, pad: 1}\n    - block: {name: b1, out: 3232, stride: 2}\n    - gap\n    - fc: {name: fc, out: classes}\n' >"$TMP/deep.yaml"
 run_limited map --network "$TMP/deep.yaml"; expect_rc "essim map: a block of 3232 channels" 2
