@@ -47,8 +47,13 @@ for t in $targets; do
     mkdir -p "$out/corpus/$t"
     log=$out/fuzz-$t.log
     # -rss_limit_mb: the 512 MB a hostile input of <= 1 MB may cost (issue 14); -timeout: a
-    # hang is any input that takes more than 10 s.
-    ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    # hang is any input that takes more than 10 s. ASan's quarantine of freed memory is cut
+    # from 256 MB to 16 MB (still about a hundred executions deep) and its allocation stacks to 5
+    # frames: every execution allocates thousands of small blocks, and with the defaults each
+    # one lands on a fresh page (page faults and memset were a third of the time). The fuzzers
+    # run 1.3-1.8x faster (docs/fuzzing.md); an artifact is re-run with the defaults to report.
+    ASAN_OPTIONS=${ESSIM_FUZZ_ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:quarantine_size_mb=16:malloc_context_size=5} \
+        UBSAN_OPTIONS=print_stacktrace=1 \
         "$out/fuzz_$t" "$out/corpus/$t" "$out/seeds/$t" -max_total_time="$secs" -max_len=65536 \
         -rss_limit_mb=1024 -malloc_limit_mb=512 -timeout=10 -artifact_prefix="$out/crash-$t-" \
         -print_final_stats=1 >"$log" 2>&1
