@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,26 +311,45 @@ void cfg_free(essim_config *cfg)
     for (size_t i = 0; i < n; i++) free_value(cfg, &k[i]);
 }
 
+/* Defaults are written as in a file, so they go through the same parser: one document with
+   a value v<i> per key. It is parsed once per process and kept (read-only from then on):
+   binding runs for every command, sweep point and fuzz input, and the parse was most of it. */
+static cfg_doc *defaults_doc;
+static int defaults_rc;
+static char defaults_msg[sizeof ((es_err *)0)->msg];
+static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
+
+static void parse_defaults(void)
+{
+    size_t n;
+    const cfg_key *k = cfg_schema(&n);
+    sbuf y = {0};
+    sb_puts(&y, "version: 1\n");
+    for (size_t i = 0; i < n; i++) sb_printf(&y, "v%zu: %s\n", i, k[i].def);
+    char *yaml = sb_take(&y);
+    if (!yaml) {
+        defaults_rc = ES_ENOMEM;
+        snprintf(defaults_msg, sizeof defaults_msg, "out of memory");
+        return;
+    }
+    es_err derr;
+    es_err_clear(&derr);
+    defaults_rc = cfg_doc_load_string(yaml, "(built-in default)", &defaults_doc, &derr);
+    free(yaml);
+    if (defaults_rc < 0) snprintf(defaults_msg, sizeof defaults_msg, "%s", derr.msg);
+}
+
 int cfg_defaults(essim_config *cfg, es_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
     size_t n;
     const cfg_key *k = cfg_schema(&n);
-    /* Defaults are written as in a file, so they go through the same parser: one document
-       with a value v<i> per key (one parse, not one per key: binding runs for every command,
-       sweep point and fuzz input). */
-    sbuf y = {0};
-    sb_puts(&y, "version: 1\n");
-    for (size_t i = 0; i < n; i++) sb_printf(&y, "v%zu: %s\n", i, k[i].def);
-    char *yaml = sb_take(&y);
-    if (!yaml) return es_fail(err, ES_ENOMEM, "out of memory");
-    cfg_doc *doc = NULL;
+    pthread_once(&defaults_once, parse_defaults);
+    if (defaults_rc < 0) return es_fail(err, defaults_rc, "bad built-in defaults: %s", defaults_msg);
+    const cfg_node *root = cfg_doc_root(defaults_doc);
     es_err derr;
     es_err_clear(&derr);
-    int rc = cfg_doc_load_string(yaml, "(built-in default)", &doc, &derr);
-    free(yaml);
-    if (rc < 0) return es_fail(err, rc, "bad built-in defaults: %s", derr.msg);
-    const cfg_node *root = cfg_doc_root(doc);
+    int rc = ES_OK;
     for (size_t i = 0; i < n && rc == ES_OK; i++) {
         char name[32];
         snprintf(name, sizeof name, "v%zu", i);
@@ -342,7 +362,6 @@ int cfg_defaults(essim_config *cfg, es_err *err)
         rc = bind_value(cfg, &k[i], v, &derr);
         if (rc < 0) rc = es_fail(err, rc, "bad built-in default for %s: %s", k[i].path, derr.msg);
     }
-    cfg_doc_destroy(doc);
     if (rc < 0) cfg_free(cfg);
     return rc < 0 ? rc : ES_OK;
 }

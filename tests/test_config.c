@@ -109,7 +109,21 @@ static void test_defaults_and_schema(void)
     CHECK_NEAR(cfg.arch.edram.size, 65536.0, 0);
     CHECK_NEAR(cfg.arch.adc.sample_rate_hz, 1.28e9, 0);
     CHECK_STR(cfg.arch.name, "isaac-train");
+    /* The built-in defaults are parsed once per process and kept: a binding owns its values,
+       so changing and freeing one leaves the next the same. */
+    char h1[17], h2[17];
+    cfg_hash(&cfg, h1);
+    free(cfg.arch.name);
+    cfg.arch.name = es_strdup("changed");
+    cfg.arch.xbar.rows = 7;
     cfg_free(&cfg);
+    essim_config again;
+    CHECK(cfg_defaults(&again, &err) == ES_OK);
+    cfg_hash(&again, h2);
+    CHECK_STR(h2, h1);
+    CHECK_STR(again.arch.name, "isaac-train");
+    CHECK_INT(again.arch.xbar.rows, 128);
+    cfg_free(&again);
     /* Sections are contiguous in the table (the dump depends on it) and paths unique. */
     size_t n;
     const cfg_key *k = cfg_schema(&n);
