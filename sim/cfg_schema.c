@@ -313,7 +313,8 @@ void cfg_free(essim_config *cfg)
 
 /* Defaults are written as in a file, so they go through the same parser: one document with
    a value v<i> per key. It is parsed once per process and kept (read-only from then on):
-   binding runs for every command, sweep point and fuzz input, and the parse was most of it. */
+   binding runs for every command, sweep point and fuzz input (under ASan the `set` fuzzer ran
+   6x faster with the parse kept; the gain in a normal build is not measured). */
 static cfg_doc *defaults_doc;
 static int defaults_rc;
 static char defaults_msg[sizeof ((es_err *)0)->msg];
